@@ -1,0 +1,11 @@
+/* kprof collect: not built yet; replaced by the module that provides it. */
+#include "cli/commands.h"
+#include "common/common.h"
+
+int cmd_collect(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	kp_error("'collect' is not available in this build");
+	return 2;
+}

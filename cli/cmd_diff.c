@@ -1,0 +1,11 @@
+/* kprof diff: not built yet; replaced by the module that provides it. */
+#include "cli/commands.h"
+#include "common/common.h"
+
+int cmd_diff(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	kp_error("'diff' is not available in this build");
+	return 2;
+}

@@ -1,0 +1,11 @@
+/* kprof parse: not built yet; replaced by the module that provides it. */
+#include "cli/commands.h"
+#include "common/common.h"
+
+int cmd_parse(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	kp_error("'parse' is not available in this build");
+	return 2;
+}

@@ -1,0 +1,52 @@
+/* Error, warning and debug messages, one line each on stderr. */
+#include "common/common.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+static void vreport(const char *prefix, const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	/* Format first so that one message is one write: lines from vCPU threads do not interleave. */
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "kprof: %s%s\n", prefix, line);
+}
+
+int kp_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("", fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void kp_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void kp_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!getenv("KPROF_DEBUG"))
+		return;
+	va_start(ap, fmt);
+	vreport("debug: ", fmt, ap);
+	va_end(ap);
+}
+
+uint64_t kp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,2 @@
+# The test kernel: replaced by the guest/ build.
+guest:

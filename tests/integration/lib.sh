@@ -1,0 +1,30 @@
+# Helpers for integration tests: source this, then call check/pass/fail.
+# The runner sets KPROF, GUEST, GUEST_NOFP, BUILD and WORK (a scratch directory).
+: "${KPROF:=build/kprof}"
+: "${GUEST:=build/guest/kprof-guest.elf}"
+: "${GUEST_NOFP:=build/guest/kprof-guest-nofp.elf}"
+: "${WORK:=$(mktemp -d)}"
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1${2:+: $2}"; }
+
+# check NAME COMMAND...: passes when COMMAND exits 0.
+check() {
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# expect_status NAME STATUS COMMAND...: passes when COMMAND exits with STATUS.
+expect_status() {
+	local name=$1 want=$2 got
+	shift 2
+	"$@"
+	got=$?
+	if [ "$got" -eq "$want" ]; then pass "$name"; else fail "$name" "exit $got, wanted $want"; fi
+}
+
+# A free TCP port on the loopback interface.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
