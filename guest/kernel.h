@@ -193,6 +193,7 @@ void lapic_eoi(void);
 void lapic_timer_calibrate(void);
 void lapic_timer_start(void);
 int lapic_start_ap(uint32_t apic_id);
+void lapic_wake_others(void);
 
 /* smp.c */
 uint32_t smp_boot_aps(const struct machine *m);

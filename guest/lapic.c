@@ -22,12 +22,14 @@
 
 #define ICR_INIT 0x00004500u	/* INIT, level assert */
 #define ICR_STARTUP 0x00004600u	/* start-up IPI, vector in bits 0-7 */
+#define ICR_FIXED_OTHERS 0x000c4000u	/* fixed, assert, all excluding self */
 #define ICR_BUSY (1u << 12)
 #define LVT_MASKED (1u << 16)
 #define LVT_PERIODIC (1u << 17)
 #define TIMER_DIV_16 0x3
 #define TIMER_VECTOR 0x40
 #define TIMER_PERIOD_MS 4
+#define WAKEUP_VECTOR 0x41
 
 static uint32_t timer_ticks_per_ms;
 
@@ -93,6 +95,14 @@ int lapic_start_ap(uint32_t apic_id)
 		delay_us(200);
 	}
 	return 0;
+}
+
+/* Wake every other CPU out of hlt. */
+void lapic_wake_others(void)
+{
+	lapic_write(REG_ICR_HI, 0);
+	lapic_write(REG_ICR_LO, ICR_FIXED_OTHERS | WAKEUP_VECTOR);
+	icr_wait_idle();
 }
 
 /*

@@ -109,7 +109,8 @@ static const struct hvm_start_info *start_info(uint32_t paddr)
 	return si;
 }
 
-static void run_workload(uint32_t cpu)
+/* noipa: keeps this frame between ap_main/kernel_main and cpu_work in every stack */
+__attribute__((noipa)) static void run_workload(uint32_t cpu)
 {
 	struct percpu *p = &percpu[cpu];
 
@@ -142,8 +143,9 @@ void ap_main(uint32_t cpu)
 	__atomic_store_n(&percpu[cpu].online, 1, __ATOMIC_RELEASE);
 	kprintf("cpu %u: online, apic %u\n", cpu, percpu[cpu].apic_id);
 	__asm__ volatile("sti");
+	/* halt, not spin, while later APs start: waiting must not cost instructions */
 	while (!go)
-		cpu_relax();
+		__asm__ volatile("sti; hlt");
 	run_workload(cpu);
 	for (;;)
 		__asm__ volatile("hlt");
@@ -195,6 +197,8 @@ void kernel_main(uint32_t start_info_paddr)
 	post_code(POST_TIMER);
 
 	go = 1;
+	if (online > 1)
+		lapic_wake_others();
 	post_code(POST_WORK_START);
 	boot_time("work_start", rdtsc());
 	/* "ready" once every other CPU has entered its workload */
