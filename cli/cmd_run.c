@@ -47,7 +47,7 @@ int cmd_run(int argc, char **argv)
 		return vmm_error_exit_status(ret);
 	ret = vmm_run_until_exit(vm, &res);
 	if (ret) {
-		kp_error("%s: run failed: %s", cfg.kernel, strerror(-ret));
+		kp_error("%s: run failed: %s", cfg.kernel ? cfg.kernel : cfg.restore_path, strerror(-ret));
 		vmm_destroy(vm);
 		return VMM_EXIT_HOST;
 	}

@@ -65,6 +65,11 @@ void vmm_get_boot_profile(struct vmm *vm, struct vmm_boot_profile *out)
 	pthread_mutex_lock(&vm->prof_lock);
 	*out = vm->prof;
 	pthread_mutex_unlock(&vm->prof_lock);
+	/* Boot lab: when the guest started and when the run ended, for the tVMM/tFW/tKernel split. */
+	pthread_mutex_lock(&vm->lock);
+	out->start_ns = vm->start_ns ? vm->start_ns - out->t0_ns : 0;
+	out->end_ns = vm->end_ns ? vm->end_ns - out->t0_ns : 0;
+	pthread_mutex_unlock(&vm->lock);
 }
 
 void vmm_boot_profile_finish(struct vmm_boot_profile *p, uint64_t now_ns)
@@ -170,7 +175,9 @@ static void print_json(const struct vmm_boot_profile *p, FILE *f)
 
 int vmm_boot_profile_print(const struct vmm_boot_profile *p, enum vmm_profile_format fmt, FILE *f)
 {
-	if (fmt == VMM_PROFILE_JSON)
+	if (p->restored)	/* boot lab hook: a restore has its own profile */
+		vmm_restore_profile_print(p, fmt, f);
+	else if (fmt == VMM_PROFILE_JSON)
 		print_json(p, f);
 	else if (fmt == VMM_PROFILE_TEXT)
 		print_text(p, f);
