@@ -28,7 +28,8 @@ struct fg_stack {
 	uint64_t count;
 };
 
-/* Called once per stack read; a negative return stops the reader, which reports it. */
+/* Called once per stack read; a negative return stops the reader, which reports it with the
+ * line number (-ECANCELED: the callback has printed its own message). */
 typedef int (*fg_stack_fn)(void *arg, const struct fg_stack *s);
 
 enum fg_input_kind {

@@ -51,6 +51,8 @@ int fg_report_line(const char *name, size_t lineno, int rc)
 	const char *what;
 
 	switch (rc) {
+	case -ECANCELED:
+		return rc;	/* the callback has said why */
 	case -EOVERFLOW:
 		what = "sample counts overflow 64 bits";
 		break;
