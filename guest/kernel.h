@@ -90,6 +90,14 @@ extern uint8_t trampoline_start[], trampoline_end[];
 extern volatile uint64_t ap_boot_stack;
 extern volatile uint32_t ap_boot_cpu;
 
+/*
+ * gcc 12 drops the frame pointer of a leaf function that never touches the
+ * stack, even with -mno-omit-leaf-frame-pointer.  One volatile stack slot keeps
+ * the frame, so a frame-pointer walk from inside the leaf does not skip its
+ * caller.  Used in the leaves of the documented chains.
+ */
+#define LEAF_FRAME() volatile uint8_t leaf_frame_slot = 0; (void)leaf_frame_slot
+
 /* port I/O and CPU helpers */
 static inline void outb(uint16_t port, uint8_t v)
 {
@@ -152,6 +160,7 @@ void *memmove(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 int str_prefix(const char *s, const char *prefix);
+int strcmp_eq(const char *a, const char *b);
 int parse_u64(const char *s, size_t len, uint64_t *out);
 
 /* serial.c */

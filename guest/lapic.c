@@ -61,6 +61,8 @@ uint32_t lapic_id(void)
 
 void lapic_eoi(void)
 {
+	LEAF_FRAME();
+
 	lapic_write(REG_EOI, 0);
 }
 

@@ -4,7 +4,7 @@
  */
 #include "kernel.h"
 
-#define DEFAULT_ITERATIONS 100
+#define DEFAULT_ITERATIONS 150
 #define CMDLINE_MAX 256
 #define READY_TIMEOUT_US 1000000
 
@@ -15,9 +15,33 @@ static volatile uint32_t go;
 static uint64_t iterations = DEFAULT_ITERATIONS;
 static struct machine machine;
 
+/*
+ * fault=exception|triple: fail on purpose, for tests of fault reporting.
+ * "exception" runs ud2 (the guest reports it and exits with EXIT_FAULT);
+ * "triple" loads an empty IDT first, so the CPU shuts down (triple fault).
+ */
+static void inject_fault(const char *kind)
+{
+	if (!strcmp_eq(kind, "exception") && !strcmp_eq(kind, "triple")) {
+		kprintf("kprof-guest: ignoring unknown fault kind '%s'\n", kind);
+		return;
+	}
+	kprintf("kprof-guest: injecting fault '%s'\n", kind);
+	if (strcmp_eq(kind, "triple")) {
+		struct {
+			uint16_t limit;
+			uint64_t base;
+		} __attribute__((packed)) empty = { 0, 0 };
+
+		__asm__ volatile("lidt %0" : : "m"(empty));
+	}
+	__asm__ volatile("ud2");
+}
+
 static void parse_cmdline(const struct hvm_start_info *si)
 {
-	char line[CMDLINE_MAX];
+	static char line[CMDLINE_MAX];
+	const char *fault = NULL;
 	const char *src;
 	size_t n = 0;
 
@@ -49,11 +73,15 @@ static void parse_cmdline(const struct hvm_start_info *si)
 				iterations = v;
 			else
 				kprintf("kprof-guest: ignoring bad value in '%s'\n", &line[start]);
+		} else if (str_prefix(&line[start], "fault=")) {
+			fault = &line[start + strlen("fault=")];
 		} else {
 			kprintf("kprof-guest: ignoring unknown option '%s'\n", &line[start]);
 		}
 		i++;
 	}
+	if (fault)
+		inject_fault(fault);
 }
 
 static const struct hvm_start_info *start_info(uint32_t paddr)
