@@ -209,6 +209,11 @@ static int profile_to_tree(struct flame_source *src, const struct profile *p)
 	return rc;
 }
 
+int flame_add_profile(struct flame_source *src, const struct profile *p)
+{
+	return profile_to_tree(src, p);
+}
+
 static int load_json(struct flame_source *src)
 {
 	struct profile *p;

@@ -25,6 +25,10 @@ struct flame_source {
 /* Read src->path.  Prints one line naming the file on error; returns 0 or a negative errno. */
 int flame_load(struct flame_source *src);
 
+/* Add a profile already in memory (e.g. just collected) to src->tree, as flame_load does
+ * with a trace.json file; src->path names it in errors. */
+int flame_add_profile(struct flame_source *src, const struct profile *p);
+
 /* Output formats of kprof parse. */
 enum flame_format { FLAME_SVG, FLAME_FOLDED, FLAME_JSON, FLAME_SPEEDSCOPE };
 

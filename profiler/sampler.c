@@ -313,7 +313,8 @@ static void teardown(struct sampler *s)
 	profile_free(s->prof);
 }
 
-/* APs come up some time after the boot CPU: a capture should hold every CPU asked for. */
+/* APs come up some time after the boot CPU: a capture should hold every CPU asked for.
+ * A target may only know a vCPU's state while it is stopped, so look during short stops. */
 static void wait_online(struct sampler *s)
 {
 	uint64_t until = kp_now_ns() + (uint64_t)(s->o->wait_online_s * 1e9);
@@ -321,9 +322,11 @@ static void wait_online(struct sampler *s)
 	while (kp_now_ns() < until) {
 		bool all = true;
 
+		if (target_stop(s->t))
+			return;
 		for (size_t i = 0; i < s->ncaps; i++)
 			all &= target_cpu_state(s->t, s->caps[i].cpu) != TARGET_CPU_OFFLINE;
-		if (all || wait_until(s, kp_now_ns() + 5000000))
+		if (target_resume(s->t, NULL) || all || wait_until(s, kp_now_ns() + 10000000))
 			return;
 	}
 }
