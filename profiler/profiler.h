@@ -202,21 +202,29 @@ struct sampler_opts {
 	size_t samples;			/* 0: 200 */
 	double interval_s;		/* 0: as fast as possible */
 	struct kp_cpumask cpus;		/* CPUs to sample (intersected with the target's) */
-	unsigned max_depth;		/* 0: 256 */
 	size_t stack_bytes;		/* window copied from rsp; 0: 16 KiB */
+	double wait_online_s;		/* first wait up to this long for every CPU to come up */
 	int stop_fd;			/* readable means stop (e.g. a signalfd), or -1 */
-	bool progress;			/* report progress on stderr */
+	bool progress;			/* progress bar (tty) or summary line on stderr */
 	const char *kernel;		/* recorded in the profile */
+	const char *build_id;		/* recorded in the profile */
+};
+
+enum sampler_end {
+	SAMPLER_DONE,			/* every sample taken */
+	SAMPLER_INTERRUPTED,		/* stop_fd became readable */
+	SAMPLER_TARGET_ENDED,		/* the target exited, faulted or went away */
+	SAMPLER_TARGET_ERROR,		/* stopping or reading the target failed */
 };
 
 struct sampler_stats {
 	size_t samples;
-	size_t late;			/* deadlines missed because a sample overran */
+	size_t late;			/* schedule slots missed because a sample overran */
 	uint64_t elapsed_ns;
 	uint64_t stop_median_ns, stop_p99_ns, stop_max_ns;
 	double rate_hz;
-	int end_reason;			/* 0 done, else the target event kind + 1, or -errno */
-	char end_message[160];
+	enum sampler_end end;
+	char end_message[200];		/* why it ended early, or empty */
 };
 
 /* Sample target into a new profile.  Returns 0 (with what was sampled, even when the

@@ -478,6 +478,8 @@ int profile_read_json(const char *path, struct profile **out)
 		free(text);
 		return -ENOMEM;
 	}
+	/* Strict: what other tools wrote must be JSON, and what we accept they must read. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	root = json_tokener_parse_ex(tok, text, (int)KP_MIN(len, (size_t)INT32_MAX));
 	end = json_tokener_get_parse_end(tok);
 	if (!root) {
