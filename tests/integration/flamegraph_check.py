@@ -4,6 +4,7 @@
     flamegraph_check.py fold INPUT.folded                     the expected `--format folded`
     flamegraph_check.py fill FLAME.svg NAME                   prints the fill of NAME's frame
     flamegraph_check.py frames FLAME.svg                      prints each frame's title
+    flamegraph_check.py matched INPUT.folded REGEX            the share a search should show
 
 Exits non-zero with a message on the first mismatch.
 """
@@ -89,6 +90,12 @@ def main():
                 print(rect.get('fill'))
                 return
         sys.exit(f'no frame {sys.argv[3]}')
+    elif cmd == 'matched':
+        # A sample counts once if any frame of its stack (not a per-CPU root) matches.
+        counts, rx = fold(sys.argv[2]), re.compile(sys.argv[3])
+        hit = sum(n for stack, n in counts.items()
+                  if any(rx.search(f) for f in stack.split(';') if not re.fullmatch(r'CPU \d+', f)))
+        print(f'{100.0 * hit / sum(counts.values()):.4f}')
     elif cmd == 'frames':
         for _, title, _ in frames(sys.argv[2]):
             print(title)

@@ -163,12 +163,15 @@ if ! command -v node >/dev/null || [ ! -x "$chromium" ]; then
 elif [ ! -d tests/browser/node_modules/playwright-core ]; then
 	echo "browser test not run: playwright-core is missing (make deps installs it)"
 else
-	"$KPROF" parse "$IN" --title "kprof: the test kernel on 2 vCPUs" \
-		--subtitle "kprof parse examples/kernel.folded --hash" --hash -o "$WORK/browser.svg"
-	cat >"$WORK/checks.json" <<'EOF'
-{"zoom": "worker_copy", "hiddenAfterZoom": "worker_primes", "fullWidth": 1180,
- "search": "^sha256", "matched": "Matched: 16.85%",
- "search2": "prime", "matched2": "Matched: 29.02%"}
+	# A real profile of the bundled guest (2 vCPUs), one graph per CPU.
+	G=examples/guest-trace.json
+	"$KPROF" parse "$G" --per-cpu --hash --title "kprof: the bundled test kernel on 2 vCPUs" \
+		--subtitle "kprof parse examples/guest-trace.json --per-cpu --hash" -o "$WORK/browser.svg"
+	"$KPROF" parse "$G" --per-cpu --format folded -o "$WORK/guest.folded"
+	cat >"$WORK/checks.json" <<EOF
+{"zoom": "hash_block", "hiddenAfterZoom": "lapic_wake_others", "fullWidth": 1180,
+ "search": "^quicksort\$", "matched": $($CHECK matched "$WORK/guest.folded" '^quicksort$'),
+ "search2": "hash", "matched2": $($CHECK matched "$WORK/guest.folded" 'hash')}
 EOF
 	shot=
 	# The screenshot for the README comes from the plain build's run.
