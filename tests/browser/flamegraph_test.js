@@ -3,7 +3,8 @@
 //
 //   node flamegraph_test.js FLAME.svg CHECKS.json [SCREENSHOT.png]
 //
-// CHECKS.json: {"zoom": "frame name", "hiddenAfterZoom": "frame name", "fullWidth": 1180,
+// CHECKS.json: {"zoom": "frame name", "child": "a child of it", "hiddenAfterZoom": "frame name",
+//               "fullWidth": 1180,
 //               "search": "regex", "matched": 12.34, "search2": "regex", "matched2": 5.6}
 // (matched: the percentage of samples the search should report)
 'use strict';
@@ -74,10 +75,18 @@ async function main() {
 			JSON.stringify(before));
 		if (!before)
 			return;
+		const childBefore = checks.child ? await frame(page, checks.child) : null;
 		await page.mouse.click(before.cx, before.cy);
 		const after = await frame(page, checks.zoom);
 		report('click zooms the frame to the full width',
 			Math.abs(after.width - checks.fullWidth) < 0.01, `width ${after.width}`);
+		if (checks.child) {
+			const child = await frame(page, checks.child);
+			const want = childBefore.width * checks.fullWidth / before.width;
+			report('zoom stretches the frame\'s children by the same factor',
+				child && !child.hidden && Math.abs(child.width - want) < 0.05,
+				`width ${child && child.width}, wanted ${want.toFixed(2)}`);
+		}
 		if (checks.hiddenAfterZoom) {
 			const other = await frame(page, checks.hiddenAfterZoom);
 			report('frames outside the zoomed one are hidden', other && other.hidden,

@@ -169,7 +169,7 @@ else
 		--subtitle "kprof parse examples/guest-trace.json --per-cpu --hash" -o "$WORK/browser.svg"
 	"$KPROF" parse "$G" --per-cpu --format folded -o "$WORK/guest.folded"
 	cat >"$WORK/checks.json" <<EOF
-{"zoom": "hash_block", "hiddenAfterZoom": "lapic_wake_others", "fullWidth": 1180,
+{"zoom": "hash_block", "child": "hash_mix", "hiddenAfterZoom": "lapic_wake_others", "fullWidth": 1180,
  "search": "^quicksort\$", "matched": $($CHECK matched "$WORK/guest.folded" '^quicksort$'),
  "search2": "hash", "matched2": $($CHECK matched "$WORK/guest.folded" 'hash')}
 EOF
@@ -183,5 +183,21 @@ EOF
 	echo "$out"
 	if [ "$status" -ne 0 ] && ! echo "$out" | grep -q '^FAIL: '; then
 		fail "browser: node exited with status $status"
+	fi
+
+	# The same interactions on an icicle graph, where deeper frames sit lower.
+	"$KPROF" parse "$IN" --inverted -o "$WORK/icicle.svg"
+	cat >"$WORK/icicle.json" <<EOF
+{"zoom": "worker_copy", "child": "copy_pages", "hiddenAfterZoom": "worker_primes", "fullWidth": 1180,
+ "search": "^sha256", "matched": $($CHECK matched "$IN" '^sha256'),
+ "search2": "list", "matched2": $($CHECK matched "$IN" 'list')}
+EOF
+	svg=$(realpath "$WORK/icicle.svg")
+	checks=$(realpath "$WORK/icicle.json")
+	out=$(cd tests/browser && timeout 180 node flamegraph_test.js "$svg" "$checks" 2>&1)
+	status=$?
+	echo "$out" | sed 's/^\(PASS\|FAIL\): browser: /\1: browser (icicle): /'
+	if [ "$status" -ne 0 ] && ! echo "$out" | grep -q '^FAIL: '; then
+		fail "browser (icicle): node exited with status $status"
 	fi
 fi
