@@ -4,7 +4,7 @@
  */
 #include "kernel.h"
 
-#define DEFAULT_ITERATIONS 150
+#define DEFAULT_ITERATIONS 100
 #define CMDLINE_MAX 256
 #define READY_TIMEOUT_US 1000000
 
