@@ -33,6 +33,8 @@ check "folded: duplicate stacks merge and counts sum" cmp -s "$WORK/twice.out" "
 check "folded: lines are in LC_ALL=C sort order" env LC_ALL=C sort -c "$WORK/twice.out"
 "$KPROF" parse "$WORK/twice.out" -o "$WORK/round.folded"
 check "folded: round trip is unchanged" cmp -s "$WORK/twice.out" "$WORK/round.folded"
+"$KPROF" parse - --format folded <"$WORK/twice.folded" >"$WORK/stdin.folded"
+check "folded: read from standard input ('-') too" cmp -s "$WORK/stdin.folded" "$WORK/twice.want"
 "$KPROF" parse "$IN" --reverse --format folded >"$WORK/rev.folded"
 check "folded: --reverse puts the innermost frame first" \
 	grep -qx 'is_prime;count_primes;worker_primes;run_task;sched_loop;kernel_main;_start 880' \
