@@ -40,6 +40,16 @@ check "folded: --reverse puts the innermost frame first" \
 	grep -qx 'is_prime;count_primes;worker_primes;run_task;sched_loop;kernel_main;_start 880' \
 	"$WORK/rev.folded"
 
+printf 'm;b 1\nm;a 2\nm;b 3\n' >"$WORK/time.folded"
+"$KPROF" parse "$WORK/time.folded" --flamechart -o "$WORK/chart.svg"
+check "flamechart: frames in input order, merged only when adjacent" \
+	test "$($CHECK frames "$WORK/chart.svg" | tr '\n' '|')" = \
+	"all (6 samples, 100.00%)|m (6 samples, 100.00%)|b (1 samples, 16.67%)|a (2 samples, 33.33%)|b (3 samples, 50.00%)|"
+"$KPROF" parse "$WORK/time.folded" -o "$WORK/nochart.svg"
+check "flamegraph: the same stacks merged and sorted by name" \
+	test "$($CHECK frames "$WORK/nochart.svg" | tr '\n' '|')" = \
+	"all (6 samples, 100.00%)|m (6 samples, 100.00%)|a (2 samples, 33.33%)|b (4 samples, 66.67%)|"
+
 # -- trace.json (OSDK's schema): CPU masks, per-CPU graphs, JSON outputs
 cat >"$WORK/trace.json" <<'EOF'
 {"stack_traces":[
