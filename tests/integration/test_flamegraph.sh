@@ -81,6 +81,26 @@ assert len(d["profiles"][1]["samples"]) == 3' "$WORK/out.speedscope.json"
 check "json: a masked trace.json reads back with the same stacks" cmp -s "$WORK/cpu0.folded" \
 	"$WORK/mask0.folded"
 
+# kprof's flags say which frames ran in user mode (8) or are unknown (4): --colors kernel.
+cat >"$WORK/user.json" <<'EOF'
+{"stack_traces":[{"0":["user_fn","syscall_entry","kernel_main"]},{"0":["??","kernel_main"]}],
+ "kprof":{"format_version":1,"cpus":1,"samples":[
+  {"time_ns":0,"stop_ns":0,"pcs":{"0":["0x401000","0xffffffff81000000","0xffffffff81000100"]},
+   "flags":{"0":[8,0,0]}},
+  {"time_ns":1,"stop_ns":0,"pcs":{"0":["0x0","0xffffffff81000100"]},"flags":{"0":[4,0]}}]}}
+EOF
+"$KPROF" parse "$WORK/user.json" --colors kernel -o "$WORK/user.svg"
+check "colors kernel: user frames aqua, unknown grey, kernel warm" python3 -c '
+import re, subprocess, sys
+def rgb(name):
+    out = subprocess.run([sys.executable, "tests/integration/flamegraph_check.py", "fill",
+                          sys.argv[1], name], capture_output=True, text=True, check=True).stdout
+    return tuple(int(v) for v in re.findall(r"\d+", out))
+u, q, k = rgb("user_fn"), rgb("??"), rgb("syscall_entry")
+assert u[0] < 120 and u[1] == u[2] and u[1] > 150, u
+assert q[0] == q[1] == q[2], q
+assert k[0] >= 220 and k[2] <= 70, k' "$WORK/user.svg"
+
 # -- gdb backtraces ("thread apply all bt") as input
 cat >"$WORK/bt.txt" <<'EOF'
 Thread 2 (Thread 1.2 (CPU#1 [running])):
