@@ -23,7 +23,8 @@ int vmm_kvm_open(struct vmm *vm)
 			kp_error("/dev/kvm: permission denied (add yourself to the kvm group)");
 		else
 			kp_error("/dev/kvm: %s", strerror(err));
-		return err == ENOENT ? -ENODEV : -err;
+		/* Distinct from a bad kernel file's -ENOENT/-EACCES: this is the host's problem. */
+		return (err == EACCES || err == EPERM) ? -EPERM : -ENODEV;
 	}
 	ver = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (ver != KVM_API_VERSION) {
