@@ -13,6 +13,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
 static struct vmm *to_vm(struct target *t)
 {
 	return (struct vmm *)t;	/* the target is the first member */
@@ -187,7 +189,14 @@ static int vt_get_regs(struct target *t, int cpu, struct target_regs *r)
 	r->cr4 = sregs.cr4;
 	r->cr8 = sregs.cr8;
 	r->efer = sregs.efer;
-	/* k_gs_base is an MSR; read it only on request would need KVM_GET_MSRS: left 0. */
+	/* KERNEL_GS_BASE (swapgs) is an MSR; a failure to read it leaves 0 rather than failing
+	 * the whole register read. */
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} msr = { .hdr.nmsrs = 1, .e.index = MSR_KERNEL_GS_BASE };
+	if (ioctl(v->fd, KVM_GET_MSRS, &msr) == 1)
+		r->k_gs_base = msr.e.data;
 	return 0;
 }
 
