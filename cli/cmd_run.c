@@ -31,17 +31,31 @@ int cmd_run(int argc, char **argv)
 
 	vmm_config_init(&cfg);
 	cfg.t0_ns = kp_now_ns();
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
+	for (int i = 1; i < argc;) {
+		ret = vmm_config_parse_option(&cfg, argc, argv, &i);
+		if (ret < 0)
+			return VMM_EXIT_USAGE;
+		if (ret > 0)
+			continue;
+		/* Options of `run` alone (not shared with collect) go here. */
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
 		}
+		if (argv[i][0] == '-' && argv[i][1]) {
+			kp_error("unknown option '%s'; see 'kprof run --help'", argv[i]);
+			return VMM_EXIT_USAGE;
+		}
+		if (cfg.kernel) {
+			kp_error("more than one kernel given ('%s' and '%s')", cfg.kernel, argv[i]);
+			return VMM_EXIT_USAGE;
+		}
+		cfg.kernel = argv[i++];
 	}
-	ret = vmm_config_parse_args(&cfg, argc, argv, true);
-	if (ret)
-		return vmm_error_exit_status(ret);
+	if (!cfg.kernel) {
+		kp_error("no kernel ELF given; see 'kprof run --help'");
+		return VMM_EXIT_USAGE;
+	}
 	ret = vmm_create(&cfg, &vm);
 	if (ret)
 		return vmm_error_exit_status(ret);

@@ -114,6 +114,7 @@ struct vmm {
 	int kvm_fd, vm_fd;
 	struct vmm_physmem mem;
 	uint32_t tsc_khz;
+	uint32_t guest_debug_caps;	/* KVM_CAP_SET_GUEST_DEBUG2: supported KVM_GUESTDBG_* */
 	struct kvm_cpuid2 *cpuid;	/* supported CPUID, patched per vCPU before it is set */
 
 	unsigned ncpus;

@@ -72,6 +72,10 @@ int vmm_kvm_create_vm(struct vmm *vm)
 		ret = vm_ioctl(vm, KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP");
 	if (!ret)
 		ret = vm_ioctl(vm, KVM_CREATE_PIT2, (unsigned long)&pit, "KVM_CREATE_PIT2");
+	if (!ret) {
+		int caps = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
+		vm->guest_debug_caps = caps > 0 ? (uint32_t)caps : 0;
+	}
 	return ret;
 }
 
