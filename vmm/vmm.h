@@ -6,7 +6,7 @@
  *     vmm_config_init(&cfg);
  *     vmm_config_parse_args(&cfg, argc, argv);    // `kprof run` options + KERNEL.elf
  *     vmm_create(&cfg, &vm);                      // KVM, memory, kernel, ACPI, vCPU threads (parked)
- *     vmm_run_until_exit(vm, &res);               // or: vmm_start + your own event loop on vmm_target()
+ *     vmm_run_until_exit(vm, -1, &res);           // or: vmm_start + your own event loop on vmm_target()
  *     vmm_destroy(vm);
  *
  * vmm_create prints one "kprof: FILE: problem" line for bad input itself and returns -errno;
@@ -38,7 +38,7 @@ enum vmm_exit_status {
 	VMM_EXIT_SHUTDOWN = 120,	/* guest triple fault / shutdown */
 	VMM_EXIT_INTERNAL = 121,	/* KVM internal error (e.g. emulation failure) */
 	VMM_EXIT_UNHANDLED = 122,	/* unexpected exit reason or failed VM entry */
-	VMM_EXIT_KILLED = 123,		/* the run was ended from the host (target kill) */
+	VMM_EXIT_KILLED = 123,		/* the run was ended from the host (target kill, cancel_fd) */
 };
 
 enum vmm_profile_format {
@@ -98,11 +98,12 @@ struct vmm_result {
 /* How the VM ended, or kind VMM_END_NONE while it runs. */
 void vmm_get_result(struct vmm *vm, struct vmm_result *res);
 /* Wait until the run ends, consuming the target's events: breakpoint and step events are
- * continued over (use it only when nobody else handles events).  A fault prints a message and
- * a register dump on stderr. */
-int vmm_wait(struct vmm *vm, struct vmm_result *res);
+ * continued over (use it only when nobody else handles events).  When cancel_fd (>= 0, e.g. a
+ * signalfd for SIGINT) becomes readable the run is ended as VMM_END_KILLED; the caller drains
+ * it.  A fault prints a message and a register dump on stderr. */
+int vmm_wait(struct vmm *vm, int cancel_fd, struct vmm_result *res);
 /* vmm_start (resuming at once even with start_halted), then vmm_wait. */
-int vmm_run_until_exit(struct vmm *vm, struct vmm_result *res);
+int vmm_run_until_exit(struct vmm *vm, int cancel_fd, struct vmm_result *res);
 /* Process exit status for an error returned by vmm_create / vmm_config_*. */
 int vmm_error_exit_status(int err);
 
