@@ -96,6 +96,10 @@ struct vmm_vcpu {
 	uint64_t dbg_gen_applied;
 	int mp_state;			/* last known KVM_MP_STATE_*, refreshed while parked */
 	bool needs_completion;		/* an I/O exit must be completed by KVM_RUN before parking */
+	/* Paging registers read while parked, reused by every memory access of that stop (an
+	 * unwinder reads many small pieces); dropped when the vCPU runs again. */
+	bool paging_valid;
+	struct vmm_paging paging;
 };
 
 struct vmm_bp {

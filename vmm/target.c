@@ -246,21 +246,39 @@ static ssize_t mem_access(struct target *t, int cpu, uint64_t addr, void *buf, s
 			  int write)
 {
 	struct vmm *vm = to_vm(t);
-	struct kvm_sregs sregs;
+	struct vmm_vcpu *v;
 	struct vmm_paging pg;
-	int err = 0;
-	struct vmm_vcpu *v = parked_vcpu(vm, cpu, &err);
+	bool cached;
 
-	if (!v)
-		return err;
+	if (cpu < 0 || (unsigned)cpu >= vm->ncpus)
+		return -EINVAL;
+	v = &vm->vcpus[cpu];
+	pthread_mutex_lock(&vm->lock);
+	if (!v->parked) {
+		pthread_mutex_unlock(&vm->lock);
+		return -EBUSY;
+	}
+	cached = v->paging_valid;
+	pg = v->paging;
+	pthread_mutex_unlock(&vm->lock);
 	if (len == 0)
 		return 0;
-	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
-		return -errno;
-	pg.cr0 = sregs.cr0;
-	pg.cr3 = sregs.cr3;
-	pg.cr4 = sregs.cr4;
-	pg.efer = sregs.efer;
+	if (!cached) {
+		struct kvm_sregs sregs;
+
+		if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+			return -errno;
+		pg.cr0 = sregs.cr0;
+		pg.cr3 = sregs.cr3;
+		pg.cr4 = sregs.cr4;
+		pg.efer = sregs.efer;
+		pthread_mutex_lock(&vm->lock);
+		if (v->parked) {
+			v->paging = pg;
+			v->paging_valid = true;
+		}
+		pthread_mutex_unlock(&vm->lock);
+	}
 	return vmm_linear_copy(&vm->mem, &pg, addr, buf, len, write);
 }
 

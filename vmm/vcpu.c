@@ -300,6 +300,7 @@ static bool park_if_needed(struct vmm_vcpu *vcpu)
 			vcpu->parked = false;
 			vm->nparked--;
 		}
+		vcpu->paging_valid = false;
 		vcpu->run->immediate_exit = 0;
 		apply_debug_locked(vm, vcpu);
 	}
