@@ -2,8 +2,8 @@
  *
  * Exit status: the byte the guest wrote to port 0xf4; otherwise one of enum vmm_exit_status
  * (2 bad usage or input, 3 host/KVM problem, 120 guest shutdown/triple fault, 121 KVM internal
- * error, 122 unhandled exit, 128+N after signal N).  The boot profile goes to stderr, so stdout
- * stays the console. */
+ * error, 122 unhandled exit), or 128+N after signal N.  The boot profile goes to stderr, so
+ * stdout stays the console. */
 #include "cli/commands.h"
 #include "common/common.h"
 #include "vmm/vmm.h"
@@ -25,69 +25,65 @@ static void usage(FILE *f)
 		   "unhandled exit, 128+N when ended by signal N (Ctrl-C: 130).\n");
 }
 
+/* Ctrl-C or SIGTERM end the run cleanly (console flushed, profile printed).  Blocked before the
+ * vCPU threads exist, so they inherit the mask and only the signalfd sees these signals. */
+static int stop_signal_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* 128 + the signal that ended the run, as a shell reports it, or the run's own status. */
+static int signal_status(int sfd, const struct vmm_result *res)
+{
+	struct signalfd_siginfo si;
+
+	if (res->kind == VMM_END_KILLED && sfd >= 0 &&
+	    read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		return 128 + (int)si.ssi_signo;
+	return res->exit_status;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct vmm_config cfg;
 	struct vmm_boot_profile prof;
 	struct vmm_result res;
 	struct vmm *vm;
-	sigset_t stop_signals;
 	int ret, status, sfd;
 
 	vmm_config_init(&cfg);
 	cfg.t0_ns = kp_now_ns();
-	for (int i = 1; i < argc;) {
-		ret = vmm_config_parse_option(&cfg, argc, argv, &i);
-		if (ret < 0)
-			return VMM_EXIT_USAGE;
-		if (ret > 0)
-			continue;
-		/* Options of `run` alone (not shared with collect) go here. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
 		}
-		if (argv[i][0] == '-' && argv[i][1]) {
-			kp_error("unknown option '%s'; see 'kprof run --help'", argv[i]);
-			return VMM_EXIT_USAGE;
-		}
-		if (cfg.kernel) {
-			kp_error("more than one kernel given ('%s' and '%s')", cfg.kernel, argv[i]);
-			return VMM_EXIT_USAGE;
-		}
-		cfg.kernel = argv[i++];
 	}
-	if (!cfg.kernel) {
-		kp_error("no kernel ELF given; see 'kprof run --help'");
-		return VMM_EXIT_USAGE;
-	}
-	/* Ctrl-C or SIGTERM end the run cleanly (console flushed, profile printed) and exit with
-	 * 128 + the signal, as a shell reports it.  Blocked before the vCPU threads exist, so
-	 * they inherit the mask and only the signalfd sees these signals. */
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-	sfd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	ret = vmm_config_parse_args(&cfg, argc, argv, true);
+	if (ret)
+		return vmm_error_exit_status(ret);
+	sfd = stop_signal_fd();
 	ret = vmm_create(&cfg, &vm);
 	if (ret) {
 		if (sfd >= 0)
 			close(sfd);
 		return vmm_error_exit_status(ret);
 	}
-	ret = vmm_run_until_exit(vm, sfd, &res);
+	ret = vmm_run_until_exit_fd(vm, sfd, &res);
 	if (ret) {
 		kp_error("%s: run failed: %s", cfg.kernel, strerror(-ret));
 		vmm_destroy(vm);
 		return VMM_EXIT_HOST;
 	}
-	status = res.exit_status;
-	if (res.kind == VMM_END_KILLED && sfd >= 0) {
-		struct signalfd_siginfo si;
-
-		if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-			status = 128 + (int)si.ssi_signo;
-	}
+	status = signal_status(sfd, &res);
 	if (sfd >= 0)
 		close(sfd);
 	vmm_get_boot_profile(vm, &prof);

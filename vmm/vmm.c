@@ -243,7 +243,7 @@ int vmm_wait(struct vmm *vm, int cancel_fd, struct vmm_result *res)
 	return 0;
 }
 
-int vmm_run_until_exit(struct vmm *vm, int cancel_fd, struct vmm_result *res)
+int vmm_run_until_exit_fd(struct vmm *vm, int cancel_fd, struct vmm_result *res)
 {
 	int ret = vmm_start(vm);
 
@@ -252,6 +252,11 @@ int vmm_run_until_exit(struct vmm *vm, int cancel_fd, struct vmm_result *res)
 	if (vm->cfg.start_halted)
 		target_resume(&vm->target, NULL);
 	return vmm_wait(vm, cancel_fd, res);
+}
+
+int vmm_run_until_exit(struct vmm *vm, struct vmm_result *res)
+{
+	return vmm_run_until_exit_fd(vm, -1, res);
 }
 
 void vmm_destroy(struct vmm *vm)

@@ -6,7 +6,7 @@
  *     vmm_config_init(&cfg);
  *     vmm_config_parse_args(&cfg, argc, argv);    // `kprof run` options + KERNEL.elf
  *     vmm_create(&cfg, &vm);                      // KVM, memory, kernel, ACPI, vCPU threads (parked)
- *     vmm_run_until_exit(vm, -1, &res);           // or: vmm_start + your own event loop on vmm_target()
+ *     vmm_run_until_exit(vm, &res);               // or: vmm_start + your own event loop on vmm_target()
  *     vmm_destroy(vm);
  *
  * vmm_create prints one "kprof: FILE: problem" line for bad input itself and returns -errno;
@@ -102,8 +102,10 @@ void vmm_get_result(struct vmm *vm, struct vmm_result *res);
  * signalfd for SIGINT) becomes readable the run is ended as VMM_END_KILLED; the caller drains
  * it.  A fault prints a message and a register dump on stderr. */
 int vmm_wait(struct vmm *vm, int cancel_fd, struct vmm_result *res);
-/* vmm_start (resuming at once even with start_halted), then vmm_wait. */
-int vmm_run_until_exit(struct vmm *vm, int cancel_fd, struct vmm_result *res);
+/* vmm_start (resuming at once even with start_halted), then vmm_wait without a cancel fd. */
+int vmm_run_until_exit(struct vmm *vm, struct vmm_result *res);
+/* The same, ending the run when cancel_fd becomes readable (see vmm_wait). */
+int vmm_run_until_exit_fd(struct vmm *vm, int cancel_fd, struct vmm_result *res);
 /* Process exit status for an error returned by vmm_create / vmm_config_*. */
 int vmm_error_exit_status(int err);
 
