@@ -111,7 +111,7 @@ void lapic_wake_others(void)
  */
 void lapic_timer_calibrate(void)
 {
-	uint64_t bus_khz = lapic_bus_khz_hint();
+	uint64_t bus_khz = hv_lapic_bus_khz();
 	const char *src = "cpuid 0x40000010";
 
 	if (bus_khz >= 1000 && bus_khz < 100000000) {

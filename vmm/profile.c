@@ -62,12 +62,20 @@ void vmm_profile_stage(struct vmm *vm, const char *name, uint64_t guest_ns)
 
 void vmm_get_boot_profile(struct vmm *vm, struct vmm_boot_profile *out)
 {
+	uint64_t start, end;
+
+	pthread_mutex_lock(&vm->lock);
+	start = vm->started ? vm->start_ns : 0;
+	end = vm->end_ns ? vm->end_ns : kp_now_ns();
+	pthread_mutex_unlock(&vm->lock);
 	pthread_mutex_lock(&vm->prof_lock);
 	*out = vm->prof;
 	pthread_mutex_unlock(&vm->prof_lock);
-	/* Boot lab: when the guest started and when the run ended, for the tVMM/tFW/tKernel split. */
+	/* boot_wait: from vmm_start until the guest ended the run (or until now). */
+	out->phase_ns[VMM_PHASE_BOOT_WAIT] = start ? end - start : 0;
+	/* Boot lab: when the guest started and when the run ended (0: not yet), since t0. */
+	out->start_ns = start ? start - out->t0_ns : 0;
 	pthread_mutex_lock(&vm->lock);
-	out->start_ns = vm->start_ns ? vm->start_ns - out->t0_ns : 0;
 	out->end_ns = vm->end_ns ? vm->end_ns - out->t0_ns : 0;
 	pthread_mutex_unlock(&vm->lock);
 }
