@@ -378,6 +378,27 @@ static int check_memory(struct vmm *vm, const char *path, const struct snap_view
 	return 0;
 }
 
+int vmm_snapshot_kernel(const char *path, char *buf, size_t len)
+{
+	struct snap_view v;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		kp_error("%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = read_snapshot(path, fd, &v);
+	if (ret && ret != -EINVAL)
+		kp_error("%s: %s", path, strerror(-ret));
+	if (!ret)
+		snprintf(buf, len, "%.*s", (int)sizeof(v.cfg->kernel) - 1, v.cfg->kernel);
+	free(v.state);
+	close(fd);
+	return ret;
+}
+
 /* KVM failures are host problems (exit status 3); file problems are the user's (2). */
 static int kvm_failed(const char *what, int ret)
 {

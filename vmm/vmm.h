@@ -214,6 +214,9 @@ int vmm_config_set_end_point(struct vmm_config *cfg, const char *what, const cha
 /* Save the stopped VM (every vCPU parked) to path.  Returns 0 or -errno after one line. */
 int vmm_snapshot_save(struct vmm *vm, const char *path);
 /* The restore profile table (rows of the restore, totals with and without the resume). */
+/* The kernel ELF a snapshot was booted from (for symbols), after checking the snapshot's header
+ * and state.  0, or -errno after one line naming the file. */
+int vmm_snapshot_kernel(const char *path, char *buf, size_t len);
 /* `kprof run` options of the boot lab (--exit-at, --snapshot, --snapshot-on, --restore): as
  * vmm_config_parse_option, which calls it. */
 int vmm_config_parse_lab_option(struct vmm_config *cfg, int argc, char **argv, int *i);

@@ -113,3 +113,17 @@ else
 	fail "unwritable snapshot path fails before the run" "status $st: $out"
 fi
 expect_status "--snapshot without --snapshot-on" 2 "$KPROF" run --snapshot "$WORK/x.snap" "$GUEST"
+
+# kprof collect can start from a snapshot: the profile begins inside the workload, and the
+# snapshot names the kernel whose symbols unwind it.
+timeout 120 "$KPROF" run --cpus 2 --cmdline iterations=60 --snapshot-on 0x60 \
+	--snapshot "$WORK/c.snap" "$GUEST" >/dev/null 2>&1
+timeout 120 "$KPROF" collect --samples 10 --interval 0.02 -o "$WORK/c.folded" -- \
+	--restore "$WORK/c.snap" >/dev/null 2>&1
+st=$?
+if [ "$st" -eq 0 ] && grep -q 'run_workload;cpu_work;' "$WORK/c.folded" &&
+	! grep -q 'acpi_\|smp_boot\|kernel_main;[a-z_]*init' "$WORK/c.folded"; then
+	pass "collect from a snapshot"
+else
+	fail "collect from a snapshot" "status $st"
+fi
