@@ -94,6 +94,11 @@ struct snap_profile {
 	uint8_t reserved[6];
 };
 
+_Static_assert(sizeof(struct snap_header) == 72, "header layout of format version 1");
+_Static_assert(sizeof(struct snap_serial) == 272, "serial record of format version 1");
+_Static_assert(sizeof(struct snap_profile) == 24, "profile record of format version 1");
+_Static_assert(sizeof(struct snap_extent) == 32, "extent record of format version 1");
+
 /* CRC-32 (vmm/snapshot.c, the one user of zlib). */
 uint32_t vmm_snap_crc(uint32_t crc, const void *data, size_t len);
 
