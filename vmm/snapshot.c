@@ -5,8 +5,8 @@
  * vCPU's state is that of an instruction boundary.
  *
  * Memory is saved sparsely by a scan, not with KVM's dirty log: pages the guest never touched
- * are not resident in the anonymous RAM mapping (mincore), and resident pages that are all
- * zero are dropped too.  A RAM that maps an earlier snapshot (a restored VM) is scanned whole,
+ * are neither present nor swapped in the anonymous RAM mapping (/proc/self/pagemap), and
+ * touched pages that are all zero are dropped too.  A RAM that maps an earlier snapshot (a restored VM) is scanned whole,
  * since residency says nothing about file-backed pages.  Short zero gaps between saved pages
  * are kept, so a restore needs few mappings. */
 #include "vmm/internal.h"
@@ -236,6 +236,37 @@ static bool page_is_zero(const uint8_t *p)
 	return true;
 }
 
+/* Which pages of an anonymous mapping the guest touched: present or swapped out, from
+ * /proc/self/pagemap (bits 63 and 62; readable without privileges).  NULL when unavailable:
+ * the caller then scans every page. */
+static unsigned char *touched_pages(const uint8_t *base, uint64_t npages)
+{
+	unsigned char *touched = malloc(npages);
+	uint64_t chunk[512];
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (!touched || fd < 0)
+		goto fail;
+	for (uint64_t pg = 0; pg < npages;) {
+		uint64_t n = KP_MIN(npages - pg, (uint64_t)KP_ARRAY_SIZE(chunk));
+		off_t off = (off_t)(((uintptr_t)base / SNAP_PAGE + pg) * sizeof(uint64_t));
+		ssize_t r = pread(fd, chunk, n * sizeof(uint64_t), off);
+
+		if (r != (ssize_t)(n * sizeof(uint64_t)))
+			goto fail;
+		for (uint64_t i = 0; i < n; i++)
+			touched[pg + i] = (chunk[i] >> 62) != 0;
+		pg += n;
+	}
+	close(fd);
+	return touched;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(touched);
+	return NULL;
+}
+
 /* Extents of pages worth saving; file offsets are assigned from mem_offset on. */
 static int find_extents(struct vmm *vm, uint64_t mem_offset, struct snap_extent **out,
 			uint32_t *count)
@@ -247,17 +278,10 @@ static int find_extents(struct vmm *vm, uint64_t mem_offset, struct snap_extent 
 	uint64_t off = mem_offset, last = 0;
 	bool open = false;
 
-	if (!vm->lab.mem_from_file) {
-		resident = malloc(npages);
-		if (!resident)
-			return -ENOMEM;
-		if (mincore(vm->mem.base, vm->mem.size, resident) < 0) {
-			free(resident);
-			resident = NULL;	/* scan everything */
-		}
-	}
+	if (!vm->lab.mem_from_file)
+		resident = touched_pages(vm->mem.base, npages);
 	for (uint64_t pg = 0; pg < npages; pg++) {
-		if (resident && !(resident[pg] & 1))
+		if (resident && !resident[pg])
 			continue;
 		if (page_is_zero(vm->mem.base + pg * SNAP_PAGE))
 			continue;
