@@ -5,6 +5,7 @@
 #include "common/common.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define WIDTH 900
@@ -59,11 +60,28 @@ static void panel(FILE *f, const struct bl_series *s, const char *title, const c
 	}
 	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", MARGIN_L,
 		base, WIDTH - MARGIN_R, base);
+	/* The median as a dashed line, labelled. */
+	uint64_t *sorted = malloc(s->n * sizeof(*sorted));
+	if (sorted) {
+		struct bl_stats st;
+		double x;
+
+		memcpy(sorted, s->v, s->n * sizeof(*sorted));
+		bl_stats_compute(sorted, s->n, &st);
+		x = MARGIN_L + (double)(st.median - lo) / span * (WIDTH - MARGIN_L - MARGIN_R);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#222\" "
+			   "stroke-dasharray=\"4 3\"/>\n<text x=\"%.1f\" y=\"%d\" font-size=\"11\">"
+			   "median %.2f ms</text>\n", x, base - height - 10, x, base, x + 4,
+			base - height - 2, (double)st.median / 1e6);
+		free(sorted);
+	}
 	for (int t = 0; t <= 4; t++) {
 		double x = MARGIN_L + (double)(WIDTH - MARGIN_L - MARGIN_R) * t / 4;
 
-		fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">"
-			   "%.2f ms</text>\n", x, base + 16, ((double)lo + span * t / 4) / 1e6);
+		/* End labels anchored inwards so they stay on the canvas. */
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"%s\">"
+			   "%.2f ms</text>\n", x, base + 16,
+			t == 0 ? "start" : t == 4 ? "end" : "middle", ((double)lo + span * t / 4) / 1e6);
 	}
 	fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">%zu</text>\n",
 		MARGIN_L - 6, base - height + 4, top);
