@@ -74,7 +74,8 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 # vmm/ needs KVM at run time, except its pure parsers, which have their own fuzzers; bootlab/
 # sits on vmm/.
-FUZZ_LIB_SRC := $(filter-out vmm/% bootlab/%,$(LIB_SRC)) vmm/elf_pvh.c vmm/pagewalk.c
+FUZZ_LIB_SRC := $(filter-out vmm/% bootlab/%,$(LIB_SRC)) vmm/elf_pvh.c vmm/pagewalk.c \
+		vmm/snapshot_read.c
 fuzz: $(FUZZ_BIN)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(dir $@)

@@ -19,18 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct snap_view {
-	struct snap_header h;
-	char *state;			/* state_size bytes */
-	const struct snap_config *cfg;
-	const struct snap_extent *ext;
-	const struct snap_serial *serial;
-	/* Per-vCPU records, found by tag. */
-	const struct snap_record *rec[VMM_MAX_CPUS][SNAP_TAG_MP_STATE - SNAP_TAG_REGS + 1];
-	const struct snap_record *chip[3];
-	const struct snap_record *pit, *clock;
-};
-
 static int bad(const char *path, const char *what)
 {
 	kp_error("%s: %s", path, what);
@@ -42,140 +30,24 @@ static const void *payload(const struct snap_record *r)
 	return r + 1;
 }
 
-/* Walk the records once, checking sizes against the KVM structures they must hold. */
-static int index_state(const char *path, struct snap_view *v)
-{
-	static const struct { uint32_t tag; size_t size; } sizes[] = {
-		{ SNAP_TAG_CONFIG, sizeof(struct snap_config) },
-		{ SNAP_TAG_REGS, sizeof(struct kvm_regs) },
-		{ SNAP_TAG_SREGS, sizeof(struct kvm_sregs) },
-		{ SNAP_TAG_XSAVE, sizeof(struct kvm_xsave) },
-		{ SNAP_TAG_FPU, sizeof(struct kvm_fpu) },
-		{ SNAP_TAG_XCRS, sizeof(struct kvm_xcrs) },
-		{ SNAP_TAG_DEBUGREGS, sizeof(struct kvm_debugregs) },
-		{ SNAP_TAG_LAPIC, sizeof(struct kvm_lapic_state) },
-		{ SNAP_TAG_EVENTS, sizeof(struct kvm_vcpu_events) },
-		{ SNAP_TAG_MP_STATE, sizeof(struct kvm_mp_state) },
-		{ SNAP_TAG_IRQCHIP, sizeof(struct kvm_irqchip) },
-		{ SNAP_TAG_PIT, sizeof(struct kvm_pit_state2) },
-		{ SNAP_TAG_CLOCK, sizeof(struct kvm_clock_data) },
-		{ SNAP_TAG_SERIAL, sizeof(struct snap_serial) },
-		{ SNAP_TAG_PROFILE, sizeof(struct snap_profile) },
-	};
-	uint64_t off = 0;
-
-	while (off < v->h.state_size) {
-		const struct snap_record *r = (const void *)(v->state + off);
-
-		if (v->h.state_size - off < sizeof(*r) ||
-		    r->size > v->h.state_size - off - sizeof(*r))
-			return bad(path, "state record runs past the state section");
-		for (size_t i = 0; i < KP_ARRAY_SIZE(sizes); i++)
-			if (sizes[i].tag == r->tag && sizes[i].size != r->size)
-				return bad(path, "state record of the wrong size (another KVM ABI?)");
-		switch (r->tag) {
-		case SNAP_TAG_CONFIG:
-			v->cfg = payload(r);
-			break;
-		case SNAP_TAG_EXTENTS:
-			if (r->size != (uint64_t)v->h.nextents * sizeof(struct snap_extent))
-				return bad(path, "extent table does not match the header");
-			v->ext = payload(r);
-			break;
-		case SNAP_TAG_REGS ... SNAP_TAG_MP_STATE:
-			if (r->index >= v->h.ncpus)
-				return bad(path, "vCPU record for a vCPU the snapshot does not have");
-			if (r->tag == SNAP_TAG_MSRS &&
-			    (r->size < sizeof(struct kvm_msrs) ||
-			     r->size != sizeof(struct kvm_msrs) +
-						 (uint64_t)((const struct kvm_msrs *)payload(r))->nmsrs *
-							 sizeof(struct kvm_msr_entry)))
-				return bad(path, "MSR record of the wrong size");
-			v->rec[r->index][r->tag - SNAP_TAG_REGS] = r;
-			break;
-		case SNAP_TAG_IRQCHIP:
-			if (r->index >= 3)
-				return bad(path, "irqchip record with a bad chip id");
-			v->chip[r->index] = r;
-			break;
-		case SNAP_TAG_PIT:
-			v->pit = r;
-			break;
-		case SNAP_TAG_CLOCK:
-			v->clock = r;
-			break;
-		case SNAP_TAG_SERIAL:
-			v->serial = payload(r);
-			break;
-		default:	/* SNAP_TAG_PROFILE and records of later minor additions */
-			break;
-		}
-		off += sizeof(*r) + ((r->size + 7) & ~7ull);
-	}
-	if (!v->cfg || (!v->ext && v->h.nextents))
-		return bad(path, "state lacks the configuration or the extent table");
-	if (v->cfg->ncpus != v->h.ncpus || v->cfg->mem_size != v->h.mem_size)
-		return bad(path, "configuration record does not match the header");
-	for (uint32_t c = 0; c < v->h.ncpus; c++)
-		for (int t = SNAP_TAG_REGS; t <= SNAP_TAG_MP_STATE; t++)
-			if (!v->rec[c][t - SNAP_TAG_REGS] && t != SNAP_TAG_XSAVE && t != SNAP_TAG_FPU &&
-			    t != SNAP_TAG_XCRS && t != SNAP_TAG_DEBUGREGS)
-				return bad(path, "a vCPU's state is incomplete");
-	for (uint32_t i = 0; i < v->h.nextents; i++) {
-		const struct snap_extent *e = &v->ext[i];
-
-		if (e->gpa % SNAP_PAGE || e->file_offset % SNAP_PAGE || !e->npages ||
-		    e->npages > v->h.mem_size / SNAP_PAGE ||
-		    e->gpa > v->h.mem_size - e->npages * SNAP_PAGE ||
-		    e->file_offset < v->h.mem_offset ||
-		    e->file_offset > v->h.file_size - e->npages * SNAP_PAGE)
-			return bad(path, "memory extent outside guest RAM or the file");
-	}
-	return 0;
-}
-
+/* Header, size and state checks (snapshot_read.c); then v->state holds the checked state. */
 static int read_snapshot(const char *path, int fd, struct snap_view *v)
 {
 	struct stat st;
-	uint32_t crc;
-	char msg[160];
+	uint8_t head[sizeof(struct snap_header)];
+	char err[160];
 	ssize_t n;
 
+	memset(v, 0, sizeof(*v));
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return bad(path, "not a regular file");
-	memset(v, 0, sizeof(*v));
-	n = pread(fd, &v->h, sizeof(v->h), 0);
+	n = pread(fd, head, sizeof(head), 0);
 	if (n < 0)
 		return -errno;
-	if (n < (ssize_t)sizeof(v->h.magic) || memcmp(v->h.magic, SNAP_MAGIC, sizeof(v->h.magic)))
-		return bad(path, "not a kprof snapshot (bad magic)");
-	if (n >= (ssize_t)(sizeof(v->h.magic) + 4) && v->h.version != SNAP_VERSION) {
-		snprintf(msg, sizeof(msg), "snapshot format version %u; this kprof reads version %u",
-			 v->h.version, SNAP_VERSION);
-		return bad(path, msg);
-	}
-	if (n < (ssize_t)sizeof(v->h))
-		return bad(path, "truncated snapshot (shorter than its header)");
-	crc = v->h.header_crc;
-	v->h.header_crc = 0;
-	if (vmm_snap_crc(0, &v->h, sizeof(v->h)) != crc || v->h.header_size != sizeof(v->h))
-		return bad(path, "header checksum mismatch (corrupted snapshot)");
-	v->h.header_crc = crc;
-	if ((uint64_t)st.st_size < v->h.file_size) {
-		snprintf(msg, sizeof(msg), "truncated snapshot (%llu of %llu bytes)",
-			 (unsigned long long)st.st_size, (unsigned long long)v->h.file_size);
-		return bad(path, msg);
-	}
-	if ((uint64_t)st.st_size > v->h.file_size)
-		return bad(path, "snapshot has trailing bytes after its end");
-	if (v->h.ncpus < 1 || v->h.ncpus > VMM_MAX_CPUS || v->h.mem_size < VMM_MIN_MEM ||
-	    v->h.mem_size > VMM_MAX_MEM || v->h.mem_size % SNAP_PAGE ||
-	    v->h.state_offset < sizeof(v->h) || v->h.state_size > v->h.file_size ||
-	    v->h.state_offset > v->h.file_size - v->h.state_size ||
-	    v->h.mem_offset % SNAP_PAGE || v->h.mem_offset > v->h.file_size)
-		return bad(path, "header fields out of range");
+	if (vmm_snap_check_header(head, (size_t)n, (uint64_t)st.st_size, &v->h, err, sizeof(err)))
+		return bad(path, err);
 	v->state = malloc(v->h.state_size ? v->h.state_size : 1);
 	if (!v->state)
 		return -ENOMEM;
@@ -184,9 +56,9 @@ static int read_snapshot(const char *path, int fd, struct snap_view *v)
 		return -errno;
 	if ((uint64_t)n != v->h.state_size)
 		return bad(path, "truncated snapshot (state section)");
-	if (vmm_snap_crc(0, v->state, v->h.state_size) != v->h.state_crc)
-		return bad(path, "state checksum mismatch (corrupted snapshot)");
-	return index_state(path, v);
+	if (vmm_snap_index_state(v, err, sizeof(err)))
+		return bad(path, err);
+	return 0;
 }
 
 static int map_memory(struct vmm *vm, const struct snap_view *v, int fd, uint64_t *t)

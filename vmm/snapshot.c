@@ -19,25 +19,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define GAP_PAGES 8	/* zero pages kept inside an extent rather than starting a new one */
 #define MAX_MSRS 1024
-
-uint32_t vmm_snap_crc(uint32_t crc, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	/* zlib takes uInt lengths. */
-	while (len) {
-		uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
-
-		crc = (uint32_t)crc32(crc, p, n);
-		p += n;
-		len -= n;
-	}
-	return crc;
-}
 
 static int put_record(struct kp_buf *b, uint32_t tag, uint32_t index, const void *data,
 		      size_t size)

@@ -99,7 +99,30 @@ _Static_assert(sizeof(struct snap_serial) == 272, "serial record of format versi
 _Static_assert(sizeof(struct snap_profile) == 24, "profile record of format version 1");
 _Static_assert(sizeof(struct snap_extent) == 32, "extent record of format version 1");
 
-/* CRC-32 (vmm/snapshot.c, the one user of zlib). */
+/* A checked snapshot's header and state, indexed (vmm/snapshot_read.c).  Record pointers
+ * point into state. */
+#define SNAP_VCPU_TAGS (SNAP_TAG_MP_STATE - SNAP_TAG_REGS + 1)
+#define SNAP_MAX_CPUS 16
+struct snap_view {
+	struct snap_header h;
+	char *state;
+	const struct snap_config *cfg;
+	const struct snap_extent *ext;
+	const struct snap_serial *serial;
+	const struct snap_record *rec[SNAP_MAX_CPUS][SNAP_VCPU_TAGS];
+	const struct snap_record *chip[3];
+	const struct snap_record *pit, *clock;
+};
+
+/* CRC-32 (vmm/snapshot_read.c, the one user of zlib). */
 uint32_t vmm_snap_crc(uint32_t crc, const void *data, size_t len);
+/* Check the first n bytes of a file of file_size bytes as a snapshot header: magic, version,
+ * header CRC, size, field ranges.  0 and *h, or -EINVAL with a message in err. */
+int vmm_snap_check_header(const void *buf, size_t n, uint64_t file_size, struct snap_header *h,
+			  char *err, size_t errlen);
+/* Check v->state (v->h.state_size bytes, after v->h was checked): its CRC, every record's
+ * size and bounds, a complete vCPU state per vCPU, extents inside RAM and the file; and index
+ * the records into v.  0, or -EINVAL with a message in err. */
+int vmm_snap_index_state(struct snap_view *v, char *err, size_t errlen);
 
 #endif
