@@ -127,28 +127,17 @@ static const enum vmm_detail restore_rows[] = {
 	VMM_DETAIL_DEVICE_STATE, VMM_DETAIL_VCPU_THREADS, VMM_DETAIL_RESUME,
 };
 
-/* tVMM: the monitor's own work until the guest's first instruction; tFW: from there to the
- * first kernel-range port-0x80 code (0x40-0x5f) or, without one, the first BOOT_TIME line;
- * tKernel: from there to the end point. */
 static int add_split(struct bootlab *lab, const struct vmm_boot_profile *p)
 {
-	uint64_t fw_end = 0;
+	struct vmm_boot_split s;
 	int ret;
 
-	for (unsigned i = 0; i < p->nport80 && !fw_end; i++)
-		if (p->port80[i].code >= 0x40 && p->port80[i].code < 0x60)
-			fw_end = p->port80[i].host_ns;
-	if (!fw_end && p->nstages)
-		fw_end = p->stages[0].host_ns;
-	ret = bootlab_add(lab, BL_GROUP_SPLIT, "tVMM", p->start_ns);
-	if (!ret && fw_end >= p->start_ns && fw_end && fw_end <= p->end_ns) {
-		ret = bootlab_add(lab, BL_GROUP_SPLIT, "tFW", fw_end - p->start_ns);
-		if (!ret)
-			ret = bootlab_add(lab, BL_GROUP_SPLIT, "tKernel", p->end_ns - fw_end);
-	} else if (!ret) {
-		/* The end point came before the kernel started: all of it is firmware time. */
-		ret = bootlab_add(lab, BL_GROUP_SPLIT, "tFW", p->end_ns - p->start_ns);
-	}
+	vmm_boot_split(p, &s);
+	ret = bootlab_add(lab, BL_GROUP_SPLIT, "tVMM", s.tvmm);
+	if (!ret)
+		ret = bootlab_add(lab, BL_GROUP_SPLIT, "tFW", s.tfw);
+	if (!ret && s.has_kernel)
+		ret = bootlab_add(lab, BL_GROUP_SPLIT, "tKernel", s.tkernel);
 	return ret;
 }
 

@@ -214,6 +214,9 @@ void vmm_lab_port80(struct vmm *vm, struct vmm_vcpu *vcpu, uint8_t code);
 int vmm_lab_stop_event(struct vmm *vm);
 /* After vmm_start: time the resume of a restored VM. */
 void vmm_lab_started(struct vmm *vm);
+/* lab_profile.c: the create-VM breakdown and split, inside the boot profile's table / JSON */
+void vmm_lab_profile_print_text(const struct vmm_boot_profile *p, FILE *f);
+void vmm_lab_profile_print_json(const struct vmm_boot_profile *p, FILE *f);
 /* restore.c: vmm_create's path for cfg.restore_path (vm allocated, nothing else done). */
 int vmm_restore_create(struct vmm *vm);
 /* target.c */

@@ -109,6 +109,7 @@ static void print_text(const struct vmm_boot_profile *p, FILE *f)
 		fprintf(f, "  %-16s %12.3f %7.1f%%\n", phase_names[i], ms(p->phase_ns[i]),
 			share(p->phase_ns[i], p->total_ns));
 	fprintf(f, "  %-16s %12.3f %7.1f%%\n", "total", ms(p->total_ns), 100.0);
+	vmm_lab_profile_print_text(p, f);	/* boot lab: create-VM steps, tVMM/tFW/tKernel */
 
 	fprintf(f, "\n  %-24s %12s %12s %12s\n", "guest stage (BOOT_TIME)", "delta (ms)",
 		"guest (ms)", "host (ms)");
@@ -178,7 +179,9 @@ static void print_json(const struct vmm_boot_profile *p, FILE *f)
 		fprintf(f, "%s{\"code\":%u,\"range\":\"%s\",\"host_ns\":%llu}", i ? "," : "",
 			p->port80[i].code, vmm_port80_range(p->port80[i].code),
 			(unsigned long long)p->port80[i].host_ns);
-	fprintf(f, "],\"port80_dropped\":%u}\n", p->port80_dropped);
+	fprintf(f, "],\"port80_dropped\":%u", p->port80_dropped);
+	vmm_lab_profile_print_json(p, f);	/* boot lab: create_vm steps, split */
+	fprintf(f, "}\n");
 }
 
 int vmm_boot_profile_print(const struct vmm_boot_profile *p, enum vmm_profile_format fmt, FILE *f)

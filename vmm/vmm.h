@@ -213,6 +213,12 @@ bool vmm_end_point_reached(struct vmm *vm);
 int vmm_config_set_end_point(struct vmm_config *cfg, const char *what, const char *v);
 /* Save the stopped VM (every vCPU parked) to path.  Returns 0 or -errno after one line. */
 int vmm_snapshot_save(struct vmm *vm, const char *path);
+struct vmm_boot_split {
+	uint64_t tvmm, tfw, tkernel;	/* ns; tkernel only when has_kernel */
+	bool has_kernel;		/* the run reached the kernel before its end */
+};
+/* The NEMU/cloud-hypervisor split of a finished run's profile (definitions in lab_profile.c). */
+void vmm_boot_split(const struct vmm_boot_profile *p, struct vmm_boot_split *s);
 /* The restore profile table (rows of the restore, totals with and without the resume). */
 /* The kernel ELF a snapshot was booted from (for symbols), after checking the snapshot's header
  * and state.  0, or -errno after one line naming the file. */

@@ -96,3 +96,16 @@ if [ "$st" -eq 0 ] && grep -qE '^  memory_state_write +3 ' "$out" &&
 else
 	fail "boot: from a snapshot, restore steps reported" "status $st"
 fi
+
+# kprof run --exit-at: the run ends there with status 0; its boot profile carries the
+# create-VM steps and the split.
+timeout 120 "$KPROF" run --cpus 2 --exit-at ready --boot-profile "$GUEST" >"$WORK/run.out" \
+	2>"$WORK/run.err"
+st=$?
+if [ "$st" -eq 0 ] && grep -q 'BOOT_TIME:ready' "$WORK/run.out" && ! grep -q 'work_done' "$WORK/run.out" &&
+	grep -qE '^  kvm_set_user_memory_region +[0-9.]+$' "$WORK/run.err" &&
+	grep -qE '^  tKernel \(to the end\) +[0-9.]+$' "$WORK/run.err"; then
+	pass "run --exit-at ready: status 0, create-VM steps and split in the boot profile"
+else
+	fail "run --exit-at ready: status 0, create-VM steps and split in the boot profile" "status $st"
+fi
