@@ -50,6 +50,7 @@ round_trip 4 3
 # A snapshot by signal in the middle of the workload (the hash chain has started).
 d="$WORK/sig"
 mkdir -p "$d"
+rm -f "$d/run.out" "$d/s.snap"	# the wait below must see this run's output
 "$KPROF" run --cpus 2 --cmdline iterations=40 --serial "$d/run.out" --snapshot-on SIGUSR2 --snapshot "$d/s.snap" \
 	"$GUEST" 2>"$d/run.err" &
 pid=$!
