@@ -323,7 +323,8 @@ void vmm_lab_started(struct vmm *vm)
 	uint64_t deadline;
 	unsigned parked;
 
-	if (!vm->prof.restored || vm->cfg.start_halted)
+	/* Only the first start of a restored VM that runs at once (not parked for a debugger). */
+	if (!vm->prof.restored || vm->cfg.start_halted || vm->prof.detail_ns[VMM_DETAIL_RESUME])
 		return;
 	/* Resume ends when every vCPU thread has left its parking place for KVM_RUN (or the run
 	 * already ended, or 200 ms passed: a vCPU may stop again at once). */
