@@ -1,7 +1,7 @@
 /* kprof collect: boot a kernel in-process, sample every vCPU's stack, write a profile.
  *
  *   kprof collect [--samples N] [--interval S | --frequency HZ] [--cpu-mask MASK]
- *                 [--max-depth D] [--symbols FILE] [--kaslr-offset OFF]
+ *                 [--max-depth D] [--inline] [--symbols FILE] [--kaslr-offset OFF]
  *                 [--format json|folded|svg|speedscope] [-o FILE] -- [kprof run options] KERNEL.elf
  *
  * Exit status: 0 when the profile was written (also after Ctrl-C, which ends sampling early),
@@ -33,6 +33,7 @@ struct collect_opts {
 	const char *output;
 	const char *format;
 	bool have_interval, have_frequency;
+	bool inline_frames;
 };
 
 static void usage(FILE *f)
@@ -47,6 +48,7 @@ static void usage(FILE *f)
 		"  --frequency HZ       samples per second (instead of --interval)\n"
 		"  --cpu-mask MASK      vCPUs to sample, decimal or 0x-hex up to 128 bits (default all)\n"
 		"  --max-depth D        frames per stack at most (default 256)\n"
+		"  --inline             show inlined functions (DWARF debug info) as frames\n"
 		"  --symbols FILE       ELF with symbols and CFI, when not the booted file (e.g. -dbg)\n"
 		"  --kaslr-offset OFF   runtime address minus link address (decimal or 0x-hex)\n"
 		"  --format FMT         json (trace.json), folded, svg or speedscope (default: from\n"
@@ -134,7 +136,8 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 			o->format = optarg;
 			break;
 		case OPT_INLINE:
-			return kp_error("--inline: inlined-function frames are not implemented yet");
+			o->inline_frames = true;
+			break;
 		case 'o':
 			o->output = optarg;
 			break;
@@ -221,10 +224,12 @@ static int stop_signals_fd(void)
 struct symbols {
 	struct symtab *st;
 	struct cfi *cfi;
+	struct inline_index *inl;
 	struct symbolizer *sym;
 };
 
-static int load_symbols(const char *path, uint64_t offset, struct symbols *s)
+static int load_symbols(const char *path, uint64_t offset, bool inline_frames,
+			struct symbols *s)
 {
 	int rc = symtab_open(path, &s->st);
 
@@ -237,12 +242,21 @@ static int load_symbols(const char *path, uint64_t offset, struct symbols *s)
 	if (!rc && !cfi_fde_count(s->cfi))
 		kp_warn("%s: no DWARF call-frame information; unwinding by frame pointers only",
 			path);
+	if (!rc && inline_frames) {
+		rc = inline_index_open(path, &s->inl);
+		if (!rc && !inline_index_count(s->inl))
+			kp_warn("%s: no inlined functions in the debug info (built without -g?)",
+				path);
+		if (!rc)
+			rc = symbolizer_set_inline(s->sym, s->inl);
+	}
 	return rc;
 }
 
 static void free_symbols(struct symbols *s)
 {
 	symbolizer_free(s->sym);
+	inline_index_free(s->inl);
 	cfi_free(s->cfi);
 	symtab_free(s->st);
 }
@@ -251,7 +265,7 @@ int cmd_collect(int argc, char **argv)
 {
 	struct collect_opts o = { .s = { .stop_fd = -1, .progress = true } };
 	struct vmm_config cfg;
-	struct symbols syms = { NULL, NULL, NULL };
+	struct symbols syms = { NULL, NULL, NULL, NULL };
 	struct sampler_stats stats;
 	struct profile *prof = NULL;
 	struct vmm_result res;
@@ -278,7 +292,7 @@ int cmd_collect(int argc, char **argv)
 	if (!o.symbols)
 		o.symbols = cfg.kernel;
 	/* Symbols before the VM: a bad file is reported before anything boots. */
-	if (load_symbols(o.symbols, o.kaslr_offset, &syms)) {
+	if (load_symbols(o.symbols, o.kaslr_offset, o.inline_frames, &syms)) {
 		free_symbols(&syms);
 		return 2;
 	}

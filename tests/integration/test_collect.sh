@@ -111,6 +111,11 @@ timeout 120 "$KPROF" collect --samples 20 --frequency 500 --format speedscope -o
 	--cpus 2 --cmdline iterations=0 "$GUEST" 2>/dev/null
 check "speedscope output" grep -q '"type":"sampled".*"name":"CPU 1"' "$WORK/t.ss"
 
+# --inline: functions inlined into the chains (xorshift into the workloads) become frames.
+timeout 120 "$KPROF" collect --inline --samples 100 --interval 0.002 --cpu-mask 0x1 \
+	-o "$WORK/inl.folded" -- --cpus 2 --cmdline iterations=0 "$GUEST_NOFP" 2>/dev/null
+check "--inline shows inlined functions as frames" grep -q ';hash_workload;xorshift ' "$WORK/inl.folded"
+
 # kprof parse reads what collect wrote.
 "$KPROF" parse "$WORK/kprof-guest-2.json" --format folded -o "$WORK/re.folded" 2>/dev/null
 check "parse re-renders a collected trace.json" grep -q 'cpu_work;hash_workload' "$WORK/re.folded"
