@@ -254,7 +254,7 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void progress_bar(const struct sampler *s, size_t done, size_t total, uint64_t elapsed)
+static void progress_bar(size_t done, size_t total, uint64_t elapsed)
 {
 	char bar[31];
 	size_t fill = total ? done * 30 / total : 30;
@@ -263,7 +263,6 @@ static void progress_bar(const struct sampler *s, size_t done, size_t total, uin
 	memset(bar, '#', fill);
 	memset(bar + fill, '.', 30 - fill);
 	bar[30] = '\0';
-	(void)s;
 	fprintf(stderr, "\rkprof: [%s] %zu/%zu samples  %.1f/s  %.1f s ", bar, done, total,
 		secs > 0 ? (double)done / secs : 0.0, secs);
 }
@@ -422,7 +421,7 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 			}
 		}
 		if (tty && (t1 - last_bar > 100000000u || stats->samples == total)) {
-			progress_bar(&s, stats->samples, total, t1 - start);
+			progress_bar(stats->samples, total, t1 - start);
 			last_bar = t1;
 		}
 	}

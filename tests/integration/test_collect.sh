@@ -116,6 +116,13 @@ timeout 120 "$KPROF" collect --inline --samples 100 --interval 0.002 --cpu-mask 
 	-o "$WORK/inl.folded" -- --cpus 2 --cmdline iterations=0 "$GUEST_NOFP" 2>/dev/null
 check "--inline shows inlined functions as frames" grep -q ';hash_workload;xorshift ' "$WORK/inl.folded"
 
+# --symbols: boot a stripped kernel, name frames from the unstripped file.
+strip -o "$WORK/stripped.elf" "$GUEST_NOFP"
+timeout 120 "$KPROF" collect --symbols "$GUEST_NOFP" --samples 30 --interval 0.002 \
+	-o "$WORK/sym.folded" -- --cpus 2 --cmdline iterations=0 "$WORK/stripped.elf" 2>/dev/null
+check "--symbols names a stripped kernel's frames" \
+	grep -q '^start64_bsp;kernel_main;run_workload;cpu_work;hash_workload' "$WORK/sym.folded"
+
 # kprof parse reads what collect wrote.
 "$KPROF" parse "$WORK/kprof-guest-2.json" --format folded -o "$WORK/re.folded" 2>/dev/null
 check "parse re-renders a collected trace.json" grep -q 'cpu_work;hash_workload' "$WORK/re.folded"
@@ -162,6 +169,8 @@ bad_input "rejects --interval with --frequency" "not both" --interval 1 --freque
 bad_input "rejects a missing kernel" "nonexistent.elf" -o "$WORK/x.json" -- "$WORK/nonexistent.elf"
 bad_input "rejects a --symbols file that is not ELF" "not an ELF" --symbols "$WORK/check_trace.py" \
 	-o "$WORK/x.json" -- "$GUEST"
+bad_input "rejects a stripped kernel without --symbols" "no function symbols" \
+	-o "$WORK/x.json" -- "$WORK/stripped.elf"
 bad_input "rejects an unknown format" "format" --format pdf -- "$GUEST"
 bad_input "rejects a mask with no vCPU" "cpu-mask" --cpu-mask 0x100 -o "$WORK/x.json" -- \
 	--cpus 2 "$GUEST"
