@@ -221,51 +221,11 @@ static int stop_signals_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-struct symbols {
-	struct symtab *st;
-	struct cfi *cfi;
-	struct inline_index *inl;
-	struct symbolizer *sym;
-};
-
-static int load_symbols(const char *path, uint64_t offset, bool inline_frames,
-			struct symbols *s)
-{
-	int rc = symtab_open(path, &s->st);
-
-	if (rc)
-		return rc;
-	symtab_set_offset(s->st, offset);
-	rc = cfi_open(path, &s->cfi);
-	if (!rc)
-		rc = symbolizer_new(s->st, &s->sym);
-	if (!rc && !cfi_fde_count(s->cfi))
-		kp_warn("%s: no DWARF call-frame information; unwinding by frame pointers only",
-			path);
-	if (!rc && inline_frames) {
-		rc = inline_index_open(path, &s->inl);
-		if (!rc && !inline_index_count(s->inl))
-			kp_warn("%s: no inlined functions in the debug info (built without -g?)",
-				path);
-		if (!rc)
-			rc = symbolizer_set_inline(s->sym, s->inl);
-	}
-	return rc;
-}
-
-static void free_symbols(struct symbols *s)
-{
-	symbolizer_free(s->sym);
-	inline_index_free(s->inl);
-	cfi_free(s->cfi);
-	symtab_free(s->st);
-}
-
 int cmd_collect(int argc, char **argv)
 {
 	struct collect_opts o = { .s = { .stop_fd = -1, .progress = true } };
 	struct vmm_config cfg;
-	struct symbols syms = { NULL, NULL, NULL, NULL };
+	struct kernel_syms *syms = NULL;
 	struct sampler_stats stats;
 	struct profile *prof = NULL;
 	struct vmm_result res;
@@ -292,16 +252,14 @@ int cmd_collect(int argc, char **argv)
 	if (!o.symbols)
 		o.symbols = cfg.kernel;
 	/* Symbols before the VM: a bad file is reported before anything boots. */
-	if (load_symbols(o.symbols, o.kaslr_offset, o.inline_frames, &syms)) {
-		free_symbols(&syms);
+	struct kernel_syms_opts ko = { .offset = o.kaslr_offset, .inline_frames = o.inline_frames,
+				       .max_depth = o.max_depth };
+	if (kernel_syms_open(o.symbols, &ko, &syms))
 		return 2;
-	}
-	struct unwinder uw = { .cfi = syms.cfi, .syms = syms.st, .offset = o.kaslr_offset,
-			       .max_depth = o.max_depth };
 
 	o.s.stop_fd = stop_signals_fd();
 	o.s.kernel = o.symbols;
-	o.s.build_id = symtab_build_id(syms.st);
+	o.s.build_id = symtab_build_id(syms->st);
 	o.s.wait_online_s = WAIT_ONLINE_S;
 	rc = vmm_create(&cfg, &vm);
 	if (rc) {
@@ -314,7 +272,7 @@ int cmd_collect(int argc, char **argv)
 		status = VMM_EXIT_HOST;
 		goto out;
 	}
-	rc = sampler_run(vmm_target(vm), &uw, syms.sym, &o.s, &prof, &stats);
+	rc = sampler_run(vmm_target(vm), &syms->uw, syms->sym, &o.s, &prof, &stats);
 	if (rc) {
 		kp_error("%s: sampling failed: %s", cfg.kernel,
 			 rc == -ENOENT ? "no vCPU matches --cpu-mask" : strerror(-rc));
@@ -333,7 +291,7 @@ int cmd_collect(int argc, char **argv)
 out:
 	profile_free(prof);
 	vmm_destroy(vm);
-	free_symbols(&syms);
+	kernel_syms_free(syms);
 	if (o.s.stop_fd >= 0)
 		close(o.s.stop_fd);
 	return status;

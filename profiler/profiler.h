@@ -264,6 +264,32 @@ void sampler_print_summary(FILE *f, const struct sampler_stats *st);
 int profiler_print_stacks(struct target *t, const struct unwinder *uw,
 			  struct symbolizer *sym, struct kp_buf *out);
 
+/* ---------------------------------------------------------------------------------------
+ * A kernel's symbols, CFI and unwinder loaded together (kernel_syms.c).
+ */
+struct kernel_syms_opts {
+	uint64_t offset;	/* KASLR slide: runtime address - link address */
+	bool inline_frames;	/* index DW_TAG_inlined_subroutine too (--inline) */
+	unsigned max_depth;	/* 0: 256 */
+};
+
+struct kernel_syms {
+	struct symtab *st;
+	struct cfi *cfi;
+	struct inline_index *inl;	/* NULL without inline_frames */
+	struct symbolizer *sym;
+	struct unwinder uw;		/* over the above */
+};
+
+/* Prints one line naming the file on error and returns a negative errno. */
+int kernel_syms_open(const char *path, const struct kernel_syms_opts *o,
+		     struct kernel_syms **out);
+void kernel_syms_free(struct kernel_syms *k);
+
+/* `monitor stacks` for the gdb stub, shaped as its gdbstub_monitor_fn; ctx is a struct
+ * kernel_syms.  Register with gdbstub_add_monitor(gs, "stacks", ..., profiler_monitor_stacks, k). */
+int profiler_monitor_stacks(void *ctx, struct target *t, const char *args, struct kp_buf *out);
+
 /* A profile with ncpus and no samples (for writers that build profiles by hand). */
 struct profile *profile_new(void);
 /* Append a sample and return it (stacks to be filled by the caller); NULL on ENOMEM. */
