@@ -76,7 +76,6 @@ struct percpu {
 struct machine {
 	uint32_t ncpus;			/* CPUs listed in the MADT (at least 1) */
 	uint32_t apic_ids[MAX_CPUS];	/* index 0 is the BSP */
-	uint64_t lapic_paddr;
 };
 
 /* Globals that debuggers and kprof tests read or write (kept out of registers). */
@@ -172,10 +171,9 @@ void kprintf_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void time_init(void);
 uint64_t tsc_khz(void);
 uint64_t tsc_to_ns(uint64_t ticks);
-uint64_t ns_since_entry(void);
 void delay_us(uint64_t us);
 void boot_time(const char *stage, uint64_t tsc);
-uint64_t lapic_bus_khz_hint(void);
+uint64_t hv_lapic_bus_khz(void);
 
 /* idt.c */
 void idt_init(void);
@@ -193,6 +191,7 @@ void lapic_eoi(void);
 void lapic_timer_calibrate(void);
 void lapic_timer_start(void);
 int lapic_start_ap(uint32_t apic_id);
+void lapic_wake_others(void);
 
 /* smp.c */
 uint32_t smp_boot_aps(const struct machine *m);

@@ -4,7 +4,7 @@
  */
 #include "kernel.h"
 
-#define DEFAULT_ITERATIONS 150
+#define DEFAULT_ITERATIONS 100
 #define CMDLINE_MAX 256
 #define READY_TIMEOUT_US 1000000
 
@@ -38,6 +38,12 @@ static void inject_fault(const char *kind)
 	__asm__ volatile("ud2");
 }
 
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Options are cut in place (a NUL after each), so the copy is static. */
 static void parse_cmdline(const struct hvm_start_info *si)
 {
 	static char line[CMDLINE_MAX];
@@ -48,23 +54,23 @@ static void parse_cmdline(const struct hvm_start_info *si)
 	if (!si || !si->cmdline_paddr || si->cmdline_paddr >= 0x100000000ULL)
 		return;
 	src = (const char *)(uintptr_t)si->cmdline_paddr;
-	while (n + 1 < sizeof(line) && src[n])
-		line[n] = src[n], n++;
+	for (; n + 1 < sizeof(line) && src[n]; n++)
+		line[n] = src[n];
 	line[n] = '\0';
 	kprintf("kprof-guest: command line '%s'\n", line);
 
 	for (size_t i = 0; i < n;) {
 		size_t start, len;
 
-		while (i < n && line[i] == ' ')
+		while (i < n && is_blank(line[i]))
 			i++;
 		start = i;
-		while (i < n && line[i] != ' ')
+		while (i < n && !is_blank(line[i]))
 			i++;
 		len = i - start;
 		if (len == 0)
 			continue;
-		line[i < n ? i : n] = '\0';
+		line[i] = '\0';
 		if (str_prefix(&line[start], "iterations=")) {
 			uint64_t v;
 			size_t k = strlen("iterations=");
@@ -109,7 +115,8 @@ static const struct hvm_start_info *start_info(uint32_t paddr)
 	return si;
 }
 
-static void run_workload(uint32_t cpu)
+/* noipa: keeps this frame between ap_main/kernel_main and cpu_work in every stack */
+__attribute__((noipa)) static void run_workload(uint32_t cpu)
 {
 	struct percpu *p = &percpu[cpu];
 
@@ -142,8 +149,9 @@ void ap_main(uint32_t cpu)
 	__atomic_store_n(&percpu[cpu].online, 1, __ATOMIC_RELEASE);
 	kprintf("cpu %u: online, apic %u\n", cpu, percpu[cpu].apic_id);
 	__asm__ volatile("sti");
+	/* halt, not spin, while later APs start: waiting must not cost instructions */
 	while (!go)
-		cpu_relax();
+		__asm__ volatile("sti; hlt");
 	run_workload(cpu);
 	for (;;)
 		__asm__ volatile("hlt");
@@ -195,6 +203,8 @@ void kernel_main(uint32_t start_info_paddr)
 	post_code(POST_TIMER);
 
 	go = 1;
+	if (online > 1)
+		lapic_wake_others();
 	post_code(POST_WORK_START);
 	boot_time("work_start", rdtsc());
 	/* "ready" once every other CPU has entered its workload */

@@ -210,7 +210,8 @@ void vmm_end_run(struct vmm *vm, struct vmm_vcpu *vcpu, enum vmm_end_kind kind, 
 		vsnprintf(vm->result.message, sizeof(vm->result.message), fmt, ap);
 		va_end(ap);
 		/* The end replaces whatever stop was pending: nothing can run after it. */
-		vm->event.kind = kind == VMM_END_EXIT ? TARGET_EV_EXITED : TARGET_EV_FAULT;
+		vm->event.kind = (kind == VMM_END_EXIT || kind == VMM_END_KILLED) ?
+				 TARGET_EV_EXITED : TARGET_EV_FAULT;
 		vm->event.cpu = vm->result.cpu;
 		vm->event.exit_status = status;
 		vm->event.addr = 0;

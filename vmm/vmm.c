@@ -117,6 +117,9 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 		ret = vmm_vcpu_create(vm, (int)i, entry);
 	if (!ret)
 		ret = vmm_vcpus_start_threads(vm);
+	/* The threads park at once; wait for that so the VM is a stopped target from here on. */
+	if (!ret)
+		ret = vmm_stop_all(vm);
 	if (ret) {
 		ret = host_error(ret);
 		goto fail;

@@ -81,9 +81,25 @@ else
 	fail "guest: exception reported, exit 0x7f" "exit $(status_of fault)"
 fi
 
-# gdb against QEMU's gdbstub: NAME ELF BREAK-SPEC; the backtrace goes to $WORK/NAME.bt.
+# A frame-pointer walk done by hand in gdb (no DWARF): from $rbp follow [rbp] and take [rbp+8]
+# as each caller's address, printing "FPCHAIN f1 f2 ...".
+cat >"$WORK/fpwalk.py" <<'PY'
+import gdb
+rbp = int(gdb.parse_and_eval("$rbp")) & 0xffffffffffffffff
+names = []
+for _ in range(64):
+    if rbp == 0:
+        break
+    ret = int(gdb.parse_and_eval("*(unsigned long *)%d" % (rbp + 8))) & 0xffffffffffffffff
+    sym = gdb.execute("info symbol %d" % ret, to_string=True).split()
+    names.append(sym[0] if sym and sym[0] != "No" else hex(ret))
+    rbp = int(gdb.parse_and_eval("*(unsigned long *)%d" % rbp)) & 0xffffffffffffffff
+print("FPCHAIN " + " ".join(names))
+PY
+
+# gdb against QEMU's gdbstub: NAME ELF BREAK-SPEC [EXTRA-GDB-COMMAND]; the output goes to $WORK/NAME.bt.
 gdb_bt() {
-	local name=$1 elf=$2 bp=$3 port qpid
+	local name=$1 elf=$2 bp=$3 extra=${4:-echo} port qpid
 	port=$(free_port)
 	"$QEMU" -accel tcg -smp 2 -m 128M -kernel "$elf" -append "iterations=0" \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 -display none -serial null -monitor none \
@@ -92,7 +108,7 @@ gdb_bt() {
 	QEMU_PIDS+=("$qpid")
 	timeout 60 gdb -batch -nx -ex "set tcp auto-retry on" -ex "set tcp connect-timeout 20" \
 		-ex "file $elf" -ex "target remote 127.0.0.1:$port" -ex "$bp" -ex continue -ex bt \
-		-ex kill </dev/null >"$WORK/$name.bt" 2>&1
+		-ex "$extra" -ex kill </dev/null >"$WORK/$name.bt" 2>&1
 	kill "$qpid" 2>/dev/null
 	wait "$qpid" 2>/dev/null
 }
@@ -119,7 +135,7 @@ for build in fp nofp; do
 		sed 's/^/    /' "$WORK/leaf-$build.bt"
 	fi
 	# The timer stub's CFI: from the interrupt handler back into the interrupted workload.
-	gdb_bt "irq-$build" "$elf" "break tick_account if work_done[0] > 2"
+	gdb_bt "irq-$build" "$elf" "break tick_account if work_done[0] > 2" "source $WORK/fpwalk.py"
 	if bt_has "irq-$build" tick_account timer_interrupt cpu_work &&
 		grep -q '<signal handler called>' "$WORK/irq-$build.bt"; then
 		pass "guest gdb ($build): bt from the timer interrupt reaches cpu_work"
@@ -128,3 +144,13 @@ for build in fp nofp; do
 		sed 's/^/    /' "$WORK/irq-$build.bt"
 	fi
 done
+
+# The frame-pointer build alone: a plain rbp walk from the timer handler crosses the interrupt
+# frame (timer_entry links its rbp to the interrupted one) and reaches cpu_work and the BSP/AP entry.
+if grep -Eq '^FPCHAIN (tick_update )?timer_interrupt timer_entry .* cpu_work run_workload (ap_main|kernel_main) start64_(ap|bsp)$' \
+	"$WORK/irq-fp.bt"; then
+	pass "guest (fp): frame-pointer walk from the timer interrupt reaches cpu_work"
+else
+	fail "guest (fp): frame-pointer walk from the timer interrupt reaches cpu_work"
+	grep FPCHAIN "$WORK/irq-fp.bt" | sed 's/^/    /'
+fi
