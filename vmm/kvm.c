@@ -23,7 +23,8 @@ int vmm_kvm_open(struct vmm *vm)
 			kp_error("/dev/kvm: permission denied (add yourself to the kvm group)");
 		else
 			kp_error("/dev/kvm: %s", strerror(err));
-		return err == ENOENT ? -ENODEV : -err;
+		/* Distinct from a bad kernel file's -ENOENT/-EACCES: this is the host's problem. */
+		return (err == EACCES || err == EPERM) ? -EPERM : -ENODEV;
 	}
 	ver = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (ver != KVM_API_VERSION) {
@@ -71,6 +72,10 @@ int vmm_kvm_create_vm(struct vmm *vm)
 		ret = vm_ioctl(vm, KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP");
 	if (!ret)
 		ret = vm_ioctl(vm, KVM_CREATE_PIT2, (unsigned long)&pit, "KVM_CREATE_PIT2");
+	if (!ret) {
+		int caps = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
+		vm->guest_debug_caps = caps > 0 ? (uint32_t)caps : 0;
+	}
 	return ret;
 }
 

@@ -411,15 +411,22 @@ static void test_target_live(void **state)
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(t->ops->clear_bp(t, TARGET_BP_HW, 0x1000 + (uint64_t)i, 1), 0);
 
-	/* Single-step CPU 0 while CPU 1 stays. */
-	assert_int_equal(target_get_regs(t, 0, &r), 0);
-	stop_rip = r.rip;
-	assert_int_equal(target_resume(t, act), 0);
-	assert_int_equal(wait_event(t, &ev, 20000), 0);
-	assert_int_equal(ev.kind, TARGET_EV_STEP);
-	assert_int_equal(ev.cpu, 0);
-	assert_int_equal(target_get_regs(t, 0, &r), 0);
-	assert_int_not_equal(r.rip, stop_rip);
+	/* Single-step CPU 0 a few times while CPU 1 stays where it is. */
+	struct target_regs other;
+	assert_int_equal(target_get_regs(t, 1, &other), 0);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(target_get_regs(t, 0, &r), 0);
+		stop_rip = r.rip;
+		assert_int_equal(target_resume(t, act), 0);
+		assert_int_equal(wait_event(t, &ev, 20000), 0);
+		assert_int_equal(ev.kind, TARGET_EV_STEP);
+		assert_int_equal(ev.cpu, 0);
+		assert_int_equal(target_get_regs(t, 0, &r), 0);
+		assert_int_not_equal(r.rip, stop_rip);
+	}
+	struct target_regs other_after;
+	assert_int_equal(target_get_regs(t, 1, &other_after), 0);
+	assert_int_equal(other_after.rip, other.rip);
 
 	/* Memory written through the page walk reads back. */
 	uint8_t saved[8], probe[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, back[8];
