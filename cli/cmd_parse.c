@@ -104,6 +104,9 @@ int cmd_parse(int argc, char **argv)
 		return 1;
 	}
 	rc = flame_load(&src);
+	if (!rc && src.tree)
+		kp_debug("%s: %llu samples, %zu distinct frames in the tree", src.path,
+			 (unsigned long long)src.nstacks, fg_tree_nodes(src.tree));
 	if (!rc && !src.nstacks) {
 		kp_error("%s: no samples%s%s", src.path, o.mask_text ? " left after --cpu-mask " : "",
 			 o.mask_text ? o.mask_text : "");

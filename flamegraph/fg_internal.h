@@ -11,13 +11,12 @@
 #define FG_ROOT_NAME UINT32_MAX
 
 /* Nodes live in one array and name each other by index, which halves the size of links on
- * 64-bit machines and keeps a 100 MB input within a few times its size. */
+ * 64-bit machines and keeps a 100 MB input within a few times its size (48 bytes a node). */
 struct fg_node {
 	uint32_t name;		/* string id, or FG_ROOT_NAME for a CPU's root */
 	uint32_t parent;
-	uint32_t first_child;
-	uint32_t last_child;
-	uint32_t next_sibling;
+	uint32_t first_child;	/* the newest child: children are prepended */
+	uint32_t next_sibling;	/* the next older sibling */
 	uint64_t total[2];	/* inclusive counts per fg_slot */
 	uint64_t self[2];	/* counts of stacks ending here */
 };

@@ -353,6 +353,7 @@ int fg_write_svg(const struct fg_tree *t, const struct fg_svg_options *o, FILE *
 {
 	struct layout l = { .t = t, .o = o, .f = f };
 	struct section *secs;
+	size_t nsecs = 0;
 	int rc;
 
 	if (o->width < 100 || o->width > 1000000 || o->frame_height < 4 ||
@@ -369,10 +370,12 @@ int fg_write_svg(const struct fg_tree *t, const struct fg_svg_options *o, FILE *
 	secs = calloc(t->nroots ? t->nroots : 1, sizeof(*secs));
 	if (!secs)
 		return -ENOMEM;
+	/* A CPU seen only in a diff's baseline has nothing to draw at AFTER's widths. */
 	for (size_t i = 0; i < t->nroots; i++)
-		secs[i].root = &t->roots[i];
+		if (t->nodes[t->roots[i].node].total[FG_SLOT_MAIN])
+			secs[nsecs++].root = &t->roots[i];
 	kp_buf_init(&l.line);
-	rc = write_all(&l, secs, t->nroots);
+	rc = write_all(&l, secs, nsecs);
 	kp_buf_release(&l.line);
 	free(l.ids);
 	free(l.stack);

@@ -190,13 +190,8 @@ static int new_node(struct fg_tree *t, uint32_t parent, uint32_t name, uint32_t 
 	nd->name = name;
 	nd->parent = parent;
 	if (parent) {
-		struct fg_node *p = &t->nodes[parent];
-
-		if (p->last_child)
-			t->nodes[p->last_child].next_sibling = *id;
-		else
-			p->first_child = *id;
-		p->last_child = *id;
+		nd->next_sibling = t->nodes[parent].first_child;
+		t->nodes[parent].first_child = *id;
 	}
 	return 0;
 }
@@ -208,7 +203,7 @@ static int child(struct fg_tree *t, uint32_t parent, uint32_t name, uint32_t *ou
 	int rc;
 
 	if (t->flags & FG_TREE_FLAMECHART) {
-		uint32_t last = t->nodes[parent].last_child;
+		uint32_t last = t->nodes[parent].first_child;
 
 		if (last && t->nodes[last].name == name) {
 			*out = last;
@@ -343,7 +338,17 @@ long fg_children(const struct fg_tree *t, uint32_t node, uint32_t **ids, size_t 
 		}
 		(*ids)[n++] = c;
 	}
-	if (n < 2 || (t->flags & FG_TREE_FLAMECHART))
+	if (t->flags & FG_TREE_FLAMECHART) {
+		/* Newest first in the list; time order is the reverse. */
+		for (size_t i = 0, j = n ? n - 1 : 0; i < j; i++, j--) {
+			uint32_t swap = (*ids)[i];
+
+			(*ids)[i] = (*ids)[j];
+			(*ids)[j] = swap;
+		}
+		return (long)n;
+	}
+	if (n < 2)
 		return (long)n;
 	tmp = malloc(n * sizeof(*tmp));
 	if (!tmp)

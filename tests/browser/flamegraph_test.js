@@ -3,8 +3,10 @@
 //
 //   node flamegraph_test.js FLAME.svg CHECKS.json [SCREENSHOT.png]
 //
-// CHECKS.json: {"zoom": "frame name", "search": "regex", "matched": "Matched: 12.34%",
-//               "search2": "regex", "matched2": "...", "fullWidth": 1180}
+// CHECKS.json: {"zoom": "frame name", "child": "a child of it", "hiddenAfterZoom": "frame name",
+//               "fullWidth": 1180,
+//               "search": "regex", "matched": 12.34, "search2": "regex", "matched2": 5.6}
+// (matched: the percentage of samples the search should report)
 'use strict';
 
 const fs = require('fs');
@@ -20,6 +22,12 @@ function report(name, ok, detail) {
 	console.log(`${ok ? 'PASS' : 'FAIL'}: browser: ${name}${ok || !detail ? '' : ': ' + detail}`);
 	if (!ok)
 		failures++;
+}
+
+// "Matched: 12.34%" against the share computed from the input (pixels round to 0.01).
+function sharesEqual(text, want) {
+	const m = /^Matched: ([0-9.]+)%$/.exec(text);
+	return m !== null && Math.abs(parseFloat(m[1]) - want) < 0.02;
 }
 
 // Geometry of the frame whose tooltip names it, as the page sees it now.
@@ -67,10 +75,18 @@ async function main() {
 			JSON.stringify(before));
 		if (!before)
 			return;
+		const childBefore = checks.child ? await frame(page, checks.child) : null;
 		await page.mouse.click(before.cx, before.cy);
 		const after = await frame(page, checks.zoom);
 		report('click zooms the frame to the full width',
 			Math.abs(after.width - checks.fullWidth) < 0.01, `width ${after.width}`);
+		if (checks.child) {
+			const child = await frame(page, checks.child);
+			const want = childBefore.width * checks.fullWidth / before.width;
+			report('zoom stretches the frame\'s children by the same factor',
+				child && !child.hidden && Math.abs(child.width - want) < 0.05,
+				`width ${child && child.width}, wanted ${want.toFixed(2)}`);
+		}
 		if (checks.hiddenAfterZoom) {
 			const other = await frame(page, checks.hiddenAfterZoom);
 			report('frames outside the zoomed one are hidden', other && other.hidden,
@@ -87,8 +103,8 @@ async function main() {
 		page.once('dialog', (d) => d.accept(checks.search));
 		await page.click('#search');
 		const matched = (await page.textContent('#matched')).trim();
-		report('search shows the matched share', matched === checks.matched,
-			`got '${matched}', wanted '${checks.matched}'`);
+		report('search shows the matched share', sharesEqual(matched, checks.matched),
+			`got '${matched}', wanted ${checks.matched}%`);
 		const lit = await page.evaluate(() => Array.from(document.querySelectorAll('g.sec rect'))
 			.filter((r) => r.getAttribute('fill') === 'rgb(238,0,238)').length);
 		report('search highlights matching frames', lit > 0, `${lit} highlighted`);
@@ -96,8 +112,8 @@ async function main() {
 		page.once('dialog', (d) => d.accept(checks.search2));
 		await page.keyboard.press('Control+f');
 		const matched2 = (await page.textContent('#matched')).trim();
-		report('Ctrl-F searches too', matched2 === checks.matched2,
-			`got '${matched2}', wanted '${checks.matched2}'`);
+		report('Ctrl-F searches too', sharesEqual(matched2, checks.matched2),
+			`got '${matched2}', wanted ${checks.matched2}%`);
 
 		await page.mouse.move(before.cx, before.cy);
 		const details = (await page.textContent('#details')).trim();
