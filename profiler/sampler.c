@@ -45,16 +45,22 @@ struct sampler {
 	struct sampler_stats *stats;
 };
 
-/* Copy [rsp, rsp + stack_bytes) page by page, stopping at the first page that is not mapped. */
+/* Copy [rsp, rsp + stack_bytes): in one read when the target allows it (a short count means
+ * the range ran into an unmapped page), else page by page up to the first unmapped page, for
+ * targets (such as a gdb stub's 'm' packet) that refuse a range as soon as any byte of it is
+ * unreadable. */
 static size_t copy_stack(struct target *t, int cpu, uint64_t rsp, uint8_t *buf, size_t max)
 {
+	ssize_t n = target_read_mem(t, cpu, rsp, buf, max);
 	size_t got = 0;
 
+	if (n > 0)
+		return (size_t)n;
 	while (got < max) {
 		uint64_t addr = rsp + got;
 		size_t chunk = KP_MIN(max - got, PAGE - (size_t)(addr & (PAGE - 1)));
-		ssize_t n = target_read_mem(t, cpu, addr, buf + got, chunk);
 
+		n = target_read_mem(t, cpu, addr, buf + got, chunk);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
