@@ -290,11 +290,16 @@ static void finish_stats(struct sampler *s, uint64_t elapsed)
 
 void sampler_print_summary(FILE *f, const struct sampler_stats *st)
 {
+	char late[48] = "";
+
+	if (st->late)
+		snprintf(late, sizeof(late), ", %zu slots missed", st->late);
 	fprintf(f, "kprof: %zu samples in %.2f s (%.1f/s), stop time median %.1f us, p99 %.1f us, "
-		   "max %.1f us%s%s\n",
+		   "max %.1f us%s%s%s\n",
 		st->samples, (double)st->elapsed_ns / 1e9, st->rate_hz,
 		(double)st->stop_median_ns / 1e3, (double)st->stop_p99_ns / 1e3,
-		(double)st->stop_max_ns / 1e3, st->end_message[0] ? "; " : "", st->end_message);
+		(double)st->stop_max_ns / 1e3, late, st->end_message[0] ? "; " : "",
+		st->end_message);
 }
 
 static int setup(struct sampler *s)
