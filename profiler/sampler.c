@@ -356,14 +356,22 @@ static void wait_online(struct sampler *s)
 {
 	uint64_t until = kp_now_ns() + (uint64_t)(s->o->wait_online_s * 1e9);
 
-	while (kp_now_ns() < until) {
-		bool all = true;
+	for (;;) {
+		int offline = -1;
 
 		if (target_stop(s->t))
 			return;
-		for (size_t i = 0; i < s->ncaps; i++)
-			all &= target_cpu_state(s->t, s->caps[i].cpu) != TARGET_CPU_OFFLINE;
-		if (target_resume(s->t, NULL) || all || wait_until(s, kp_now_ns() + 10000000))
+		for (size_t i = 0; i < s->ncaps && offline < 0; i++)
+			if (target_cpu_state(s->t, s->caps[i].cpu) == TARGET_CPU_OFFLINE)
+				offline = s->caps[i].cpu;
+		if (target_resume(s->t, NULL) || offline < 0)
+			return;
+		if (kp_now_ns() >= until) {
+			kp_warn("vCPU %d did not come online within %.0f s; sampling it anyway",
+				offline, s->o->wait_online_s);
+			return;
+		}
+		if (wait_until(s, kp_now_ns() + 10000000))
 			return;
 	}
 }
