@@ -11,7 +11,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: kprof parse FILE [options]\n"
 		"FILE is a trace.json (kprof's or OSDK's), folded stacks ('a;b;c 12' lines) or gdb\n"
-		"'thread apply all bt' output; the content decides which.\n\n"
+		"'thread apply all bt' output; the content decides which.  '-' reads folded or\n"
+		"backtrace text from standard input.\n\n"
 		"  -f, --format FMT    svg, folded, json or speedscope (default: from -o's\n"
 		"                      extension .svg .folded .txt .json .speedscope.json; else svg)\n"
 		"  -o, --output FILE   write here ('-' or none: standard output); never the input\n"

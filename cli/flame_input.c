@@ -236,49 +236,103 @@ static int load_json(struct flame_source *src)
 	return rc;
 }
 
+/* Standard input cannot seek back after its first bytes were read to guess its kind: a
+ * stream that serves those bytes again, then the rest of the input. */
+struct replay {
+	char head[4096];
+	size_t n, pos;
+	FILE *rest;
+};
+
+static ssize_t replay_read(void *cookie, char *buf, size_t size)
+{
+	struct replay *r = cookie;
+
+	if (r->pos < r->n) {
+		size_t k = KP_MIN(size, r->n - r->pos);
+
+		memcpy(buf, r->head + r->pos, k);
+		r->pos += k;
+		return (ssize_t)k;
+	}
+	size = fread(buf, 1, size, r->rest);
+	return ferror(r->rest) ? -1 : (ssize_t)size;
+}
+
+static int replay_close(void *cookie)
+{
+	free(cookie);
+	return 0;
+}
+
 int flame_load(struct flame_source *src)
 {
-	char head[4096];
-	size_t n;
+	bool from_stdin = !strcmp(src->path, "-");
+	const char *name = from_stdin ? "standard input" : src->path;
+	struct replay *r = calloc(1, sizeof(*r));
 	FILE *f;
 	enum fg_input_kind kind;
 	int rc;
 
-	f = fopen(src->path, "rb");
+	if (!r)
+		return -ENOMEM;
+	f = from_stdin ? stdin : fopen(src->path, "rb");
 	if (!f) {
 		rc = -errno;
-		kp_error("%s: %s", src->path, strerror(-rc));
+		kp_error("%s: %s", name, strerror(-rc));
+		free(r);
 		return rc;
 	}
-	n = fread(head, 1, sizeof(head), f);
-	if (ferror(f) || fseek(f, 0, SEEK_SET)) {
-		fclose(f);
-		kp_error("%s: cannot read (a regular file is needed)", src->path);
-		return -EIO;
+	r->n = fread(r->head, 1, sizeof(r->head), f);
+	r->rest = f;
+	if (ferror(f) || (!from_stdin && fseek(f, 0, SEEK_SET))) {
+		kp_error("%s: cannot read%s", name, from_stdin ? "" : " (a regular file is needed)");
+		rc = -EIO;
+		goto out;
 	}
-	kind = fg_detect_input(head, n);
+	kind = fg_detect_input(r->head, r->n);
 	if (kind == FG_INPUT_JSON) {
-		fclose(f);
-		return load_json(src);
+		if (from_stdin) {
+			kp_error("%s: trace.json is read from a file, not from standard input", name);
+			rc = -EINVAL;
+			goto out;
+		}
+		rc = load_json(src);
+		goto out;
 	}
 	if (kind == FG_INPUT_FOLDED && (src->mask || src->per_cpu)) {
-		fclose(f);
 		kp_error("%s: folded stacks carry no CPU ids; --cpu-mask and --per-cpu need "
-			 "trace.json or gdb backtraces", src->path);
-		return -EINVAL;
+			 "trace.json or gdb backtraces", name);
+		rc = -EINVAL;
+		goto out;
 	}
 	if (src->want_profile) {
 		src->profile = profile_new();
 		if (!src->profile) {
-			fclose(f);
-			return -ENOMEM;
+			rc = -ENOMEM;
+			goto out;
 		}
 	}
+	if (from_stdin) {
+		static const cookie_io_functions_t io = { .read = replay_read,
+							  .close = replay_close };
+		FILE *rf = fopencookie(r, "r", io);
+
+		if (!rf) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		r = NULL;	/* the stream owns it now */
+		f = rf;
+	}
 	if (kind == FG_INPUT_GDB_BT)
-		rc = fg_read_gdb_bt(f, src->path, on_stack, src);
+		rc = fg_read_gdb_bt(f, name, on_stack, src);
 	else
-		rc = fg_read_folded(f, src->path, on_stack, src);
-	fclose(f);
+		rc = fg_read_folded(f, name, on_stack, src);
+out:
+	if (f != stdin)
+		fclose(f);
+	free(r);
 	return rc;
 }
 

@@ -10,7 +10,8 @@
 #include <string.h>
 
 struct item {
-	char *key;
+	const char *key;	/* valid only while the siblings are sorted */
+	size_t key_off;
 	uint32_t node;
 	uint32_t depth;
 	bool self;		/* the child's own line, not its descendants */
@@ -21,6 +22,7 @@ struct folded {
 	struct item *stack;	/* items still to write; the next one is on top */
 	size_t nstack, cap;
 	struct kp_buf path;
+	struct kp_buf keys;	/* sort keys of one node's children, reused */
 	size_t *plen;		/* length of the path prefix at each depth */
 	size_t nplen;
 };
@@ -49,10 +51,9 @@ static int push_children(struct folded *w, uint32_t node, uint32_t depth)
 {
 	const struct fg_tree *t = w->t;
 	size_t base = w->nstack, n;
-	struct kp_buf key;
 	int rc = 0;
 
-	kp_buf_init(&key);
+	kp_buf_reset(&w->keys);
 	for (uint32_t c = t->nodes[node].first_child; c && !rc; c = t->nodes[c].next_sibling) {
 		const struct fg_node *nd = &t->nodes[c];
 
@@ -63,38 +64,35 @@ static int push_children(struct folded *w, uint32_t node, uint32_t depth)
 				continue;
 			if (w->nstack == w->cap) {
 				size_t cap = w->cap ? w->cap * 2 : 256;
-				struct item *s = realloc(w->stack, cap * sizeof(*s));
+				struct item *st = realloc(w->stack, cap * sizeof(*st));
 
-				if (!s) {
+				if (!st) {
 					rc = -ENOMEM;
 					break;
 				}
-				w->stack = s;
+				w->stack = st;
 				w->cap = cap;
 			}
-			kp_buf_reset(&key);
-			rc = put_name(&key, fg_name(t, nd->name));
-			if (!rc && kind == 0)
-				rc = kp_buf_printf(&key, " %" PRIu64, nd->self[FG_SLOT_MAIN]);
-			else if (!rc)
-				rc = kp_buf_putc(&key, ';');
-			if (rc)
-				break;
 			it = &w->stack[w->nstack++];
-			it->key = strdup(key.data);
+			it->key_off = w->keys.len;
 			it->node = c;
 			it->depth = depth;
 			it->self = kind == 0;
-			if (!it->key) {
-				w->nstack--;
-				rc = -ENOMEM;
-			}
+			rc = put_name(&w->keys, fg_name(t, nd->name));
+			if (!rc && kind == 0)
+				rc = kp_buf_printf(&w->keys, " %" PRIu64, nd->self[FG_SLOT_MAIN]);
+			else if (!rc)
+				rc = kp_buf_putc(&w->keys, ';');
+			if (!rc)
+				rc = kp_buf_putc(&w->keys, '\0');
 		}
 	}
-	kp_buf_release(&key);
 	if (rc)
 		return rc;
 	n = w->nstack - base;
+	/* The key buffer has stopped moving: point at the keys now. */
+	for (size_t i = base; i < w->nstack; i++)
+		w->stack[i].key = w->keys.data + w->stack[i].key_off;
 	qsort(w->stack + base, n, sizeof(*w->stack), cmp_item);
 	/* Reverse so that the smallest key is popped first. */
 	for (size_t i = 0, j = n ? n - 1 : 0; i < j; i++, j--) {
@@ -137,7 +135,6 @@ static int write_root(struct folded *w, const struct fg_root *r, FILE *f)
 	while (!rc && w->nstack) {
 		struct item it = w->stack[--w->nstack];
 
-		free(it.key);
 		w->path.len = w->plen[it.depth];
 		rc = put_name(&w->path, fg_name(w->t, w->t->nodes[it.node].name));
 		if (rc)
@@ -162,11 +159,11 @@ int fg_write_folded(const struct fg_tree *t, FILE *f, const char *name)
 	int rc = 0;
 
 	kp_buf_init(&w.path);
+	kp_buf_init(&w.keys);
 	for (size_t i = 0; i < t->nroots && !rc; i++)
 		rc = write_root(&w, &t->roots[i], f);
-	for (size_t i = 0; i < w.nstack; i++)
-		free(w.stack[i].key);
 	free(w.stack);
+	kp_buf_release(&w.keys);
 	free(w.plen);
 	kp_buf_release(&w.path);
 	if (rc) {

@@ -119,6 +119,7 @@ struct vmm {
 	struct vmm_physmem mem;
 	uint32_t tsc_khz;
 	uint32_t guest_debug_caps;	/* KVM_CAP_SET_GUEST_DEBUG2: supported KVM_GUESTDBG_* */
+	bool emulated_cpl0;		/* PVM backend: guest kernel code is emulated (see README) */
 	struct kvm_cpuid2 *cpuid;	/* supported CPUID, patched per vCPU before it is set */
 
 	unsigned ncpus;

@@ -31,6 +31,10 @@ int vmm_kvm_open(struct vmm *vm)
 		kp_error("/dev/kvm: API version %d, need %d", ver, KVM_API_VERSION);
 		return -ENODEV;
 	}
+	/* The paravirtualized backend (kvm_pvm) runs guest CPL0 code in KVM's instruction
+	 * emulator, which checks instruction breakpoints but not data breakpoints: watchpoints
+	 * would be accepted and never fire. */
+	vm->emulated_cpl0 = access("/sys/module/kvm_pvm", F_OK) == 0;
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0) {
 		kp_error("/dev/kvm: KVM_CAP_IMMEDIATE_EXIT missing (needed to stop vCPUs)");
 		return -ENODEV;

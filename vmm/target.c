@@ -308,6 +308,10 @@ static int vt_set_bp(struct target *t, enum target_bp_kind kind, uint64_t addr, 
 	case TARGET_WP_ACCESS:
 		if ((len != 1 && len != 2 && len != 4 && len != 8) || (addr & (len - 1)))
 			return -EINVAL;
+		/* Say so rather than accept a watchpoint that cannot fire (gdb then falls back to
+		 * software watchpoints by single-stepping, which do work). */
+		if (vm->emulated_cpl0)
+			return -ENOTSUP;
 		break;
 	default:
 		/* x86 debug registers cannot trap reads alone. */

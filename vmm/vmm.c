@@ -87,12 +87,6 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 		ret = host_error(ret);
 		goto fail;
 	}
-	ret = vmm_serial_init(vm, cfg->serial_path);
-	if (ret)
-		goto fail;
-	ret = vmm_debugport_init(vm);
-	if (ret)
-		goto fail;
 	phase_done(vm, VMM_PHASE_VM_CREATE, &t);
 
 	ret = vmm_memory_init(vm);
@@ -108,6 +102,11 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	phase_done(vm, VMM_PHASE_KERNEL_LOAD, &t);
 
 	ret = vmm_write_boot_params(vm);
+	/* Devices after the kernel checks, so a bad kernel does not truncate the --serial file. */
+	if (!ret)
+		ret = vmm_serial_init(vm, cfg->serial_path);
+	if (!ret)
+		ret = vmm_debugport_init(vm);
 	if (ret)
 		goto fail;
 	phase_done(vm, VMM_PHASE_BOOT_PARAMS, &t);

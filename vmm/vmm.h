@@ -120,7 +120,7 @@ enum vmm_phase {
 	VMM_PHASE_VM_CREATE,	/* KVM_CREATE_VM, TSS, identity map, irqchip, PIT */
 	VMM_PHASE_MEMORY,	/* guest RAM mmap and KVM_SET_USER_MEMORY_REGION */
 	VMM_PHASE_KERNEL_LOAD,	/* read, check and copy the ELF */
-	VMM_PHASE_BOOT_PARAMS,	/* hvm_start_info, memory map, command line, ACPI tables */
+	VMM_PHASE_BOOT_PARAMS,	/* hvm_start_info, memory map, command line, ACPI, devices */
 	VMM_PHASE_VCPU_SETUP,	/* vCPUs, CPUID, MSRs, registers, threads */
 	VMM_PHASE_BOOT_WAIT,	/* vmm_start until the guest ended the run */
 	VMM_PHASE_HOST_MISC,	/* the rest of total: option parsing, output, teardown */

@@ -33,10 +33,22 @@ check "folded: duplicate stacks merge and counts sum" cmp -s "$WORK/twice.out" "
 check "folded: lines are in LC_ALL=C sort order" env LC_ALL=C sort -c "$WORK/twice.out"
 "$KPROF" parse "$WORK/twice.out" -o "$WORK/round.folded"
 check "folded: round trip is unchanged" cmp -s "$WORK/twice.out" "$WORK/round.folded"
+"$KPROF" parse - --format folded <"$WORK/twice.folded" >"$WORK/stdin.folded"
+check "folded: read from standard input ('-') too" cmp -s "$WORK/stdin.folded" "$WORK/twice.want"
 "$KPROF" parse "$IN" --reverse --format folded >"$WORK/rev.folded"
 check "folded: --reverse puts the innermost frame first" \
 	grep -qx 'is_prime;count_primes;worker_primes;run_task;sched_loop;kernel_main;_start 880' \
 	"$WORK/rev.folded"
+
+printf 'm;b 1\nm;a 2\nm;b 3\n' >"$WORK/time.folded"
+"$KPROF" parse "$WORK/time.folded" --flamechart -o "$WORK/chart.svg"
+check "flamechart: frames in input order, merged only when adjacent" \
+	test "$($CHECK frames "$WORK/chart.svg" | tr '\n' '|')" = \
+	"all (6 samples, 100.00%)|m (6 samples, 100.00%)|b (1 samples, 16.67%)|a (2 samples, 33.33%)|b (3 samples, 50.00%)|"
+"$KPROF" parse "$WORK/time.folded" -o "$WORK/nochart.svg"
+check "flamegraph: the same stacks merged and sorted by name" \
+	test "$($CHECK frames "$WORK/nochart.svg" | tr '\n' '|')" = \
+	"all (6 samples, 100.00%)|m (6 samples, 100.00%)|a (2 samples, 33.33%)|b (4 samples, 66.67%)|"
 
 # -- trace.json (OSDK's schema): CPU masks, per-CPU graphs, JSON outputs
 cat >"$WORK/trace.json" <<'EOF'
@@ -68,6 +80,26 @@ assert len(d["profiles"][1]["samples"]) == 3' "$WORK/out.speedscope.json"
 "$KPROF" parse "$WORK/cpu0.json" --format folded >"$WORK/cpu0.folded"
 check "json: a masked trace.json reads back with the same stacks" cmp -s "$WORK/cpu0.folded" \
 	"$WORK/mask0.folded"
+
+# kprof's flags say which frames ran in user mode (8) or are unknown (4): --colors kernel.
+cat >"$WORK/user.json" <<'EOF'
+{"stack_traces":[{"0":["user_fn","syscall_entry","kernel_main"]},{"0":["??","kernel_main"]}],
+ "kprof":{"format_version":1,"cpus":1,"samples":[
+  {"time_ns":0,"stop_ns":0,"pcs":{"0":["0x401000","0xffffffff81000000","0xffffffff81000100"]},
+   "flags":{"0":[8,0,0]}},
+  {"time_ns":1,"stop_ns":0,"pcs":{"0":["0x0","0xffffffff81000100"]},"flags":{"0":[4,0]}}]}}
+EOF
+"$KPROF" parse "$WORK/user.json" --colors kernel -o "$WORK/user.svg"
+check "colors kernel: user frames aqua, unknown grey, kernel warm" python3 -c '
+import re, subprocess, sys
+def rgb(name):
+    out = subprocess.run([sys.executable, "tests/integration/flamegraph_check.py", "fill",
+                          sys.argv[1], name], capture_output=True, text=True, check=True).stdout
+    return tuple(int(v) for v in re.findall(r"\d+", out))
+u, q, k = rgb("user_fn"), rgb("??"), rgb("syscall_entry")
+assert u[0] < 120 and u[1] == u[2] and u[1] > 150, u
+assert q[0] == q[1] == q[2], q
+assert k[0] >= 220 and k[2] <= 70, k' "$WORK/user.svg"
 
 # -- gdb backtraces ("thread apply all bt") as input
 cat >"$WORK/bt.txt" <<'EOF'
