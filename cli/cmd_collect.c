@@ -1,7 +1,7 @@
 /* kprof collect: boot a kernel in-process, sample every vCPU's stack, write a profile.
  *
  *   kprof collect [--samples N] [--interval S | --frequency HZ] [--cpu-mask MASK]
- *                 [--max-depth D] [--symbols FILE] [--kaslr-offset OFF]
+ *                 [--max-depth D] [--inline] [--symbols FILE] [--kaslr-offset OFF]
  *                 [--format json|folded|svg|speedscope] [-o FILE] -- [kprof run options] KERNEL.elf
  *
  * Exit status: 0 when the profile was written (also after Ctrl-C, which ends sampling early),
@@ -23,6 +23,9 @@
 #include <unistd.h>
 
 #define DEFAULT_OUTPUT "trace.json"
+
+/* Exit statuses (see the header comment); 2 and 3 agree with `kprof run`'s. */
+enum { COLLECT_PARTIAL = 1, COLLECT_USAGE = 2, COLLECT_FAILED = 3 };
 #define WAIT_ONLINE_S 30.0
 
 struct collect_opts {
@@ -33,6 +36,7 @@ struct collect_opts {
 	const char *output;
 	const char *format;
 	bool have_interval, have_frequency;
+	bool inline_frames;
 };
 
 static void usage(FILE *f)
@@ -47,6 +51,7 @@ static void usage(FILE *f)
 		"  --frequency HZ       samples per second (instead of --interval)\n"
 		"  --cpu-mask MASK      vCPUs to sample, decimal or 0x-hex up to 128 bits (default all)\n"
 		"  --max-depth D        frames per stack at most (default 256)\n"
+		"  --inline             show inlined functions (DWARF debug info) as frames\n"
 		"  --symbols FILE       ELF with symbols and CFI, when not the booted file (e.g. -dbg)\n"
 		"  --kaslr-offset OFF   runtime address minus link address (decimal or 0x-hex)\n"
 		"  --format FMT         json (trace.json), folded, svg or speedscope (default: from\n"
@@ -134,7 +139,8 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 			o->format = optarg;
 			break;
 		case OPT_INLINE:
-			return kp_error("--inline: inlined-function frames are not implemented yet");
+			o->inline_frames = true;
+			break;
 		case 'o':
 			o->output = optarg;
 			break;
@@ -218,54 +224,67 @@ static int stop_signals_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-struct symbols {
-	struct symtab *st;
-	struct cfi *cfi;
-	struct symbolizer *sym;
-};
-
-static int load_symbols(const char *path, uint64_t offset, struct symbols *s)
+/* Sample any target and write the profile: shared by the in-process VM and, through the
+ * gdb client's target, a remote stub.  what names the target in messages; describe_end, when
+ * set, may say better than the sampler why the target went away.  Returns the exit status. */
+static int collect_target(struct target *t, const char *what, struct kernel_syms *syms,
+			  struct collect_opts *o, enum flame_format fmt,
+			  void (*describe_end)(void *ctx, char *buf, size_t len), void *ctx)
 {
-	int rc = symtab_open(path, &s->st);
+	struct sampler_stats stats;
+	struct profile *prof = NULL;
+	int rc, status = 0;
 
-	if (rc)
-		return rc;
-	symtab_set_offset(s->st, offset);
-	rc = cfi_open(path, &s->cfi);
-	if (!rc)
-		rc = symbolizer_new(s->st, &s->sym);
-	if (!rc && !cfi_fde_count(s->cfi))
-		kp_warn("%s: no DWARF call-frame information; unwinding by frame pointers only",
-			path);
-	return rc;
+	o->s.kernel = o->symbols;
+	o->s.build_id = symtab_build_id(syms->st);
+	rc = sampler_run(t, &syms->uw, syms->sym, &o->s, &prof, &stats);
+	if (rc) {
+		kp_error("%s: sampling failed: %s", what,
+			 rc == -ENOENT ? "no vCPU matches --cpu-mask" : strerror(-rc));
+		return rc == -ENOENT ? COLLECT_USAGE : COLLECT_FAILED;
+	}
+	if (stats.end == SAMPLER_TARGET_ENDED || stats.end == SAMPLER_TARGET_ERROR) {
+		char why[sizeof(stats.end_message)];
+
+		snprintf(why, sizeof(why), "%s", stats.end_message);
+		if (describe_end)
+			describe_end(ctx, why, sizeof(why));
+		kp_warn("%s: sampling ended after %zu of %zu samples: %s", what, stats.samples,
+			o->s.samples ? o->s.samples : 200, why);
+		status = COLLECT_PARTIAL;
+	}
+	if (write_profile(prof, fmt, o->output))
+		status = COLLECT_FAILED;
+	profile_free(prof);
+	return status;
 }
 
-static void free_symbols(struct symbols *s)
+/* The VM's own account of its end ("guest wrote 0x0 to the debug-exit port"). */
+static void vm_end_message(void *ctx, char *buf, size_t len)
 {
-	symbolizer_free(s->sym);
-	cfi_free(s->cfi);
-	symtab_free(s->st);
+	struct vmm_result res;
+
+	vmm_get_result(ctx, &res);
+	if (res.kind != VMM_END_NONE && res.message[0])
+		snprintf(buf, len, "%s", res.message);
 }
 
 int cmd_collect(int argc, char **argv)
 {
 	struct collect_opts o = { .s = { .stop_fd = -1, .progress = true } };
 	struct vmm_config cfg;
-	struct symbols syms = { NULL, NULL, NULL };
-	struct sampler_stats stats;
-	struct profile *prof = NULL;
-	struct vmm_result res;
+	struct kernel_syms *syms = NULL;
 	enum flame_format fmt;
 	struct vmm *vm = NULL;
-	int rc, status = 0;
+	int rc, status;
 
 	kp_cpumask_all(&o.s.cpus);
 	o.s.interval_s = 0.1;
 	rc = parse_options(argc, argv, &o);
 	if (rc)
-		return rc > 0 ? 0 : 2;
+		return rc > 0 ? 0 : COLLECT_USAGE;
 	if (pick_format(&o, &fmt))
-		return 2;
+		return COLLECT_USAGE;
 	if (!o.output)
 		o.output = DEFAULT_OUTPUT;
 
@@ -290,16 +309,12 @@ int cmd_collect(int argc, char **argv)
 	if (!o.symbols)
 		o.symbols = cfg.kernel;
 	/* Symbols before the VM: a bad file is reported before anything boots. */
-	if (load_symbols(o.symbols, o.kaslr_offset, &syms)) {
-		free_symbols(&syms);
-		return 2;
-	}
-	struct unwinder uw = { .cfi = syms.cfi, .syms = syms.st, .offset = o.kaslr_offset,
-			       .max_depth = o.max_depth };
+	struct kernel_syms_opts ko = { .offset = o.kaslr_offset, .inline_frames = o.inline_frames,
+				       .max_depth = o.max_depth };
+	if (kernel_syms_open(o.symbols, &ko, &syms))
+		return COLLECT_USAGE;
 
 	o.s.stop_fd = stop_signals_fd();
-	o.s.kernel = o.symbols;
-	o.s.build_id = symtab_build_id(syms.st);
 	o.s.wait_online_s = WAIT_ONLINE_S;
 	rc = vmm_create(&cfg, &vm);
 	if (rc) {
@@ -312,26 +327,10 @@ int cmd_collect(int argc, char **argv)
 		status = VMM_EXIT_HOST;
 		goto out;
 	}
-	rc = sampler_run(vmm_target(vm), &uw, syms.sym, &o.s, &prof, &stats);
-	if (rc) {
-		kp_error("%s: sampling failed: %s", cfg.kernel,
-			 rc == -ENOENT ? "no vCPU matches --cpu-mask" : strerror(-rc));
-		status = rc == -ENOENT ? 2 : VMM_EXIT_HOST;
-		goto out;
-	}
-	vmm_get_result(vm, &res);
-	if (stats.end == SAMPLER_TARGET_ENDED || stats.end == SAMPLER_TARGET_ERROR) {
-		kp_warn("%s: sampling ended after %zu of %zu samples: %s", cfg.kernel,
-			stats.samples, o.s.samples ? o.s.samples : 200,
-			res.kind != VMM_END_NONE && res.message[0] ? res.message : stats.end_message);
-		status = 1;
-	}
-	if (write_profile(prof, fmt, o.output))
-		status = VMM_EXIT_HOST;
+	status = collect_target(vmm_target(vm), cfg.kernel, syms, &o, fmt, vm_end_message, vm);
 out:
-	profile_free(prof);
 	vmm_destroy(vm);
-	free_symbols(&syms);
+	kernel_syms_free(syms);
 	if (o.s.stop_fd >= 0)
 		close(o.s.stop_fd);
 	return status;
