@@ -5,8 +5,10 @@
 # its stack window and its backtrace (function names, inlined functions included, the
 # "<signal handler called>" frame named by its symbol).  kprof's unwinder, given only the
 # registers and the stack window, must name the same frames in the same order.
+# sanitize: yes
 set -u
 . "$(dirname "$0")/lib.sh"
+: "${BUILD:=build}"
 
 QEMU=qemu-system-x86_64
 STOPS=100
