@@ -1,0 +1,374 @@
+/* The gdb stub server: listening socket, one client at a time, and the loop that
+ * multiplexes the client, the target's stop events and our own shutdown request.
+ *
+ * It runs on a thread of its own so the vCPUs keep running while nobody is attached;
+ * the target is responsible for making its operations safe against its vCPU threads.
+ */
+#include "gdbstub/server_internal.h"
+#include "gdbstub/rsp_sock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GS_WRITE_TIMEOUT_MS 5000
+#define GS_REFUSAL "E.kprof: another gdb is already attached to this VM"
+
+struct gdbstub *gdbstub_new(struct target *t, const struct gdbstub_opts *o)
+{
+	struct gdbstub *gs = calloc(1, sizeof(*gs));
+
+	if (!gs)
+		return NULL;
+	gs->t = t;
+	if (o)
+		gs->opts = *o;
+	gs->ncpu = KP_MIN(target_cpu_count(t), TARGET_MAX_CPUS);
+	if (gs->ncpu < 1)
+		gs->ncpu = 1;
+	gs->listen_fd = -1;
+	gs->fd = -1;
+	if (pipe2(gs->wake_fd, O_CLOEXEC | O_NONBLOCK)) {
+		free(gs);
+		return NULL;
+	}
+	pthread_mutex_init(&gs->lock, NULL);
+	pthread_cond_init(&gs->cond, NULL);
+	kp_buf_init(&gs->last);
+	return gs;
+}
+
+int gdbstub_listen(struct gdbstub *gs, const char *addr)
+{
+	struct gdbstub_addr a;
+	int fd, e;
+
+	e = gdbstub_parse_addr(addr, &a);
+	if (e)
+		return kp_error("%s: expected tcp:HOST:PORT, HOST:PORT or unix:PATH", addr), e;
+	fd = rsp_sock_listen(&a, gs->address, sizeof(gs->address));
+	if (fd < 0)
+		return kp_error("gdb stub: cannot listen on %s: %s", addr, strerror(-fd)), fd;
+	if (a.is_unix)
+		snprintf(gs->unix_path, sizeof(gs->unix_path), "%s", a.path);
+	gs->listen_fd = fd;
+	if (!gs->opts.quiet)
+		fprintf(stderr, "kprof: gdb stub listening on %s\n", gs->address);
+	return 0;
+}
+
+const char *gdbstub_address(const struct gdbstub *gs)
+{
+	return gs->address;
+}
+
+int gs_send_packet(struct gdbstub *gs, const char *payload, size_t len)
+{
+	int e;
+
+	if (gs->fd < 0)
+		return -ENOTCONN;
+	kp_buf_reset(&gs->last);
+	e = rsp_frame(&gs->last, payload, len);
+	if (!e)
+		e = rsp_sock_write_all(gs->fd, gs->last.data, gs->last.len, GS_WRITE_TIMEOUT_MS);
+	return e;
+}
+
+static int send_raw(struct gdbstub *gs, const char *s)
+{
+	return rsp_sock_write_all(gs->fd, s, strlen(s), GS_WRITE_TIMEOUT_MS);
+}
+
+/* Refuse a second gdb: one error packet it prints, then close. */
+static void refuse(struct gdbstub *gs)
+{
+	struct kp_buf b;
+	int fd = accept4(gs->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	kp_buf_init(&b);
+	rsp_frame(&b, GS_REFUSAL, strlen(GS_REFUSAL));
+	rsp_sock_write_all(fd, b.data, b.len, 100);
+	kp_buf_release(&b);
+	if (!gs->opts.quiet)
+		fprintf(stderr, "kprof: gdb stub: refused a second connection (one gdb at a time)\n");
+	shutdown(fd, SHUT_RDWR);
+	close(fd);
+}
+
+static void drain_target_events(struct gdbstub *gs)
+{
+	struct target_event ev;
+	struct kp_buf reply;
+
+	kp_buf_init(&reply);
+	while (target_poll_event(gs->t, &ev) == 0) {
+		if (!gs->running) {
+			/* A stop we did not ask for while halted (or an exit): remember it. */
+			if (ev.kind == TARGET_EV_EXITED || ev.kind == TARGET_EV_GONE) {
+				gs->exited = true;
+				gs->exit_status = ev.exit_status;
+			}
+			continue;
+		}
+		gs_stop_reply(gs, &ev, &reply);
+		gs->running = false;
+		if (gs->fd >= 0)
+			gs_send_packet(gs, reply.data, reply.len);
+	}
+	kp_buf_release(&reply);
+}
+
+/* Returns false when the connection is over. */
+static bool on_packet(struct gdbstub *gs, struct kp_buf *reply)
+{
+	enum gs_after after = gs_handle_packet(gs, gs->fr.buf, gs->fr.len, reply);
+
+	if (after == GS_RESUMED)
+		return true;	/* the stop reply comes when the target stops */
+	/* 'k' has no reply at all. */
+	if (!(after == GS_REPLY_CLOSE && gs->fr.buf[0] == 'k') &&
+	    gs_send_packet(gs, reply->data, reply->len))
+		return false;
+	return after != GS_REPLY_CLOSE;
+}
+
+static bool on_bytes(struct gdbstub *gs, const uint8_t *p, size_t n, struct kp_buf *reply)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (rsp_framer_feed(&gs->fr, p[i])) {
+		case RSP_EV_PACKET:
+			if (!gs->no_ack && send_raw(gs, "+"))
+				return false;
+			if (!on_packet(gs, reply))
+				return false;
+			break;
+		case RSP_EV_BAD_CHECKSUM:
+		case RSP_EV_MALFORMED:
+			/* Ask for it again; in no-ack mode there is nobody to ask: drop it. */
+			if (!gs->no_ack && send_raw(gs, "-"))
+				return false;
+			break;
+		case RSP_EV_OVERSIZE:
+			if (!gs->no_ack && send_raw(gs, "+"))
+				return false;
+			gs_error(reply, EMSGSIZE);
+			if (gs_send_packet(gs, reply->data, reply->len))
+				return false;
+			break;
+		case RSP_EV_NACK:
+			if (gs->last.len && !gs->no_ack &&
+			    rsp_sock_write_all(gs->fd, gs->last.data, gs->last.len,
+					       GS_WRITE_TIMEOUT_MS))
+				return false;
+			break;
+		case RSP_EV_INTERRUPT:
+			if (gs->running) {
+				gs_interrupt(gs, reply);
+				gs->running = false;
+				if (gs_send_packet(gs, reply->data, reply->len))
+					return false;
+			}
+			break;
+		case RSP_EV_ACK:
+		case RSP_EV_NONE:
+			break;
+		}
+	}
+	return true;
+}
+
+/* gdb expects a halted target when it attaches, as QEMU stops the VM on connect. */
+static void session_begin(struct gdbstub *gs, int fd)
+{
+	gs->fd = fd;
+	gs->no_ack = false;
+	gs->running = false;
+	gs->g_cpu = gs->c_cpu = gs->stop_cpu = 0;
+	rsp_framer_init(&gs->fr);
+	kp_buf_reset(&gs->last);
+	if (!gs->exited && target_is_stopped(gs->t) != 1) {
+		struct target_event ev;
+
+		target_stop(gs->t);
+		while (target_poll_event(gs->t, &ev) == 0) {
+			if (ev.kind == TARGET_EV_EXITED || ev.kind == TARGET_EV_GONE) {
+				gs->exited = true;
+				gs->exit_status = ev.exit_status;
+			} else if (ev.cpu >= 0 && ev.cpu < gs->ncpu) {
+				gs->stop_cpu = gs->g_cpu = gs->c_cpu = ev.cpu;
+			}
+		}
+	}
+}
+
+static void session_end(struct gdbstub *gs)
+{
+	/* gdb removes its breakpoints before it detaches or disconnects; a client that
+	 * just vanished did not, and its debug registers must not outlive it. */
+	gs_remove_all_breakpoints(gs);
+	close(gs->fd);
+	gs->fd = -1;
+	gs->running = false;
+	if (!gs->opts.quiet)
+		fprintf(stderr, "kprof: gdb stub: gdb disconnected\n");
+}
+
+/* Serve one client until it goes; returns 1 when asked to quit. */
+static int session(struct gdbstub *gs, int fd)
+{
+	struct kp_buf reply;
+	uint8_t in[4096];
+	int quit = 0;
+
+	kp_buf_init(&reply);
+	session_begin(gs, fd);
+	for (;;) {
+		struct pollfd p[4];
+		int np = 0, ifd = -1, ilisten = -1, iev = -1, iwake;
+		int efd = target_event_fd(gs->t);
+
+		p[np] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		ifd = np++;
+		p[np] = (struct pollfd){ .fd = gs->wake_fd[0], .events = POLLIN };
+		iwake = np++;
+		if (gs->listen_fd >= 0) {
+			p[np] = (struct pollfd){ .fd = gs->listen_fd, .events = POLLIN };
+			ilisten = np++;
+		}
+		if (efd >= 0) {
+			p[np] = (struct pollfd){ .fd = efd, .events = POLLIN };
+			iev = np++;
+		}
+		/* Without an event fd, look for stops now and then while running. */
+		if (poll(p, (nfds_t)np, efd < 0 && gs->running ? 20 : -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[iwake].revents) {
+			quit = 1;
+			break;
+		}
+		if (iev < 0 ? gs->running : (p[iev].revents & POLLIN))
+			drain_target_events(gs);
+		if (ilisten >= 0 && (p[ilisten].revents & POLLIN))
+			refuse(gs);
+		if (p[ifd].revents) {
+			ssize_t n = recv(fd, in, sizeof(in), MSG_DONTWAIT);
+
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (n <= 0 || !on_bytes(gs, in, (size_t)n, &reply))
+				break;
+		}
+	}
+	kp_buf_release(&reply);
+	session_end(gs);
+	return quit;
+}
+
+int gdbstub_serve_fd(struct gdbstub *gs, int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	return session(gs, fd);
+}
+
+static void *server_thread(void *arg)
+{
+	struct gdbstub *gs = arg;
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = gs->listen_fd, .events = POLLIN },
+			{ .fd = gs->wake_fd[0], .events = POLLIN },
+		};
+		int fd;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		fd = accept4(gs->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (!gs->opts.quiet)
+			fprintf(stderr, "kprof: gdb stub: gdb attached on %s\n", gs->address);
+		if (session(gs, fd))
+			break;
+	}
+	return NULL;
+}
+
+int gdbstub_start(struct gdbstub *gs)
+{
+	int e;
+
+	if (gs->listen_fd < 0)
+		return -EINVAL;
+	e = pthread_create(&gs->thread, NULL, server_thread, gs);
+	if (e)
+		return -e;
+	gs->thread_started = true;
+	return 0;
+}
+
+int gdbstub_wait_resumed(struct gdbstub *gs, int timeout_ms)
+{
+	struct timespec ts;
+	int e = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (timeout_ms >= 0) {
+		ts.tv_sec += timeout_ms / 1000;
+		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&gs->lock);
+	while (!gs->resumed_once && !e)
+		e = timeout_ms < 0 ? pthread_cond_wait(&gs->cond, &gs->lock) :
+				     pthread_cond_timedwait(&gs->cond, &gs->lock, &ts);
+	pthread_mutex_unlock(&gs->lock);
+	return gs->resumed_once ? 0 : -ETIMEDOUT;
+}
+
+void gdbstub_free(struct gdbstub *gs)
+{
+	if (!gs)
+		return;
+	if (gs->thread_started) {
+		ssize_t w = write(gs->wake_fd[1], "q", 1);
+
+		(void)w;
+		pthread_join(gs->thread, NULL);
+	}
+	if (gs->listen_fd >= 0)
+		close(gs->listen_fd);
+	if (gs->unix_path[0])
+		unlink(gs->unix_path);
+	close(gs->wake_fd[0]);
+	close(gs->wake_fd[1]);
+	pthread_mutex_destroy(&gs->lock);
+	pthread_cond_destroy(&gs->cond);
+	kp_buf_release(&gs->last);
+	free(gs);
+}
