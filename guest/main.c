@@ -1,0 +1,190 @@
+/*
+ * main.c: boot sequence of the BSP and the APs, the start/finish rendezvous,
+ * the command line, and the exit through isa-debug-exit.
+ */
+#include "kernel.h"
+
+#define DEFAULT_ITERATIONS 100
+#define CMDLINE_MAX 256
+#define READY_TIMEOUT_US 1000000
+
+/* Debuggers write this with `set var` and read it back; printed at the end. */
+volatile uint64_t kprof_marker = 0x6b70726f66ULL;	/* "kprof" */
+
+static volatile uint32_t go;
+static uint64_t iterations = DEFAULT_ITERATIONS;
+static struct machine machine;
+
+static void parse_cmdline(const struct hvm_start_info *si)
+{
+	char line[CMDLINE_MAX];
+	const char *src;
+	size_t n = 0;
+
+	if (!si || !si->cmdline_paddr || si->cmdline_paddr >= 0x100000000ULL)
+		return;
+	src = (const char *)(uintptr_t)si->cmdline_paddr;
+	while (n + 1 < sizeof(line) && src[n])
+		line[n] = src[n], n++;
+	line[n] = '\0';
+	kprintf("kprof-guest: command line '%s'\n", line);
+
+	for (size_t i = 0; i < n;) {
+		size_t start, len;
+
+		while (i < n && line[i] == ' ')
+			i++;
+		start = i;
+		while (i < n && line[i] != ' ')
+			i++;
+		len = i - start;
+		if (len == 0)
+			continue;
+		line[i < n ? i : n] = '\0';
+		if (str_prefix(&line[start], "iterations=")) {
+			uint64_t v;
+			size_t k = strlen("iterations=");
+
+			if (parse_u64(&line[start + k], len - k, &v) == 0)
+				iterations = v;
+			else
+				kprintf("kprof-guest: ignoring bad value in '%s'\n", &line[start]);
+		} else {
+			kprintf("kprof-guest: ignoring unknown option '%s'\n", &line[start]);
+		}
+		i++;
+	}
+}
+
+static const struct hvm_start_info *start_info(uint32_t paddr)
+{
+	const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)paddr;
+
+	if (!si || si->magic != HVM_START_MAGIC) {
+		kprintf("kprof-guest: no hvm_start_info at 0x%x (bad magic), no command line\n",
+			paddr);
+		return NULL;
+	}
+	if (si->version >= 1 && si->memmap_paddr && si->memmap_entries) {
+		const struct hvm_memmap_entry *e =
+			(const struct hvm_memmap_entry *)(uintptr_t)si->memmap_paddr;
+		uint64_t ram = 0;
+
+		for (uint32_t i = 0; i < si->memmap_entries; i++)
+			if (e[i].type == 1)
+				ram += e[i].size;
+		kprintf("kprof-guest: start info v%u, %llu MiB ram in %u memory map entries\n",
+			si->version, (unsigned long long)(ram >> 20), si->memmap_entries);
+	} else {
+		kprintf("kprof-guest: start info v%u\n", si->version);
+	}
+	return si;
+}
+
+static void run_workload(uint32_t cpu)
+{
+	struct percpu *p = &percpu[cpu];
+
+	p->started = 1;
+	kprintf("cpu %u: chain %s start, %llu iterations%s\n", cpu, chain_name(cpu),
+		(unsigned long long)iterations, iterations ? "" : " (until stopped)");
+	p->checksum = cpu_work(cpu, iterations);
+	kprintf("cpu %u: chain %s done, checksum 0x%016llx\n", cpu, chain_name(cpu),
+		(unsigned long long)p->checksum);
+	__atomic_store_n(&p->finished, 1, __ATOMIC_RELEASE);
+}
+
+static int all_set(uint32_t n, size_t field)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const volatile uint32_t *f =
+			(const volatile uint32_t *)((const char *)&percpu[i] + field);
+		if (!*f)
+			return 0;
+	}
+	return 1;
+}
+
+void ap_main(uint32_t cpu)
+{
+	percpu_setup(cpu, lapic_id());
+	idt_load();
+	lapic_enable();
+	lapic_timer_start();
+	__atomic_store_n(&percpu[cpu].online, 1, __ATOMIC_RELEASE);
+	kprintf("cpu %u: online, apic %u\n", cpu, percpu[cpu].apic_id);
+	__asm__ volatile("sti");
+	while (!go)
+		cpu_relax();
+	run_workload(cpu);
+	for (;;)
+		__asm__ volatile("hlt");
+}
+
+void kernel_main(uint32_t start_info_paddr)
+{
+	uint64_t t_entry = rdtsc();
+	const struct hvm_start_info *si;
+	uint32_t online;
+	uint64_t end, t_idt;
+
+	post_code(POST_C_ENTRY);
+	percpu_setup(0, 0);
+	serial_init();
+	idt_init();
+	idt_load();
+	t_idt = rdtsc();
+	post_code(POST_IDT);
+	/* The legacy 8259 would deliver the PIT on vector 8: mask it, the LAPIC is used. */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+	kprintf("kprof-guest: freestanding x86-64 SMP test kernel, PVH boot\n");
+	time_init();
+	/* BOOT_TIME needs the TSC rate, so the first stages print only now */
+	boot_time("init_entry", t_entry);
+	boot_time("idt_ready", t_idt);
+	boot_time("clock_ready", rdtsc());
+
+	si = start_info(start_info_paddr);
+	parse_cmdline(si);
+	lapic_init();
+	acpi_find_cpus(si, &machine);
+	percpu[0].apic_id = machine.apic_ids[0];
+	post_code(POST_ACPI);
+	kprintf("kprof-guest: %u cpus in the madt\n", machine.ncpus);
+	boot_time("acpi_done", rdtsc());
+
+	lapic_enable();
+	lapic_timer_calibrate();
+	percpu[0].online = 1;
+	online = smp_boot_aps(&machine);
+	post_code(POST_APS_UP);
+	kprintf("kprof-guest: %u of %u cpus online\n", online, machine.ncpus);
+	boot_time("smp_done", rdtsc());
+
+	lapic_timer_start();
+	__asm__ volatile("sti");
+	post_code(POST_TIMER);
+
+	go = 1;
+	post_code(POST_WORK_START);
+	boot_time("work_start", rdtsc());
+	/* "ready" once every other CPU has entered its workload */
+	end = rdtsc() + READY_TIMEOUT_US * tsc_khz() / 1000;
+	percpu[0].started = 1;
+	while (!all_set(online, __builtin_offsetof(struct percpu, started)) && rdtsc() < end)
+		cpu_relax();
+	boot_time("ready", rdtsc());
+	run_workload(0);
+
+	while (!all_set(online, __builtin_offsetof(struct percpu, finished)))
+		__asm__ volatile("sti; hlt");
+	post_code(POST_WORK_DONE);
+	boot_time("work_done", rdtsc());
+	for (uint32_t i = 0; i < online; i++)
+		kprintf("cpu %u: %llu iterations, %llu timer ticks\n", i,
+			(unsigned long long)work_done[i], (unsigned long long)percpu[i].ticks);
+	kprintf("kprof-guest: kprof_marker 0x%llx\n", (unsigned long long)kprof_marker);
+	kprintf("kprof-guest: all %u cpus done\n", online);
+	guest_exit(online == machine.ncpus ? EXIT_OK : EXIT_AP_MISSING);
+}

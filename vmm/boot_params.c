@@ -1,0 +1,68 @@
+/* The PVH boot information: hvm_start_info (version 1) with command line, E820-style memory
+ * map and the RSDP address, as Xen's public arch-x86/hvm/start_info.h defines it. */
+#include "vmm/internal.h"
+
+#include "common/common.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define HVM_START_MAGIC 0x336ec578u
+
+struct hvm_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr;
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct hvm_memmap_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+	uint32_t reserved;
+};
+
+enum { E820_RAM = 1, E820_RESERVED = 2 };
+
+int vmm_write_boot_params(struct vmm *vm)
+{
+	struct hvm_start_info si;
+	struct hvm_memmap_entry map[3];
+	uint64_t rsdp;
+	size_t cl = strlen(vm->cmdline);
+	int ret;
+
+	ret = vmm_acpi_write(vm, VMM_ACPI_ADDR, &rsdp);
+	if (ret) {
+		kp_error("ACPI tables do not fit below 1 MiB (%d vCPUs)", vm->ncpus);
+		return ret;
+	}
+	memcpy(vm->mem.base + VMM_CMDLINE_ADDR, vm->cmdline, cl + 1);
+
+	map[0] = (struct hvm_memmap_entry){ .addr = 0, .size = VMM_LOW_RAM_END, .type = E820_RAM };
+	/* VGA hole and BIOS area; the ACPI tables live at its top, where Linux also scans. */
+	map[1] = (struct hvm_memmap_entry){ .addr = VMM_LOW_RAM_END,
+					    .size = VMM_KERNEL_LOWEST - VMM_LOW_RAM_END,
+					    .type = E820_RESERVED };
+	map[2] = (struct hvm_memmap_entry){ .addr = VMM_KERNEL_LOWEST,
+					    .size = vm->mem.size - VMM_KERNEL_LOWEST,
+					    .type = E820_RAM };
+	memcpy(vm->mem.base + VMM_MEMMAP_ADDR, map, sizeof(map));
+
+	memset(&si, 0, sizeof(si));
+	si.magic = HVM_START_MAGIC;
+	si.version = 1;
+	si.cmdline_paddr = VMM_CMDLINE_ADDR;
+	si.rsdp_paddr = rsdp;
+	si.memmap_paddr = VMM_MEMMAP_ADDR;
+	si.memmap_entries = KP_ARRAY_SIZE(map);
+	memcpy(vm->mem.base + VMM_START_INFO_ADDR, &si, sizeof(si));
+	return 0;
+}

@@ -1,0 +1,365 @@
+/* The in-process VM as a target (target/target.h): all-stop control over the vCPU threads,
+ * registers through KVM_GET/SET_(S)REGS on parked vCPUs, guest-virtual memory through a walk of
+ * the vCPU's own page tables, and hardware breakpoints/watchpoints in the four debug registers.
+ *
+ * stop, get_regs and read_mem allocate nothing: the profiler calls them while the guest is
+ * stopped. */
+#include "vmm/internal.h"
+
+#include "common/common.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+static struct vmm *to_vm(struct target *t)
+{
+	return (struct vmm *)t;	/* the target is the first member */
+}
+
+static int vt_cpu_count(struct target *t)
+{
+	return (int)to_vm(t)->ncpus;
+}
+
+static int vt_cpu_state(struct target *t, int cpu)
+{
+	struct vmm *vm = to_vm(t);
+	int mp, state;
+
+	if (cpu < 0 || (unsigned)cpu >= vm->ncpus)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->lock);
+	mp = vm->vcpus[cpu].mp_state;	/* as of its last park: a running vCPU cannot be asked */
+	pthread_mutex_unlock(&vm->lock);
+	switch (mp) {
+	case KVM_MP_STATE_HALTED:
+		state = TARGET_CPU_HALTED;
+		break;
+	case KVM_MP_STATE_UNINITIALIZED:
+	case KVM_MP_STATE_INIT_RECEIVED:
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		state = TARGET_CPU_OFFLINE;
+		break;
+	default:
+		state = TARGET_CPU_RUNNING;
+		break;
+	}
+	return state;
+}
+
+static int vt_stop(struct target *t)
+{
+	return vmm_stop_all(to_vm(t));
+}
+
+static int vt_resume(struct target *t, const enum target_resume_action *actions)
+{
+	struct vmm *vm = to_vm(t);
+	uint64_t drain;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->result.kind != VMM_END_NONE) {
+		ret = -ESRCH;
+		goto out;
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vm->vcpus[i].action = actions ? actions[i] : TARGET_RESUME_CONTINUE;
+	/* An event not collected before resuming is stale: the vCPUs move on. */
+	vm->event_pending = false;
+	vm->event_signalled = false;
+	if (read(vm->event_fd, &drain, sizeof(drain)) < 0 && errno != EAGAIN)
+		ret = -errno;
+	vm->stop_requested = false;
+	pthread_cond_broadcast(&vm->vcpu_cond);
+out:
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+static int vt_is_stopped(struct target *t)
+{
+	struct vmm *vm = to_vm(t);
+	int r;
+
+	pthread_mutex_lock(&vm->lock);
+	r = vm->stop_requested && vm->nparked == vm->ncpus;
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+static int vt_event_fd(struct target *t)
+{
+	return to_vm(t)->event_fd;
+}
+
+static int vt_poll_event(struct target *t, struct target_event *ev)
+{
+	struct vmm *vm = to_vm(t);
+	uint64_t drain;
+	int ret = -EAGAIN;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->event_pending && vm->event_signalled) {
+		*ev = vm->event;
+		vm->event_pending = false;
+		vm->event_signalled = false;
+		ret = 0;
+		if (read(vm->event_fd, &drain, sizeof(drain)) < 0 && errno != EAGAIN)
+			ret = -errno;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+/* The vCPU's fd may be used from this thread only while the vCPU is parked. */
+static struct vmm_vcpu *parked_vcpu(struct vmm *vm, int cpu, int *err)
+{
+	bool parked;
+
+	if (cpu < 0 || (unsigned)cpu >= vm->ncpus) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	pthread_mutex_lock(&vm->lock);
+	parked = vm->vcpus[cpu].parked;
+	pthread_mutex_unlock(&vm->lock);
+	if (!parked) {
+		*err = -EBUSY;
+		return NULL;
+	}
+	return &vm->vcpus[cpu];
+}
+
+int vmm_vcpu_read_state(struct vmm_vcpu *vcpu, struct kvm_regs *regs, struct kvm_sregs *sregs)
+{
+	if (regs && ioctl(vcpu->fd, KVM_GET_REGS, regs) < 0)
+		return -errno;
+	if (sregs && ioctl(vcpu->fd, KVM_GET_SREGS, sregs) < 0)
+		return -errno;
+	return 0;
+}
+
+static int vt_get_regs(struct target *t, int cpu, struct target_regs *r)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	int err = 0;
+	struct vmm_vcpu *v = parked_vcpu(to_vm(t), cpu, &err);
+
+	if (!v)
+		return err;
+	err = vmm_vcpu_read_state(v, &regs, &sregs);
+	if (err)
+		return err;
+	memset(r, 0, sizeof(*r));
+	r->gpr[TREG_RAX] = regs.rax;
+	r->gpr[TREG_RBX] = regs.rbx;
+	r->gpr[TREG_RCX] = regs.rcx;
+	r->gpr[TREG_RDX] = regs.rdx;
+	r->gpr[TREG_RSI] = regs.rsi;
+	r->gpr[TREG_RDI] = regs.rdi;
+	r->gpr[TREG_RBP] = regs.rbp;
+	r->gpr[TREG_RSP] = regs.rsp;
+	r->gpr[TREG_R8] = regs.r8;
+	r->gpr[TREG_R9] = regs.r9;
+	r->gpr[TREG_R10] = regs.r10;
+	r->gpr[TREG_R11] = regs.r11;
+	r->gpr[TREG_R12] = regs.r12;
+	r->gpr[TREG_R13] = regs.r13;
+	r->gpr[TREG_R14] = regs.r14;
+	r->gpr[TREG_R15] = regs.r15;
+	r->rip = regs.rip;
+	r->rflags = regs.rflags;
+	r->cs = sregs.cs.selector;
+	r->ss = sregs.ss.selector;
+	r->ds = sregs.ds.selector;
+	r->es = sregs.es.selector;
+	r->fs = sregs.fs.selector;
+	r->gs = sregs.gs.selector;
+	r->fs_base = sregs.fs.base;
+	r->gs_base = sregs.gs.base;
+	r->cr0 = sregs.cr0;
+	r->cr2 = sregs.cr2;
+	r->cr3 = sregs.cr3;
+	r->cr4 = sregs.cr4;
+	r->cr8 = sregs.cr8;
+	r->efer = sregs.efer;
+	/* k_gs_base is an MSR; read it only on request would need KVM_GET_MSRS: left 0. */
+	return 0;
+}
+
+static int vt_set_regs(struct target *t, int cpu, const struct target_regs *r)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	int err = 0;
+	struct vmm_vcpu *v = parked_vcpu(to_vm(t), cpu, &err);
+
+	if (!v)
+		return err;
+	err = vmm_vcpu_read_state(v, &regs, &sregs);
+	if (err)
+		return err;
+	regs.rax = r->gpr[TREG_RAX];
+	regs.rbx = r->gpr[TREG_RBX];
+	regs.rcx = r->gpr[TREG_RCX];
+	regs.rdx = r->gpr[TREG_RDX];
+	regs.rsi = r->gpr[TREG_RSI];
+	regs.rdi = r->gpr[TREG_RDI];
+	regs.rbp = r->gpr[TREG_RBP];
+	regs.rsp = r->gpr[TREG_RSP];
+	regs.r8 = r->gpr[TREG_R8];
+	regs.r9 = r->gpr[TREG_R9];
+	regs.r10 = r->gpr[TREG_R10];
+	regs.r11 = r->gpr[TREG_R11];
+	regs.r12 = r->gpr[TREG_R12];
+	regs.r13 = r->gpr[TREG_R13];
+	regs.r14 = r->gpr[TREG_R14];
+	regs.r15 = r->gpr[TREG_R15];
+	regs.rip = r->rip;
+	regs.rflags = r->rflags;
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	/* Segment selectors cannot be loaded without their descriptors; only the bases change. */
+	if (sregs.fs.base != r->fs_base || sregs.gs.base != r->gs_base) {
+		sregs.fs.base = r->fs_base;
+		sregs.gs.base = r->gs_base;
+		if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static ssize_t mem_access(struct target *t, int cpu, uint64_t addr, void *buf, size_t len,
+			  int write)
+{
+	struct vmm *vm = to_vm(t);
+	struct kvm_sregs sregs;
+	struct vmm_paging pg;
+	int err = 0;
+	struct vmm_vcpu *v = parked_vcpu(vm, cpu, &err);
+
+	if (!v)
+		return err;
+	if (len == 0)
+		return 0;
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	pg.cr0 = sregs.cr0;
+	pg.cr3 = sregs.cr3;
+	pg.cr4 = sregs.cr4;
+	pg.efer = sregs.efer;
+	return vmm_linear_copy(&vm->mem, &pg, addr, buf, len, write);
+}
+
+static ssize_t vt_read_mem(struct target *t, int cpu, uint64_t addr, void *buf, size_t len)
+{
+	return mem_access(t, cpu, addr, buf, len, 0);
+}
+
+static ssize_t vt_write_mem(struct target *t, int cpu, uint64_t addr, const void *buf, size_t len)
+{
+	return mem_access(t, cpu, addr, (void *)buf, len, 1);
+}
+
+/* Software breakpoints (int3) do not work with every KVM backend (not on PVM), so both Z0 and
+ * Z1 use a debug register; the caller learns of the limit through -ENOSPC. */
+static int vt_set_bp(struct target *t, enum target_bp_kind kind, uint64_t addr, uint64_t len)
+{
+	struct vmm *vm = to_vm(t);
+	int slot = -1;
+
+	switch (kind) {
+	case TARGET_BP_SW:
+	case TARGET_BP_HW:
+		len = 1;
+		break;
+	case TARGET_WP_WRITE:
+	case TARGET_WP_ACCESS:
+		if ((len != 1 && len != 2 && len != 4 && len != 8) || (addr & (len - 1)))
+			return -EINVAL;
+		break;
+	default:
+		/* x86 debug registers cannot trap reads alone. */
+		return -ENOTSUP;
+	}
+	pthread_mutex_lock(&vm->lock);
+	for (int i = 0; i < 4; i++) {
+		struct vmm_bp *b = &vm->bps[i];
+
+		if (b->used && b->kind == kind && b->addr == addr && b->len == len) {
+			pthread_mutex_unlock(&vm->lock);
+			return 0;	/* already set: gdb may insert twice */
+		}
+		if (!b->used && slot < 0)
+			slot = i;
+	}
+	if (slot >= 0) {
+		vm->bps[slot] = (struct vmm_bp){ .used = true, .kind = kind, .addr = addr, .len = len };
+		vm->dbg_gen++;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return slot >= 0 ? 0 : -ENOSPC;
+}
+
+static int vt_clear_bp(struct target *t, enum target_bp_kind kind, uint64_t addr, uint64_t len)
+{
+	struct vmm *vm = to_vm(t);
+	int ret = -ENOENT;
+
+	if (kind == TARGET_BP_SW || kind == TARGET_BP_HW)
+		len = 1;
+	pthread_mutex_lock(&vm->lock);
+	for (int i = 0; i < 4; i++) {
+		struct vmm_bp *b = &vm->bps[i];
+
+		if (b->used && b->kind == kind && b->addr == addr && b->len == len) {
+			b->used = false;
+			vm->dbg_gen++;
+			ret = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+static int vt_kill(struct target *t)
+{
+	struct vmm *vm = to_vm(t);
+
+	vmm_end_run(vm, NULL, VMM_END_KILLED, VMM_EXIT_KILLED, 0, "killed from the host");
+	return vmm_stop_all(vm);
+}
+
+static const struct target_ops vmm_target_ops = {
+	.name = "kvm",
+	.cpu_count = vt_cpu_count,
+	.cpu_state = vt_cpu_state,
+	.stop = vt_stop,
+	.resume = vt_resume,
+	.is_stopped = vt_is_stopped,
+	.event_fd = vt_event_fd,
+	.poll_event = vt_poll_event,
+	.get_regs = vt_get_regs,
+	.set_regs = vt_set_regs,
+	.read_mem = vt_read_mem,
+	.write_mem = vt_write_mem,
+	.set_bp = vt_set_bp,
+	.clear_bp = vt_clear_bp,
+	.kill = vt_kill,
+	.describe_cpu = NULL,
+};
+
+void vmm_target_init(struct vmm *vm)
+{
+	vm->target.ops = &vmm_target_ops;
+}
+
+struct target *vmm_target(struct vmm *vm)
+{
+	return &vm->target;
+}

@@ -1,0 +1,475 @@
+/* vCPU threads and run control.
+ *
+ * Each vCPU runs KVM_RUN on its own thread.  The controller (the command, the gdb stub or the
+ * profiler) stops them by setting stop_requested and kicking each thread: kvm_run->immediate_exit
+ * closes the window between checking the flag and entering KVM_RUN, and a signal interrupts a
+ * KVM_RUN in progress (also one blocked in hlt: with the in-kernel LAPIC, hlt never exits to us).
+ * A kicked thread parks on vcpu_cond; the last one to park wakes the controller and, when a vCPU
+ * caused the stop (breakpoint, step, exit, fault), makes the event fd readable.  A parked vCPU is
+ * outside KVM_RUN, so the controller may use its fd (registers, memory via its CR3) directly.
+ *
+ * An I/O or MMIO exit is only complete once KVM_RUN is entered again, so a thread with such an
+ * exit pending re-enters KVM_RUN before parking (immediate_exit makes that return at once). */
+#include "vmm/internal.h"
+
+#include "common/common.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DR6_BS (1u << 14)
+#define DR7_FIXED 0x600ull	/* GE and the always-one bit 10 */
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+/* Process-wide, idempotent: an empty handler without SA_RESTART, so the signal only
+ * interrupts KVM_RUN. */
+static int install_kick_handler(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(VMM_KICK_SIGNAL, &sa, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static int set_boot_regs(struct vmm_vcpu *vcpu, uint32_t entry)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0xb, .present = 1,
+		.dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+	struct kvm_segment data = code;
+
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	/* PVH: 32-bit protected mode, flat 4 GiB segments, paging off. */
+	data.selector = 0x18;
+	data.type = 0x3;
+	sregs.cs = code;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+	sregs.tr.type = 0xb;	/* busy 32-bit TSS: VM entry insists on a usable TR */
+	sregs.tr.present = 1;
+	sregs.tr.limit = 0x67;
+	sregs.tr.s = 0;
+	sregs.cr0 = 0x11ull;	/* PE | ET */
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0)
+		return -errno;
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = entry;
+	regs.rbx = VMM_START_INFO_ADDR;
+	regs.rflags = 0x2;
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	return 0;
+}
+
+static int set_fpu_and_lapic(struct vmm_vcpu *vcpu)
+{
+	struct kvm_fpu fpu;
+	struct kvm_lapic_state lapic;
+	uint32_t lvt;
+
+	memset(&fpu, 0, sizeof(fpu));
+	fpu.fcw = 0x37f;
+	fpu.mxcsr = 0x1f80;
+	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
+		return -errno;
+	/* LINT0 as ExtINT (the 8259 behind it) and LINT1 as NMI, as a PC's firmware leaves them. */
+	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0)
+		return -errno;
+	memcpy(&lvt, lapic.regs + 0x350, 4);
+	lvt = (lvt & ~0x700u) | (7u << 8);
+	memcpy(lapic.regs + 0x350, &lvt, 4);
+	memcpy(&lvt, lapic.regs + 0x360, 4);
+	lvt = (lvt & ~0x700u) | (4u << 8);
+	memcpy(lapic.regs + 0x360, &lvt, 4);
+	if (ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) < 0)
+		return -errno;
+	return 0;
+}
+
+int vmm_vcpu_create(struct vmm *vm, int id, uint32_t entry)
+{
+	struct vmm_vcpu *vcpu = &vm->vcpus[id];
+	int mmap_size, ret;
+
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
+	if (vcpu->fd < 0) {
+		ret = -errno;
+		kp_error("cpu %d: KVM_CREATE_VCPU: %s", id, strerror(-ret));
+		return ret;
+	}
+	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (mmap_size <= 0) {
+		kp_error("KVM_GET_VCPU_MMAP_SIZE failed");
+		return -EIO;
+	}
+	vcpu->run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		vcpu->run = NULL;
+		return -errno;
+	}
+	vcpu->run_size = (size_t)mmap_size;
+	if (id == 0) {
+		int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+		vm->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
+	}
+	ret = vmm_vcpu_set_cpuid(vm, vcpu);
+	if (!ret)
+		ret = vmm_vcpu_set_msrs(vcpu);
+	if (!ret) {
+		ret = set_fpu_and_lapic(vcpu);
+		if (ret)
+			kp_error("cpu %d: FPU/LAPIC setup: %s", id, strerror(-ret));
+	}
+	/* Only the BSP gets registers: the APs stay in KVM_MP_STATE_UNINITIALIZED until the
+	 * guest sends them INIT and SIPI through its local APIC. */
+	if (!ret && id == 0) {
+		ret = set_boot_regs(vcpu, entry);
+		if (ret)
+			kp_error("cpu 0: boot registers: %s", strerror(-ret));
+	}
+	vcpu->action = TARGET_RESUME_CONTINUE;
+	vcpu->mp_state = id == 0 ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED;
+	return ret;
+}
+
+void vmm_kick_all_locked(struct vmm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vmm_vcpu *v = &vm->vcpus[i];
+
+		if (!v->thread_started || v->parked)
+			continue;
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		pthread_kill(v->thread, VMM_KICK_SIGNAL);
+	}
+}
+
+static void publish_event_locked(struct vmm *vm)
+{
+	uint64_t one = 1;
+
+	if (vm->event_pending && !vm->event_signalled && vm->nparked == vm->ncpus) {
+		vm->event_signalled = true;
+		if (write(vm->event_fd, &one, sizeof(one)) < 0)
+			kp_debug("event fd: %s", strerror(errno));
+	}
+}
+
+void vmm_raise_event(struct vmm *vm, const struct target_event *ev)
+{
+	pthread_mutex_lock(&vm->lock);
+	/* All-stop: the first event wins; a vCPU that hit a breakpoint at the same moment hits it
+	 * again after the resume, since the instruction did not execute. */
+	if (!vm->event_pending) {
+		vm->event = *ev;
+		vm->event_pending = true;
+		vm->event_signalled = false;
+	}
+	vm->stop_requested = true;
+	vmm_kick_all_locked(vm);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vmm_end_run(struct vmm *vm, struct vmm_vcpu *vcpu, enum vmm_end_kind kind, int status,
+		 uint32_t value, const char *fmt, ...)
+{
+	struct target_event ev;
+	va_list ap;
+
+	memset(&ev, 0, sizeof(ev));
+	pthread_mutex_lock(&vm->lock);
+	if (vm->result.kind == VMM_END_NONE) {
+		vm->end_ns = kp_now_ns();
+		vm->result.kind = kind;
+		vm->result.exit_status = status;
+		vm->result.cpu = vcpu ? vcpu->id : -1;
+		vm->result.guest_value = value;
+		va_start(ap, fmt);
+		vsnprintf(vm->result.message, sizeof(vm->result.message), fmt, ap);
+		va_end(ap);
+		/* The end replaces whatever stop was pending: nothing can run after it. */
+		vm->event.kind = (kind == VMM_END_EXIT || kind == VMM_END_KILLED) ?
+				 TARGET_EV_EXITED : TARGET_EV_FAULT;
+		vm->event.cpu = vm->result.cpu;
+		vm->event.exit_status = status;
+		vm->event.addr = 0;
+		snprintf(vm->event.message, sizeof(vm->event.message), "%s", vm->result.message);
+		vm->event_pending = true;
+		vm->event_signalled = false;
+		publish_event_locked(vm);
+	}
+	vm->stop_requested = true;
+	vmm_kick_all_locked(vm);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static uint32_t debug_control_locked(struct vmm *vm, struct vmm_vcpu *vcpu, struct kvm_guest_debug *dbg)
+{
+	uint64_t dr7 = 0;
+
+	memset(dbg, 0, sizeof(*dbg));
+	for (int i = 0; i < 4; i++) {
+		const struct vmm_bp *b = &vm->bps[i];
+		uint64_t rw = 0, len = 0;
+
+		if (!b->used)
+			continue;
+		if (b->kind == TARGET_WP_WRITE)
+			rw = 1;
+		else if (b->kind == TARGET_WP_ACCESS)
+			rw = 3;
+		if (rw)
+			len = b->len == 1 ? 0 : b->len == 2 ? 1 : b->len == 8 ? 2 : 3;
+		dbg->arch.debugreg[i] = b->addr;
+		dr7 |= (2ull << (i * 2)) | (rw << (16 + i * 4)) | (len << (18 + i * 4));
+	}
+	if (dr7) {
+		dbg->control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+		dbg->arch.debugreg[7] = dr7 | DR7_FIXED;
+	}
+	if (vcpu->action == TARGET_RESUME_STEP)
+		dbg->control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	return dbg->control;
+}
+
+static void apply_debug_locked(struct vmm *vm, struct vmm_vcpu *vcpu)
+{
+	struct kvm_guest_debug dbg;
+	uint32_t control = debug_control_locked(vm, vcpu, &dbg);
+
+	if (control == vcpu->dbg_applied && vcpu->dbg_gen_applied == vm->dbg_gen)
+		return;
+	if (ioctl(vcpu->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+		kp_warn("cpu %d: KVM_SET_GUEST_DEBUG: %s", vcpu->id, strerror(errno));
+	vcpu->dbg_applied = control;
+	vcpu->dbg_gen_applied = vm->dbg_gen;
+}
+
+/* Wait while the controller wants this vCPU stopped.  Returns true when the thread must end. */
+static bool park_if_needed(struct vmm_vcpu *vcpu)
+{
+	struct vmm *vm = vcpu->vm;
+	bool quit;
+
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->quit && (vm->stop_requested || vcpu->action == TARGET_RESUME_STAY)) {
+		if (!vcpu->parked) {
+			struct kvm_mp_state mp;
+
+			if (ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) == 0)
+				vcpu->mp_state = (int)mp.mp_state;
+			vcpu->parked = true;
+			vm->nparked++;
+			if (vm->nparked == vm->ncpus) {
+				pthread_cond_broadcast(&vm->ctl_cond);
+				publish_event_locked(vm);
+			}
+		}
+		pthread_cond_wait(&vm->vcpu_cond, &vm->lock);
+	}
+	quit = vm->quit;
+	if (!quit) {
+		if (vcpu->parked) {
+			vcpu->parked = false;
+			vm->nparked--;
+		}
+		vcpu->run->immediate_exit = 0;
+		apply_debug_locked(vm, vcpu);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return quit;
+}
+
+static void debug_exit(struct vmm_vcpu *vcpu)
+{
+	struct vmm *vm = vcpu->vm;
+	struct kvm_debug_exit_arch *d = &vcpu->run->debug.arch;
+	struct target_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.cpu = vcpu->id;
+	ev.addr = d->pc;
+	ev.kind = TARGET_EV_STEP;
+	if (d->dr6 & 0xf) {
+		int i = __builtin_ctz((unsigned)(d->dr6 & 0xf));
+
+		pthread_mutex_lock(&vm->lock);
+		struct vmm_bp b = vm->bps[i];
+		pthread_mutex_unlock(&vm->lock);
+		if (b.used && b.kind != TARGET_BP_HW && b.kind != TARGET_BP_SW) {
+			ev.kind = TARGET_EV_WATCHPOINT;
+			ev.watch_kind = b.kind;
+			ev.addr = b.addr;
+		} else {
+			ev.kind = TARGET_EV_BREAKPOINT;
+		}
+	} else if (!(d->dr6 & DR6_BS)) {
+		kp_debug("cpu %d: debug exit with dr6 0x%llx, reported as a step", vcpu->id,
+			 (unsigned long long)d->dr6);
+	}
+	vmm_raise_event(vm, &ev);
+}
+
+static void handle_exit(struct vmm_vcpu *vcpu)
+{
+	struct vmm *vm = vcpu->vm;
+	struct kvm_run *run = vcpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vmm_iobus_pio(vm, vcpu, run);
+		vcpu->needs_completion = true;
+		break;
+	case KVM_EXIT_MMIO:
+		vmm_iobus_mmio(vm, vcpu, run);
+		vcpu->needs_completion = true;
+		break;
+	case KVM_EXIT_DEBUG:
+		debug_exit(vcpu);
+		break;
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_HLT:	/* not with the in-kernel LAPIC; harmless to re-enter */
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		vmm_end_run(vm, vcpu, VMM_END_SHUTDOWN, VMM_EXIT_SHUTDOWN, 0,
+			    "cpu %d: guest shutdown (triple fault)", vcpu->id);
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		vmm_end_run(vm, vcpu, VMM_END_SHUTDOWN, VMM_EXIT_SHUTDOWN, 0,
+			    "cpu %d: guest requested %s", vcpu->id,
+			    run->system_event.type == KVM_SYSTEM_EVENT_RESET ? "a reset" : "power-off");
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vmm_end_run(vm, vcpu, VMM_END_INTERNAL, VMM_EXIT_INTERNAL, 0,
+			    "cpu %d: KVM internal error, suberror %u%s", vcpu->id,
+			    run->internal.suberror,
+			    run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+				    " (instruction emulation failed)" : "");
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		vmm_end_run(vm, vcpu, VMM_END_UNHANDLED, VMM_EXIT_UNHANDLED, 0,
+			    "cpu %d: VM entry failed, reason 0x%llx", vcpu->id,
+			    (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	default:
+		vmm_end_run(vm, vcpu, VMM_END_UNHANDLED, VMM_EXIT_UNHANDLED, 0,
+			    "cpu %d: unhandled KVM exit reason %u", vcpu->id, run->exit_reason);
+		break;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vmm_vcpu *vcpu = arg;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, VMM_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	for (;;) {
+		if (!vcpu->needs_completion && park_if_needed(vcpu))
+			break;
+		int r = ioctl(vcpu->fd, KVM_RUN, 0);
+		int err = errno;
+
+		vcpu->needs_completion = false;
+		if (r == 0) {
+			handle_exit(vcpu);
+			continue;
+		}
+		/* EINTR: kicked.  EAGAIN: an AP received INIT (seen once per INIT here); run again. */
+		if (err == EINTR || err == EAGAIN)
+			continue;
+		vmm_end_run(vcpu->vm, vcpu, VMM_END_INTERNAL, VMM_EXIT_INTERNAL, 0,
+			    "cpu %d: KVM_RUN: %s", vcpu->id, strerror(err));
+	}
+	return NULL;
+}
+
+int vmm_vcpus_start_threads(struct vmm *vm)
+{
+	int ret = install_kick_handler();
+
+	if (ret)
+		return ret;
+	vm->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (vm->event_fd < 0)
+		return -errno;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		ret = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
+		if (ret) {
+			kp_error("cpu %u: thread: %s", i, strerror(ret));
+			return -ret;
+		}
+		vm->vcpus[i].thread_started = true;
+	}
+	return 0;
+}
+
+void vmm_vcpus_join(struct vmm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->quit = true;
+	vm->stop_requested = true;
+	vmm_kick_all_locked(vm);
+	pthread_cond_broadcast(&vm->vcpu_cond);
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (!vm->vcpus[i].thread_started)
+			continue;
+		/* A thread may have missed the first kick between checks; kick until it ends. */
+		while (pthread_tryjoin_np(vm->vcpus[i].thread, NULL) == EBUSY) {
+			struct timespec ts = { 0, 1000000 };
+
+			pthread_mutex_lock(&vm->lock);
+			vmm_kick_all_locked(vm);
+			pthread_cond_broadcast(&vm->vcpu_cond);
+			pthread_mutex_unlock(&vm->lock);
+			nanosleep(&ts, NULL);
+		}
+		vm->vcpus[i].thread_started = false;
+	}
+}
+
+int vmm_stop_all(struct vmm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->stop_requested = true;
+	while (vm->nparked < vm->ncpus) {
+		struct timespec ts;
+
+		vmm_kick_all_locked(vm);
+		/* Kicks are reliable (immediate_exit); the timeout only guards against the unknown. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&vm->ctl_cond, &vm->lock, &ts);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}

@@ -1,0 +1,275 @@
+/* VM life cycle: create in a fixed order (each step one boot-profile phase), start, wait for
+ * the end, destroy in reverse. */
+#include "vmm/internal.h"
+
+#include "common/common.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int check_config(const struct vmm_config *cfg)
+{
+	if (cfg->ncpus < 1 || cfg->ncpus > VMM_MAX_CPUS)
+		return kp_error("--cpus: %u is out of range (1 to %d)", cfg->ncpus, VMM_MAX_CPUS),
+		       -EINVAL;
+	if (cfg->mem_size < VMM_MIN_MEM || cfg->mem_size > VMM_MAX_MEM || cfg->mem_size % 4096)
+		return kp_error("--mem: %llu bytes is out of range (2M to 3G, whole pages)",
+				(unsigned long long)cfg->mem_size), -EINVAL;
+	if (!cfg->kernel)
+		return kp_error("no kernel given"), -EINVAL;
+	if (cfg->cmdline && strlen(cfg->cmdline) >= VMM_CMDLINE_MAX)
+		return kp_error("--cmdline: longer than %d bytes", VMM_CMDLINE_MAX - 1), -EINVAL;
+	return 0;
+}
+
+static void phase_done(struct vmm *vm, enum vmm_phase p, uint64_t *start)
+{
+	uint64_t now = kp_now_ns();
+
+	vm->prof.phase_ns[p] += now - *start;
+	*start = now;
+}
+
+/* KVM's own failures are host problems whatever errno they carry; keep the errno only for
+ * the user's inputs (kernel file, serial file) and for /dev/kvm itself. */
+static int host_error(int ret)
+{
+	return ret == -ENOMEM ? ret : -EIO;
+}
+
+int vmm_create(const struct vmm_config *cfg, struct vmm **out)
+{
+	struct vmm *vm;
+	uint64_t t;
+	uint32_t entry = 0;
+	int ret;
+
+	*out = NULL;
+	ret = check_config(cfg);
+	if (ret)
+		return ret;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->cfg = *cfg;
+	snprintf(vm->kernel_path, sizeof(vm->kernel_path), "%s", cfg->kernel);
+	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cfg->cmdline ? cfg->cmdline : "");
+	vm->cfg.kernel = vm->kernel_path;
+	vm->cfg.cmdline = vm->cmdline;
+	vm->ncpus = cfg->ncpus;
+	vm->kvm_fd = vm->vm_fd = vm->event_fd = -1;
+	for (unsigned i = 0; i < VMM_MAX_CPUS; i++)
+		vm->vcpus[i].fd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->prof_lock, NULL);
+	pthread_mutex_init(&vm->bus.mmio_lock, NULL);
+	pthread_cond_init(&vm->vcpu_cond, NULL);
+	pthread_cond_init(&vm->ctl_cond, NULL);
+	vm->stop_requested = true;	/* nothing runs before vmm_start */
+	vm->result.cpu = -1;
+	vmm_target_init(vm);
+	vm->prof.t0_ns = cfg->t0_ns ? cfg->t0_ns : kp_now_ns();
+	*out = vm;
+
+	t = kp_now_ns();
+	ret = vmm_kvm_open(vm);
+	if (ret)
+		goto fail;
+	phase_done(vm, VMM_PHASE_KVM_OPEN, &t);
+
+	ret = vmm_kvm_create_vm(vm);
+	if (ret) {
+		ret = host_error(ret);
+		goto fail;
+	}
+	ret = vmm_serial_init(vm, cfg->serial_path);
+	if (ret)
+		goto fail;
+	ret = vmm_debugport_init(vm);
+	if (ret)
+		goto fail;
+	phase_done(vm, VMM_PHASE_VM_CREATE, &t);
+
+	ret = vmm_memory_init(vm);
+	if (ret) {
+		ret = host_error(ret);
+		goto fail;
+	}
+	phase_done(vm, VMM_PHASE_MEMORY, &t);
+
+	ret = vmm_load_kernel(vm, &entry);
+	if (ret)
+		goto fail;
+	phase_done(vm, VMM_PHASE_KERNEL_LOAD, &t);
+
+	ret = vmm_write_boot_params(vm);
+	if (ret)
+		goto fail;
+	phase_done(vm, VMM_PHASE_BOOT_PARAMS, &t);
+
+	ret = vmm_cpuid_init(vm);
+	for (unsigned i = 0; !ret && i < vm->ncpus; i++)
+		ret = vmm_vcpu_create(vm, (int)i, entry);
+	if (!ret)
+		ret = vmm_vcpus_start_threads(vm);
+	/* The threads park at once; wait for that so the VM is a stopped target from here on. */
+	if (!ret)
+		ret = vmm_stop_all(vm);
+	if (ret) {
+		ret = host_error(ret);
+		goto fail;
+	}
+	phase_done(vm, VMM_PHASE_VCPU_SETUP, &t);
+	return 0;
+fail:
+	vmm_destroy(vm);
+	*out = NULL;
+	return ret;
+}
+
+int vmm_start(struct vmm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->started) {
+		vm->started = true;
+		vm->start_ns = kp_now_ns();
+		if (!vm->cfg.start_halted) {
+			vm->stop_requested = false;
+			pthread_cond_broadcast(&vm->vcpu_cond);
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+void vmm_get_result(struct vmm *vm, struct vmm_result *res)
+{
+	pthread_mutex_lock(&vm->lock);
+	*res = vm->result;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+int vmm_error_exit_status(int err)
+{
+	switch (err) {
+	case -EINVAL:
+	case -ENOEXEC:
+	case -ENOENT:
+	case -EISDIR:
+	case -EACCES:
+	case -ENOTDIR:
+	case -ENAMETOOLONG:
+		return VMM_EXIT_USAGE;
+	default:
+		return VMM_EXIT_HOST;
+	}
+}
+
+void vmm_dump_regs(struct vmm *vm, int cpu, FILE *f)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (cpu < 0 || (unsigned)cpu >= vm->ncpus ||
+	    vmm_vcpu_read_state(&vm->vcpus[cpu], &r, &s)) {
+		fprintf(f, "  (registers of cpu %d unavailable)\n", cpu);
+		return;
+	}
+	fprintf(f, "  cpu %d registers:\n", cpu);
+	fprintf(f, "  rip %016llx  rflags %016llx  rsp %016llx  rbp %016llx\n",
+		(unsigned long long)r.rip, (unsigned long long)r.rflags,
+		(unsigned long long)r.rsp, (unsigned long long)r.rbp);
+	fprintf(f, "  rax %016llx  rbx %016llx  rcx %016llx  rdx %016llx\n",
+		(unsigned long long)r.rax, (unsigned long long)r.rbx,
+		(unsigned long long)r.rcx, (unsigned long long)r.rdx);
+	fprintf(f, "  rsi %016llx  rdi %016llx  r8  %016llx  r9  %016llx\n",
+		(unsigned long long)r.rsi, (unsigned long long)r.rdi,
+		(unsigned long long)r.r8, (unsigned long long)r.r9);
+	fprintf(f, "  r10 %016llx  r11 %016llx  r12 %016llx  r13 %016llx\n",
+		(unsigned long long)r.r10, (unsigned long long)r.r11,
+		(unsigned long long)r.r12, (unsigned long long)r.r13);
+	fprintf(f, "  r14 %016llx  r15 %016llx\n", (unsigned long long)r.r14,
+		(unsigned long long)r.r15);
+	fprintf(f, "  cs %04x (l=%u db=%u)  ss %04x  ds %04x  es %04x  fs %04x  gs %04x\n",
+		s.cs.selector, s.cs.l, s.cs.db, s.ss.selector, s.ds.selector, s.es.selector,
+		s.fs.selector, s.gs.selector);
+	fprintf(f, "  cr0 %016llx  cr2 %016llx  cr3 %016llx  cr4 %016llx  efer %llx\n",
+		(unsigned long long)s.cr0, (unsigned long long)s.cr2, (unsigned long long)s.cr3,
+		(unsigned long long)s.cr4, (unsigned long long)s.efer);
+	fprintf(f, "  gdt %016llx/%x  idt %016llx/%x\n", (unsigned long long)s.gdt.base,
+		s.gdt.limit, (unsigned long long)s.idt.base, s.idt.limit);
+}
+
+int vmm_run_until_exit(struct vmm *vm, struct vmm_result *res)
+{
+	struct target *t = &vm->target;
+	struct target_event ev;
+	int ret;
+
+	ret = vmm_start(vm);
+	if (ret)
+		return ret;
+	if (vm->cfg.start_halted)
+		target_resume(t, NULL);
+	for (;;) {
+		struct pollfd p = { .fd = vm->event_fd, .events = POLLIN };
+
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+		ret = target_poll_event(t, &ev);
+		if (ret == -EAGAIN)
+			continue;
+		if (ret)
+			return ret;
+		if (ev.kind == TARGET_EV_EXITED || ev.kind == TARGET_EV_FAULT)
+			break;
+		/* Nobody debugs this run: carry on over breakpoints and steps. */
+		target_resume(t, NULL);
+	}
+	vmm_serial_flush(&vm->serial);
+	vmm_get_result(vm, res);
+	pthread_mutex_lock(&vm->prof_lock);
+	vm->prof.phase_ns[VMM_PHASE_BOOT_WAIT] = vm->end_ns - vm->start_ns;
+	pthread_mutex_unlock(&vm->prof_lock);
+	if (res->kind != VMM_END_EXIT && res->kind != VMM_END_KILLED) {
+		kp_error("%s: %s", vm->kernel_path, res->message);
+		vmm_dump_regs(vm, res->cpu, stderr);
+	}
+	return 0;
+}
+
+void vmm_destroy(struct vmm *vm)
+{
+	if (!vm)
+		return;
+	vmm_vcpus_join(vm);
+	for (unsigned i = 0; i < VMM_MAX_CPUS; i++) {
+		struct vmm_vcpu *v = &vm->vcpus[i];
+
+		if (v->run)
+			munmap(v->run, v->run_size);
+		if (v->fd >= 0)
+			close(v->fd);
+	}
+	vmm_serial_release(&vm->serial);
+	if (vm->mem.base)
+		munmap(vm->mem.base, vm->mem.size);
+	if (vm->event_fd >= 0)
+		close(vm->event_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	free(vm->cpuid);
+	pthread_cond_destroy(&vm->vcpu_cond);
+	pthread_cond_destroy(&vm->ctl_cond);
+	pthread_mutex_destroy(&vm->bus.mmio_lock);
+	pthread_mutex_destroy(&vm->prof_lock);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm);
+}

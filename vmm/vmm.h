@@ -1,0 +1,159 @@
+/* vmm: an in-process KVM virtual machine that boots a PVH ELF kernel.
+ *
+ * Life cycle (names as kvmtool's, lower layers return 0 or a negative errno):
+ *
+ *     struct vmm_config cfg;
+ *     vmm_config_init(&cfg);
+ *     vmm_config_parse_args(&cfg, argc, argv);    // `kprof run` options + KERNEL.elf
+ *     vmm_create(&cfg, &vm);                      // KVM, memory, kernel, ACPI, vCPU threads (parked)
+ *     vmm_run_until_exit(vm, &res);               // or: vmm_start + your own event loop on vmm_target()
+ *     vmm_destroy(vm);
+ *
+ * vmm_create prints one "kprof: FILE: problem" line for bad input itself and returns -errno;
+ * vmm_error_exit_status() maps that errno to the documented process exit status.
+ *
+ * The VM is also a target (target/target.h): vmm_target() gives the all-stop interface the
+ * gdb stub and the profiler use.  Only vmm/ includes linux/kvm.h.
+ */
+#ifndef KPROF_VMM_H
+#define KPROF_VMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "target/target.h"
+
+#define VMM_MAX_CPUS 16
+#define VMM_DEFAULT_MEM (128ull << 20)
+#define VMM_MIN_MEM (2ull << 20)
+#define VMM_MAX_MEM (3ull << 30)	/* RAM stays below the 32-bit MMIO hole (LAPIC, IOAPIC, TSS) */
+#define VMM_CMDLINE_MAX 2048
+
+/* Process exit statuses of `kprof run` (see vmm/README.md).  A guest that ends through the
+ * debug-exit port makes kprof exit with the byte it wrote; these are what the monitor itself uses. */
+enum vmm_exit_status {
+	VMM_EXIT_USAGE = 2,		/* bad option or bad kernel file */
+	VMM_EXIT_HOST = 3,		/* no /dev/kvm, no permission, a KVM call failed */
+	VMM_EXIT_SHUTDOWN = 120,	/* guest triple fault / shutdown */
+	VMM_EXIT_INTERNAL = 121,	/* KVM internal error (e.g. emulation failure) */
+	VMM_EXIT_UNHANDLED = 122,	/* unexpected exit reason or failed VM entry */
+	VMM_EXIT_KILLED = 123,		/* the run was ended from the host (target kill) */
+};
+
+enum vmm_profile_format {
+	VMM_PROFILE_NONE,
+	VMM_PROFILE_TEXT,
+	VMM_PROFILE_JSON,
+};
+
+struct vmm_config {
+	unsigned ncpus;			/* 1..VMM_MAX_CPUS */
+	uint64_t mem_size;		/* bytes */
+	const char *kernel;		/* path of the PVH ELF */
+	const char *cmdline;		/* guest command line, "" by default */
+	const char *serial_path;	/* NULL: guest serial output to stdout */
+	enum vmm_profile_format boot_profile;
+	bool start_halted;		/* vmm_start leaves every vCPU parked until target resume */
+	uint64_t t0_ns;			/* kp_now_ns() when the command began (0: at vmm_create) */
+};
+
+/* Defaults: 1 vCPU, 128 MiB, empty command line, serial on stdout, no profile. */
+void vmm_config_init(struct vmm_config *cfg);
+/* Try to consume one `kprof run` option at argv[*i] (and its value).  Returns 1 and advances *i
+ * past it when it was one, 0 when argv[*i] is not a run option (the caller's own option or the
+ * kernel path), or -EINVAL after printing one line naming the bad value. */
+int vmm_config_parse_option(struct vmm_config *cfg, int argc, char **argv, int *i);
+/* Parse a whole `kprof run` argument list (options and exactly one KERNEL.elf). argv[0] is
+ * skipped when skip_first is set (a command name).  -EINVAL after printing one line. */
+int vmm_config_parse_args(struct vmm_config *cfg, int argc, char **argv, bool skip_first);
+/* The option summary for --help texts. */
+void vmm_config_usage(FILE *f);
+
+struct vmm;
+
+int vmm_create(const struct vmm_config *cfg, struct vmm **out);
+/* Let the vCPUs run (BSP at the PVH entry; APs wait for INIT/SIPI).  With cfg->start_halted
+ * they stay parked: the target is "stopped" and the first target resume starts them. */
+int vmm_start(struct vmm *vm);
+void vmm_destroy(struct vmm *vm);
+
+enum vmm_end_kind {
+	VMM_END_NONE,		/* still running */
+	VMM_END_EXIT,		/* debug-exit written */
+	VMM_END_SHUTDOWN,
+	VMM_END_INTERNAL,
+	VMM_END_UNHANDLED,
+	VMM_END_KILLED,
+};
+
+struct vmm_result {
+	enum vmm_end_kind kind;
+	int exit_status;	/* what `kprof run` exits with */
+	int cpu;		/* vCPU that ended the run, or -1 */
+	uint32_t guest_value;	/* value written to the debug-exit port */
+	char message[160];
+};
+
+/* How the VM ended, or kind VMM_END_NONE while it runs. */
+void vmm_get_result(struct vmm *vm, struct vmm_result *res);
+/* vmm_start, then wait for the end, continuing over any breakpoint or step event (nobody
+ * else consumes events).  A fault prints a message and a register dump on stderr. */
+int vmm_run_until_exit(struct vmm *vm, struct vmm_result *res);
+/* Process exit status for an error returned by vmm_create / vmm_config_*. */
+int vmm_error_exit_status(int err);
+
+/* The in-process target; valid until vmm_destroy. */
+struct target *vmm_target(struct vmm *vm);
+/* Registers of a parked vCPU, as text (general, segment and control registers). */
+void vmm_dump_regs(struct vmm *vm, int cpu, FILE *f);
+
+/* ---- boot profile ---- */
+enum vmm_phase {
+	VMM_PHASE_KVM_OPEN,	/* open /dev/kvm, check the API version */
+	VMM_PHASE_VM_CREATE,	/* KVM_CREATE_VM, TSS, identity map, irqchip, PIT */
+	VMM_PHASE_MEMORY,	/* guest RAM mmap and KVM_SET_USER_MEMORY_REGION */
+	VMM_PHASE_KERNEL_LOAD,	/* read, check and copy the ELF */
+	VMM_PHASE_BOOT_PARAMS,	/* hvm_start_info, memory map, command line, ACPI tables */
+	VMM_PHASE_VCPU_SETUP,	/* vCPUs, CPUID, MSRs, registers, threads */
+	VMM_PHASE_BOOT_WAIT,	/* vmm_start until the guest ended the run */
+	VMM_PHASE_HOST_MISC,	/* the rest of total: option parsing, output, teardown */
+	VMM_PHASE_COUNT
+};
+
+#define VMM_PROFILE_MAX_STAGES 64
+#define VMM_PROFILE_MAX_PORT80 512
+
+struct vmm_boot_stage {
+	char name[40];
+	uint64_t guest_ns;	/* as the guest printed it (its own clock) */
+	uint64_t host_ns;	/* when the line reached the monitor, since t0 */
+};
+
+struct vmm_port80_event {
+	uint8_t code;
+	uint64_t host_ns;	/* since t0 */
+};
+
+struct vmm_boot_profile {
+	uint64_t t0_ns;		/* monotonic time at which the profile starts */
+	uint64_t phase_ns[VMM_PHASE_COUNT];
+	uint64_t total_ns;	/* 0 until vmm_boot_profile_finish */
+	unsigned nstages;
+	struct vmm_boot_stage stages[VMM_PROFILE_MAX_STAGES];
+	unsigned nport80;
+	unsigned port80_dropped;
+	struct vmm_port80_event port80[VMM_PROFILE_MAX_PORT80];
+};
+
+const char *vmm_phase_name(enum vmm_phase p);
+/* "Firmware", "Bootloader", "Kernel", "Userspace" or "Custom" (cloud-hypervisor's ranges). */
+const char *vmm_port80_range(uint8_t code);
+/* Copy the VM's profile so far (safe while the VM runs). */
+void vmm_get_boot_profile(struct vmm *vm, struct vmm_boot_profile *out);
+/* Set total (t0 to now_ns) and host_misc (what the named phases do not cover). */
+void vmm_boot_profile_finish(struct vmm_boot_profile *p, uint64_t now_ns);
+/* An aligned table, or one JSON object on one line. */
+int vmm_boot_profile_print(const struct vmm_boot_profile *p, enum vmm_profile_format fmt, FILE *f);
+
+#endif
