@@ -128,6 +128,11 @@ int gdbstub_start(struct gdbstub *gs);
 /* Block until a gdb has attached and resumed the target (for --gdb-wait), or until
  * timeout_ms passes (-1: forever).  Returns 0, or -ETIMEDOUT. */
 int gdbstub_wait_resumed(struct gdbstub *gs, int timeout_ms);
+/* The stub consumes the target's events (nobody else may).  Block until the target
+ * has ended -- the guest exited, was killed, or faulted -- and fill ev with that event.
+ * A fault while gdb is attached counts once gdb has gone, so it can be inspected.
+ * Returns 0, or -ETIMEDOUT after timeout_ms (-1: forever). */
+int gdbstub_wait_end(struct gdbstub *gs, struct target_event *ev, int timeout_ms);
 /* Serve one already-connected client on the calling thread until it disconnects. */
 int gdbstub_serve_fd(struct gdbstub *gs, int fd);
 /* Stop the thread, close sockets, free. */

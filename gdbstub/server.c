@@ -104,6 +104,25 @@ static void refuse(struct gdbstub *gs)
 	close(fd);
 }
 
+static bool is_end(const struct target_event *ev)
+{
+	return ev->kind == TARGET_EV_EXITED || ev->kind == TARGET_EV_FAULT ||
+	       ev->kind == TARGET_EV_GONE;
+}
+
+/* An end seen while gdb is attached: exits end at once, faults once gdb leaves. */
+static void note_end(struct gdbstub *gs, const struct target_event *ev)
+{
+	if (ev->kind == TARGET_EV_FAULT && gs->fd >= 0) {
+		gs->end_deferred = true;
+		gs->deferred_ev = *ev;
+		return;
+	}
+	gs->exited = true;
+	gs->exit_status = ev->exit_status;
+	gs_publish_end(gs, ev);
+}
+
 static void drain_target_events(struct gdbstub *gs)
 {
 	struct target_event ev;
@@ -111,18 +130,14 @@ static void drain_target_events(struct gdbstub *gs)
 
 	kp_buf_init(&reply);
 	while (target_poll_event(gs->t, &ev) == 0) {
-		if (!gs->running) {
-			/* A stop we did not ask for while halted (or an exit): remember it. */
-			if (ev.kind == TARGET_EV_EXITED || ev.kind == TARGET_EV_GONE) {
-				gs->exited = true;
-				gs->exit_status = ev.exit_status;
-			}
-			continue;
-		}
-		gs_stop_reply(gs, &ev, &reply);
-		gs->running = false;
-		if (gs->fd >= 0)
+		if (gs->running) {
+			gs_stop_reply(gs, &ev, &reply);
+			gs->running = false;
 			gs_send_packet(gs, reply.data, reply.len);
+		}
+		/* A stop we did not ask for while halted can only be stale: ignore it. */
+		if (is_end(&ev))
+			note_end(gs, &ev);
 	}
 	kp_buf_release(&reply);
 }
@@ -189,24 +204,21 @@ static bool on_bytes(struct gdbstub *gs, const uint8_t *p, size_t n, struct kp_b
 /* gdb expects a halted target when it attaches, as QEMU stops the VM on connect. */
 static void session_begin(struct gdbstub *gs, int fd)
 {
+	struct target_event ev;
+
 	gs->fd = fd;
 	gs->no_ack = false;
 	gs->running = false;
 	gs->g_cpu = gs->c_cpu = gs->stop_cpu = 0;
 	rsp_framer_init(&gs->fr);
 	kp_buf_reset(&gs->last);
-	if (!gs->exited && target_is_stopped(gs->t) != 1) {
-		struct target_event ev;
-
+	if (!gs->exited && target_is_stopped(gs->t) != 1)
 		target_stop(gs->t);
-		while (target_poll_event(gs->t, &ev) == 0) {
-			if (ev.kind == TARGET_EV_EXITED || ev.kind == TARGET_EV_GONE) {
-				gs->exited = true;
-				gs->exit_status = ev.exit_status;
-			} else if (ev.cpu >= 0 && ev.cpu < gs->ncpu) {
-				gs->stop_cpu = gs->g_cpu = gs->c_cpu = ev.cpu;
-			}
-		}
+	while (target_poll_event(gs->t, &ev) == 0) {
+		if (is_end(&ev))
+			note_end(gs, &ev);
+		else if (ev.cpu >= 0 && ev.cpu < gs->ncpu)
+			gs->stop_cpu = gs->g_cpu = gs->c_cpu = ev.cpu;
 	}
 }
 
@@ -218,8 +230,26 @@ static void session_end(struct gdbstub *gs)
 	close(gs->fd);
 	gs->fd = -1;
 	gs->running = false;
+	if (gs->end_deferred) {
+		gs->end_deferred = false;
+		note_end(gs, &gs->deferred_ev);
+	}
 	if (!gs->opts.quiet)
 		fprintf(stderr, "kprof: gdb stub: gdb disconnected\n");
+}
+
+/* With nobody attached, the stub still owns the target's events: it reports the end
+ * and lets the guest carry on over anything else (a stale breakpoint or step). */
+static void idle_events(struct gdbstub *gs)
+{
+	struct target_event ev;
+
+	while (target_poll_event(gs->t, &ev) == 0) {
+		if (is_end(&ev))
+			note_end(gs, &ev);
+		else if (!gs->exited && target_is_stopped(gs->t) == 1)
+			target_resume(gs->t, NULL);
+	}
 }
 
 /* Serve one client until it goes; returns 1 when asked to quit. */
@@ -249,7 +279,7 @@ static int session(struct gdbstub *gs, int fd)
 			iev = np++;
 		}
 		/* Without an event fd, look for stops now and then while running. */
-		if (poll(p, (nfds_t)np, efd < 0 && gs->running ? 20 : -1) < 0) {
+		if (poll(p, (nfds_t)np, efd < 0 ? 20 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -258,7 +288,7 @@ static int session(struct gdbstub *gs, int fd)
 			quit = 1;
 			break;
 		}
-		if (iev < 0 ? gs->running : (p[iev].revents & POLLIN))
+		if (iev < 0 || (p[iev].revents & POLLIN))
 			drain_target_events(gs);
 		if (ilisten >= 0 && (p[ilisten].revents & POLLIN))
 			refuse(gs);
@@ -290,19 +320,24 @@ static void *server_thread(void *arg)
 	struct gdbstub *gs = arg;
 
 	for (;;) {
-		struct pollfd p[2] = {
+		int efd = target_event_fd(gs->t);
+		struct pollfd p[3] = {
 			{ .fd = gs->listen_fd, .events = POLLIN },
 			{ .fd = gs->wake_fd[0], .events = POLLIN },
+			{ .fd = efd, .events = POLLIN },
 		};
 		int fd;
 
-		if (poll(p, 2, -1) < 0) {
+		/* Without an event fd, look for the end now and then. */
+		if (poll(p, efd >= 0 ? 3 : 2, efd >= 0 ? -1 : 50) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (p[1].revents)
 			break;
+		if (efd < 0 || (p[2].revents & POLLIN))
+			idle_events(gs);
 		if (!(p[0].revents & POLLIN))
 			continue;
 		fd = accept4(gs->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -329,26 +364,52 @@ int gdbstub_start(struct gdbstub *gs)
 	return 0;
 }
 
-int gdbstub_wait_resumed(struct gdbstub *gs, int timeout_ms)
+static void deadline(struct timespec *ts, int timeout_ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	if (timeout_ms < 0)
+		return;
+	ts->tv_sec += timeout_ms / 1000;
+	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Wait on the stub's condition until *flag is set; the lock is held on return. */
+static int wait_flag(struct gdbstub *gs, const bool *flag, int timeout_ms)
 {
 	struct timespec ts;
 	int e = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (timeout_ms >= 0) {
-		ts.tv_sec += timeout_ms / 1000;
-		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-	}
-	pthread_mutex_lock(&gs->lock);
-	while (!gs->resumed_once && !e)
+	deadline(&ts, timeout_ms);
+	while (!*flag && !e)
 		e = timeout_ms < 0 ? pthread_cond_wait(&gs->cond, &gs->lock) :
 				     pthread_cond_timedwait(&gs->cond, &gs->lock, &ts);
+	return *flag ? 0 : -ETIMEDOUT;
+}
+
+int gdbstub_wait_resumed(struct gdbstub *gs, int timeout_ms)
+{
+	int e;
+
+	pthread_mutex_lock(&gs->lock);
+	e = wait_flag(gs, &gs->resumed_once, timeout_ms);
 	pthread_mutex_unlock(&gs->lock);
-	return gs->resumed_once ? 0 : -ETIMEDOUT;
+	return e;
+}
+
+int gdbstub_wait_end(struct gdbstub *gs, struct target_event *ev, int timeout_ms)
+{
+	int e;
+
+	pthread_mutex_lock(&gs->lock);
+	e = wait_flag(gs, &gs->ended, timeout_ms);
+	if (!e && ev)
+		*ev = gs->end_ev;
+	pthread_mutex_unlock(&gs->lock);
+	return e;
 }
 
 void gdbstub_free(struct gdbstub *gs)

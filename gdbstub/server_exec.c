@@ -16,6 +16,17 @@ void gs_mark_resumed(struct gdbstub *gs)
 	pthread_mutex_unlock(&gs->lock);
 }
 
+void gs_publish_end(struct gdbstub *gs, const struct target_event *ev)
+{
+	pthread_mutex_lock(&gs->lock);
+	if (!gs->ended) {
+		gs->ended = true;
+		gs->end_ev = *ev;
+		pthread_cond_broadcast(&gs->cond);
+	}
+	pthread_mutex_unlock(&gs->lock);
+}
+
 static const struct gs_bp *find_bp_at(const struct gdbstub *gs, uint64_t addr)
 {
 	for (int i = 0; i < GS_MAX_BPS; i++)

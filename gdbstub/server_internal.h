@@ -47,6 +47,11 @@ struct gdbstub {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool resumed_once;
+	/* the target's end (exit, fault, kill), once the stub has seen it */
+	bool ended;
+	struct target_event end_ev;
+	bool end_deferred;	/* a fault stays inspectable until the client leaves */
+	struct target_event deferred_ev;
 
 	/* the current connection */
 	int fd;
@@ -75,6 +80,7 @@ int gs_breakpoint(struct gdbstub *gs, bool insert, const char *pkt, size_t len,
 		  struct kp_buf *reply);
 void gs_remove_all_breakpoints(struct gdbstub *gs);
 void gs_mark_resumed(struct gdbstub *gs);
+void gs_publish_end(struct gdbstub *gs, const struct target_event *ev);
 /* server_monitor.c */
 int gs_monitor(struct gdbstub *gs, const char *hexcmd, size_t len, struct kp_buf *reply);
 /* server.c */
