@@ -34,6 +34,7 @@ struct gdbstub *gdbstub_new(struct target *t, const struct gdbstub_opts *o)
 		gs->ncpu = 1;
 	gs->listen_fd = -1;
 	gs->fd = -1;
+	gs->refuse_fd = -1;
 	if (pipe2(gs->wake_fd, O_CLOEXEC | O_NONBLOCK)) {
 		free(gs);
 		return NULL;
@@ -86,22 +87,54 @@ static int send_raw(struct gdbstub *gs, const char *s)
 	return rsp_sock_write_all(gs->fd, s, strlen(s), GS_WRITE_TIMEOUT_MS);
 }
 
-/* Refuse a second gdb: one error packet it prints, then close. */
-static void refuse(struct gdbstub *gs)
+/* Refuse a second gdb.  gdb shows an error reply to its first packet (qSupported) as
+ * "Remote failure reply: E.<text>", so wait for that packet, answer it, then close.
+ * Only one refusal is pending at a time; any further connection is closed at once. */
+static void refuse_accept(struct gdbstub *gs)
 {
-	struct kp_buf b;
 	int fd = accept4(gs->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (fd < 0)
 		return;
-	kp_buf_init(&b);
-	rsp_frame(&b, GS_REFUSAL, strlen(GS_REFUSAL));
-	rsp_sock_write_all(fd, b.data, b.len, 100);
-	kp_buf_release(&b);
 	if (!gs->opts.quiet)
 		fprintf(stderr, "kprof: gdb stub: refused a second connection (one gdb at a time)\n");
-	shutdown(fd, SHUT_RDWR);
-	close(fd);
+	if (gs->refuse_fd >= 0) {
+		close(fd);
+		return;
+	}
+	gs->refuse_fd = fd;
+	gs->refuse_deadline = kp_now_ns() + 2000000000ull;
+	rsp_framer_init(&gs->refuse_fr);
+}
+
+static void refuse_close(struct gdbstub *gs)
+{
+	if (gs->refuse_fd < 0)
+		return;
+	shutdown(gs->refuse_fd, SHUT_RDWR);
+	close(gs->refuse_fd);
+	gs->refuse_fd = -1;
+}
+
+static void refuse_input(struct gdbstub *gs)
+{
+	uint8_t in[512];
+	ssize_t n = recv(gs->refuse_fd, in, sizeof(in), MSG_DONTWAIT);
+	struct kp_buf b;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	for (ssize_t i = 0; i < n; i++) {
+		if (rsp_framer_feed(&gs->refuse_fr, in[i]) != RSP_EV_PACKET)
+			continue;
+		kp_buf_init(&b);
+		kp_buf_putc(&b, '+');
+		rsp_frame(&b, GS_REFUSAL, strlen(GS_REFUSAL));
+		rsp_sock_write_all(gs->refuse_fd, b.data, b.len, 100);
+		kp_buf_release(&b);
+		break;
+	}
+	refuse_close(gs);
 }
 
 static bool is_end(const struct target_event *ev)
@@ -262,8 +295,8 @@ static int session(struct gdbstub *gs, int fd)
 	kp_buf_init(&reply);
 	session_begin(gs, fd);
 	for (;;) {
-		struct pollfd p[4];
-		int np = 0, ifd = -1, ilisten = -1, iev = -1, iwake;
+		struct pollfd p[5];
+		int np = 0, ifd = -1, ilisten = -1, iev = -1, iwake, irefuse = -1;
 		int efd = target_event_fd(gs->t);
 
 		p[np] = (struct pollfd){ .fd = fd, .events = POLLIN };
@@ -278,8 +311,12 @@ static int session(struct gdbstub *gs, int fd)
 			p[np] = (struct pollfd){ .fd = efd, .events = POLLIN };
 			iev = np++;
 		}
-		/* Without an event fd, look for stops now and then while running. */
-		if (poll(p, (nfds_t)np, efd < 0 ? 20 : -1) < 0) {
+		if (gs->refuse_fd >= 0) {
+			p[np] = (struct pollfd){ .fd = gs->refuse_fd, .events = POLLIN };
+			irefuse = np++;
+		}
+		/* Without an event fd, look for stops now and then; a refusal has a deadline. */
+		if (poll(p, (nfds_t)np, efd < 0 || gs->refuse_fd >= 0 ? 20 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -290,8 +327,12 @@ static int session(struct gdbstub *gs, int fd)
 		}
 		if (iev < 0 || (p[iev].revents & POLLIN))
 			drain_target_events(gs);
+		if (irefuse >= 0 && p[irefuse].revents)
+			refuse_input(gs);
+		else if (gs->refuse_fd >= 0 && kp_now_ns() > gs->refuse_deadline)
+			refuse_close(gs);
 		if (ilisten >= 0 && (p[ilisten].revents & POLLIN))
-			refuse(gs);
+			refuse_accept(gs);
 		if (p[ifd].revents) {
 			ssize_t n = recv(fd, in, sizeof(in), MSG_DONTWAIT);
 
@@ -302,6 +343,7 @@ static int session(struct gdbstub *gs, int fd)
 		}
 	}
 	kp_buf_release(&reply);
+	refuse_close(gs);
 	session_end(gs);
 	return quit;
 }

@@ -64,6 +64,11 @@ struct gdbstub {
 	struct rsp_framer fr;
 	struct kp_buf last;	/* last packet sent, for '-' retransmission */
 
+	/* a second client being refused */
+	int refuse_fd;
+	uint64_t refuse_deadline;
+	struct rsp_framer refuse_fr;
+
 	struct gs_bp bps[GS_MAX_BPS];
 	struct gs_monitor mons[GS_MAX_MONITORS];
 	int nmons;
