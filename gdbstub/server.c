@@ -242,7 +242,8 @@ static void session_begin(struct gdbstub *gs, int fd)
 	gs->fd = fd;
 	gs->no_ack = false;
 	gs->running = false;
-	gs->g_cpu = gs->c_cpu = gs->stop_cpu = 0;
+	/* A new gdb starts on the vCPU the last stop named, as it was left. */
+	gs->g_cpu = gs->c_cpu = gs->stop_cpu;
 	rsp_framer_init(&gs->fr);
 	kp_buf_reset(&gs->last);
 	if (!gs->exited && target_is_stopped(gs->t) != 1)

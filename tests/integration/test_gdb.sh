@@ -156,6 +156,30 @@ if start_vm s4 "tcp::$port" --cpus 2 --cmdline iterations=30 --gdb-wait "$GUEST"
 fi
 stop_vm
 
+# 4b. disconnect leaves the VM halted where it was; the next gdb continues it to its exit.
+port=$(free_port)
+if start_vm s4b "tcp::$port" --cpus 2 --cmdline iterations=30 --gdb-wait "$GUEST"; then
+	out=$WORK/s4b.gdb
+	run_gdb "$out" "$GUEST" -ex "target remote :$port" -ex 'break work_leaf' -ex 'continue' \
+		-ex 'delete' -ex 'printf "PCA=%lx\n", $pc' -ex 'monitor info cpus' -ex 'disconnect'
+	sleep 1
+	check "gdb: the VM stays up after disconnect" kill -0 "$VM_PID"
+	out2=$WORK/s4c.gdb
+	run_gdb "$out2" "$GUEST" -ex "target remote :$port" -ex 'printf "PCB=%lx\n", $pc' \
+		-ex 'monitor info cpus' -ex 'continue'
+	pca=$(sed -n 's/^PCA=//p' "$out")
+	pcb=$(sed -n 's/^PCB=//p' "$out2")
+	check "gdb: the next gdb starts on the vCPU that stopped ($pca = $pcb)" \
+		test -n "$pca" -a "$pca" = "$pcb"
+	check "gdb: after disconnect every vCPU stayed halted" \
+		test "$(grep -c 'CPU#.*pc=' "$out")" -eq 2 -a \
+		"$(grep 'CPU#.*pc=' "$out")" = "$(grep 'CPU#.*pc=' "$out2")"
+	check "gdb: the guest's exit reaches gdb" has "$out2" 'Inferior 1 \(Remote target\) exited normally'
+	vm_wait
+	check "gdb: kprof exits with the guest's status after it (status $st)" test "$st" = 0
+fi
+stop_vm
+
 # 5. All four debug registers in use: the fifth breakpoint fails visibly, the rest work.
 port=$(free_port)
 if start_vm s5 "tcp::$port" --cpus 2 --cmdline iterations=0 --gdb-wait "$GUEST"; then
