@@ -608,10 +608,12 @@ static void test_server_exec(void **state)
 	const char *r;
 
 	(void)state;
+	assert_int_equal(gdbstub_wait_resumed(c->gs, 10), -ETIMEDOUT);
 	/* stepping vCPU 1 keeps vCPU 2 halted */
 	assert_reply(c, "vCont;s:1", "T05thread:1;");
 	assert_int_equal(c->f->last_act[0], TARGET_RESUME_STEP);
 	assert_int_equal(c->f->last_act[1], TARGET_RESUME_STAY);
+	assert_int_equal(gdbstub_wait_resumed(c->gs, 1000), 0);	/* what --gdb-wait needs */
 	assert_reply(c, "vCont;s:2;c", "T05thread:2;");
 	assert_int_equal(c->f->last_act[0], TARGET_RESUME_CONTINUE);
 	assert_int_equal(c->f->last_act[1], TARGET_RESUME_STEP);
@@ -745,6 +747,89 @@ static void test_server_garbage(void **state)
 	conn_close(c);
 }
 
+/* ---- the client against the server, over TCP ----------------------------------------- */
+
+static void test_client(void **state)
+{
+	struct conn *c = conn_open();	/* for its fake target; the socketpair stays idle */
+	struct gdbstub_opts o = { .quiet = true };
+	struct gdbstub *gs = gdbstub_new(&c->f->t, &o);
+	struct target_event ev;
+	struct target_regs r;
+	struct target *t;
+	uint8_t buf[0x2000], w[4] = { 1, 2, 3, 4 };
+	char desc[64];
+	int err = 0;
+
+	(void)state;
+	assert_int_equal(gdbstub_listen(gs, "tcp:127.0.0.1:0"), 0);
+	assert_int_equal(gdbstub_start(gs), 0);
+	t = gdbstub_client_connect(gdbstub_address(gs), NULL, &err);
+	assert_non_null(t);
+	assert_int_equal(target_cpu_count(t), 2);
+	assert_int_equal(target_cpu_state(t, 0), TARGET_CPU_RUNNING);
+	assert_int_equal(target_cpu_state(t, 1), TARGET_CPU_HALTED);
+	assert_int_equal(target_describe_cpu(t, 1, desc, sizeof(desc)), 0);
+	assert_string_equal(desc, "CPU#1 [halted ]");
+	assert_int_equal(target_get_regs(t, 1, &r), 0);
+	assert_true(r.rip == 0x1010 && r.gpr[TREG_RSP] == 0x2ff0);
+	/* larger than one packet: read in PacketSize-bounded pieces */
+	assert_int_equal(target_read_mem(t, 0, 0x1000, buf, 0x2000), 0x2000);
+	assert_memory_equal(buf, c->f->mem, 0x2000);
+	assert_int_equal(target_read_mem(t, 0, 0x2ff0, buf, 0x100), 0x10);
+	assert_int_equal(target_read_mem(t, 0, 0x100000, buf, 8), -EFAULT);
+	assert_int_equal(target_write_mem(t, 1, 0x1100, w, 4), 4);
+	assert_memory_equal(c->f->mem + 0x100, w, 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(t->ops->set_bp(t, TARGET_BP_HW, 0x1100 + (uint64_t)i, 1), 0);
+	assert_int_equal(t->ops->set_bp(t, TARGET_BP_HW, 0x1200, 1), -ENOSPC);
+	assert_int_equal(t->ops->clear_bp(t, TARGET_BP_HW, 0x1100, 1), 0);
+	/* run, interrupt */
+	assert_int_equal(target_resume(t, NULL), 0);
+	assert_int_equal(target_is_stopped(t), 0);
+	assert_int_equal(target_get_regs(t, 0, &r), -EBUSY);
+	assert_int_equal(target_stop(t), 0);
+	assert_int_equal(target_is_stopped(t), 1);
+	assert_int_equal(target_poll_event(t, &ev), -EAGAIN);
+	/* step one vCPU: the stub's stop reply becomes an event on the socket */
+	{
+		enum target_resume_action a[2] = { TARGET_RESUME_STAY, TARGET_RESUME_STEP };
+		struct pollfd p = { .fd = target_event_fd(t), .events = POLLIN };
+
+		assert_int_equal(target_resume(t, a), 0);
+		assert_int_equal(poll(&p, 1, 5000), 1);
+		while (target_poll_event(t, &ev) == -EAGAIN)
+			assert_int_equal(poll(&p, 1, 5000), 1);
+		assert_int_equal(ev.kind, TARGET_EV_STEP);
+		assert_int_equal(ev.cpu, 1);
+		assert_int_equal(c->f->last_act[0], TARGET_RESUME_STAY);
+	}
+	/* the guest exits while running */
+	assert_int_equal(target_resume(t, NULL), 0);
+	while (fake_is_stopped(&c->f->t))
+		usleep(1000);
+	fake_post(c->f, (struct target_event){ .kind = TARGET_EV_EXITED, .cpu = -1,
+					       .exit_status = 7 });
+	{
+		struct pollfd p = { .fd = target_event_fd(t), .events = POLLIN };
+
+		assert_int_equal(poll(&p, 1, 5000), 1);
+		while (target_poll_event(t, &ev) == -EAGAIN)
+			assert_int_equal(poll(&p, 1, 5000), 1);
+	}
+	assert_int_equal(ev.kind, TARGET_EV_EXITED);
+	assert_int_equal(ev.exit_status, 7);
+	assert_int_equal(target_get_regs(t, 0, &r), -ESRCH);
+	assert_int_equal(target_resume(t, NULL), -ESRCH);
+	gdbstub_client_close(t);
+	gdbstub_free(gs);
+	/* nobody listening */
+	assert_null(gdbstub_client_connect("tcp:127.0.0.1:1", NULL, &err));
+	assert_int_equal(err, -ECONNREFUSED);
+	assert_null(gdbstub_client_connect("nonsense:", NULL, &err));
+	conn_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -758,6 +843,7 @@ int main(void)
 		cmocka_unit_test(test_server_exec),
 		cmocka_unit_test(test_server_exit_and_monitor),
 		cmocka_unit_test(test_server_garbage),
+		cmocka_unit_test(test_client),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
