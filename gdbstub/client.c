@@ -360,6 +360,10 @@ static int handshake(struct gclient *c)
 	e = rsp_sock_write_all(c->fd, "+", 1, c->timeout_ms);
 	if (!e)
 		e = gc_request(c, "qSupported:swbreak+;hwbreak+;vContSupported+");
+	/* QEMU stops a running VM when a debugger connects and says so with a stop reply
+	 * nobody asked for; it may arrive before the answer to qSupported. */
+	while (!e && gc_parse_stop(c, c->reply.data, c->reply.len, &ev))
+		e = gc_recv(c, c->timeout_ms);
 	if (e)
 		return e;
 	r = c->reply.data ? c->reply.data : "";

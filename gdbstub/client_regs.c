@@ -93,6 +93,11 @@ static int scan_xml(struct gclient *c, const char *annex, struct reg_list *regs,
 		const char *end = strchr(p, '>');
 		char v[64];
 
+		/* QEMU comments registers out: a comment is not a description. */
+		if (!strncmp(p, "<!--", 4)) {
+			p = strstr(p + 4, "-->");
+			continue;
+		}
 		if (!end)
 			break;
 		if (!strncmp(p, "<xi:include", 11) && attr(p, end, "href", v, sizeof(v))) {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "gdbstub/gdbstub.h"
@@ -830,6 +831,108 @@ static void test_client(void **state)
 	conn_close(c);
 }
 
+/* A scripted stub that answers as QEMU 7.2 does: an unsolicited stop reply on connect,
+ * ack mode only, one thread per qfThreadInfo/qsThreadInfo reply, a target.xml that
+ * includes another annex and comments registers out, explicit regnums. */
+struct script {
+	int lfd;
+	char path[64];
+};
+
+static void *qemu_like(void *arg)
+{
+	struct script *sc = arg;
+	static struct rsp_framer fr;
+	struct kp_buf out;
+	int fd = accept(sc->lfd, NULL, NULL), nth = 0;
+	uint8_t ch;
+
+	kp_buf_init(&out);
+	rsp_framer_init(&fr);
+	/* sent ahead of the first reply, as QEMU's arrives when it stops the VM */
+	rsp_frame(&out, "T02thread:01;", 13);
+	while (fd >= 0 && read(fd, &ch, 1) == 1) {
+		const char *r = NULL;
+
+		if (rsp_framer_feed(&fr, ch) != RSP_EV_PACKET)
+			continue;
+		if (!strncmp(fr.buf, "qSupported", 10))
+			r = "PacketSize=1000;qXfer:features:read+;vContSupported+";
+		else if (!strcmp(fr.buf, "vCont?"))
+			r = "vCont;c;C;s;S";
+		else if (!strcmp(fr.buf, "?"))
+			r = "T05thread:01;";
+		else if (!strcmp(fr.buf, "qfThreadInfo"))
+			r = "m01";
+		else if (!strcmp(fr.buf, "qsThreadInfo"))
+			r = nth++ ? "l" : "m02";
+		else if (!strncmp(fr.buf, "qXfer:features:read:target.xml:", 31))
+			r = "l<target><xi:include href=\"a.xml\"/></target>";
+		else if (!strncmp(fr.buf, "qXfer:features:read:a.xml:", 26))
+			r = "l<feature><reg name=\"rax\" bitsize=\"64\" regnum=\"0\"/>"
+			    "<!-- <reg name=\"junk\" bitsize=\"64\"/> -->"
+			    "<reg name=\"rip\" bitsize=\"64\"/><reg name=\"eflags\" bitsize=\"32\"/>"
+			    "<reg name=\"cr3\" bitsize=\"64\" regnum=\"5\"/>"
+			    "<reg name=\"cs\" bitsize=\"32\" regnum=\"3\"/></feature>";
+		else if (!strncmp(fr.buf, "Hg", 2))
+			r = "OK";
+		else if (!strcmp(fr.buf, "g"))
+			r = "1100000000000000" "00000081ffffffff" "46020000" "10000000"
+			    "0040230100000000";
+		else
+			r = "";
+		kp_buf_putc(&out, '+');
+		rsp_frame(&out, r, strlen(r));
+		if (write(fd, out.data, out.len) != (ssize_t)out.len)
+			break;
+		kp_buf_reset(&out);
+	}
+	kp_buf_release(&out);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void test_client_qemu_like(void **state)
+{
+	struct script sc;
+	struct gdbstub_addr a;
+	struct target_regs r;
+	struct target *t;
+	pthread_t th;
+	char addr[80];
+	int err = 0, fd;
+
+	(void)state;
+	snprintf(sc.path, sizeof(sc.path), "/tmp/kprof-test-gdb.%d.sock", (int)getpid());
+	snprintf(addr, sizeof(addr), "unix:%s", sc.path);
+	assert_int_equal(gdbstub_parse_addr(addr, &a), 0);
+	unlink(sc.path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	{
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+		memcpy(sun.sun_path, sc.path, strlen(sc.path));
+		assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	}
+	assert_int_equal(listen(fd, 1), 0);
+	sc.lfd = fd;
+	assert_int_equal(pthread_create(&th, NULL, qemu_like, &sc), 0);
+	t = gdbstub_client_connect(addr, NULL, &err);
+	assert_non_null(t);
+	assert_int_equal(target_cpu_count(t), 2);
+	assert_int_equal(target_get_regs(t, 1, &r), 0);
+	assert_int_equal(r.gpr[TREG_RAX], 0x11);
+	assert_true(r.rip == 0xffffffff81000000ull);
+	assert_int_equal(r.rflags, 0x246);
+	assert_int_equal(r.cs, 0x10);
+	assert_int_equal(r.cr3, 0x1234000);
+	gdbstub_client_close(t);
+	pthread_join(th, NULL);
+	close(fd);
+	unlink(sc.path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -844,6 +947,7 @@ int main(void)
 		cmocka_unit_test(test_server_exit_and_monitor),
 		cmocka_unit_test(test_server_garbage),
 		cmocka_unit_test(test_client),
+		cmocka_unit_test(test_client_qemu_like),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
