@@ -1,11 +1,326 @@
-/* kprof collect: not built yet; replaced by the module that provides it. */
+/* kprof collect: boot a kernel in-process, sample every vCPU's stack, write a profile.
+ *
+ *   kprof collect [--samples N] [--interval S | --frequency HZ] [--cpu-mask MASK]
+ *                 [--max-depth D] [--symbols FILE] [--kaslr-offset OFF]
+ *                 [--format json|folded|svg|speedscope] [-o FILE] -- [kprof run options] KERNEL.elf
+ *
+ * Exit status: 0 when the profile was written (also after Ctrl-C, which ends sampling early),
+ * 1 when the guest ended or failed before every sample was taken (what was sampled is still
+ * written), 2 for bad usage or input, 3 when KVM or the output failed.
+ */
 #include "cli/commands.h"
+#include "cli/flame_input.h"
 #include "common/common.h"
+#include "profiler/profiler.h"
+#include "vmm/vmm.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define DEFAULT_OUTPUT "trace.json"
+#define WAIT_ONLINE_S 30.0
+
+struct collect_opts {
+	struct sampler_opts s;
+	unsigned max_depth;
+	const char *symbols;
+	uint64_t kaslr_offset;
+	const char *output;
+	const char *format;
+	bool have_interval, have_frequency;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kprof collect [options] [--] [kprof run options] KERNEL.elf\n\n"
+		"Boot KERNEL.elf under KVM, stop every vCPU on a fixed schedule, unwind each stack\n"
+		"with the kernel's DWARF CFI (frame pointers where there is none) and write a profile.\n\n"
+		"options:\n"
+		"  --samples N          samples to take (default 200)\n"
+		"  --interval SECONDS   time between samples (default 0.1)\n"
+		"  --frequency HZ       samples per second (instead of --interval)\n"
+		"  --cpu-mask MASK      vCPUs to sample, decimal or 0x-hex up to 128 bits (default all)\n"
+		"  --max-depth D        frames per stack at most (default 256)\n"
+		"  --symbols FILE       ELF with symbols and CFI, when not the booted file (e.g. -dbg)\n"
+		"  --kaslr-offset OFF   runtime address minus link address (decimal or 0x-hex)\n"
+		"  --format FMT         json (trace.json), folded, svg or speedscope (default: from\n"
+		"                       -o's extension, else json)\n"
+		"  -o FILE              output file (default " DEFAULT_OUTPUT ", \"-\" for stdout)\n"
+		"\nkprof run options (after the collect options, or after --):\n");
+	vmm_config_usage(f);
+	fprintf(f, "\nThe guest's serial output is discarded unless --serial FILE is given.\n"
+		   "Exit status: 0 profile written, 1 the guest ended before the last sample (the\n"
+		   "samples taken are written), 2 bad usage or input, 3 KVM or output failure.\n");
+}
+
+enum { OPT_SAMPLES = 300, OPT_INTERVAL, OPT_FREQUENCY, OPT_MASK, OPT_DEPTH, OPT_SYMBOLS,
+       OPT_KASLR, OPT_FORMAT, OPT_INLINE };
+
+static int parse_options(int argc, char **argv, struct collect_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "samples", required_argument, NULL, OPT_SAMPLES },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "frequency", required_argument, NULL, OPT_FREQUENCY },
+		{ "cpu-mask", required_argument, NULL, OPT_MASK },
+		{ "max-depth", required_argument, NULL, OPT_DEPTH },
+		{ "symbols", required_argument, NULL, OPT_SYMBOLS },
+		{ "kaslr-offset", required_argument, NULL, OPT_KASLR },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "inline", no_argument, NULL, OPT_INLINE },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	double d;
+	int c;
+
+	/* "+": stop at the first non-option, where the kprof run options begin. */
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SAMPLES:
+			if (kp_parse_u64(optarg, &v) || !v || v > 100000000)
+				return kp_error("--samples: '%s' is not a count from 1 to 100000000",
+						optarg);
+			o->s.samples = (size_t)v;
+			break;
+		case OPT_INTERVAL:
+			if (!strcmp(optarg, "0")) {
+				d = 0;	/* back to back: as fast as the target allows */
+			} else if (kp_parse_seconds(optarg, &d) || d > 3600) {
+				return kp_error("--interval: '%s' is not a number of seconds "
+						"(0 to 3600)", optarg);
+			}
+			o->s.interval_s = d;
+			o->have_interval = true;
+			break;
+		case OPT_FREQUENCY:
+			if (kp_parse_seconds(optarg, &d) || d > 1e6)
+				return kp_error("--frequency: '%s' is not a rate in Hz (up to 1000000)",
+						optarg);
+			o->s.interval_s = 1.0 / d;
+			o->have_frequency = true;
+			break;
+		case OPT_MASK:
+			if (kp_cpumask_parse(optarg, &o->s.cpus))
+				return kp_error("--cpu-mask: '%s' is not a decimal or 0x-hex mask of up "
+						"to 128 bits", optarg);
+			break;
+		case OPT_DEPTH:
+			if (kp_parse_u64(optarg, &v) || !v || v > 4096)
+				return kp_error("--max-depth: '%s' is not a depth from 1 to 4096",
+						optarg);
+			o->max_depth = (unsigned)v;
+			break;
+		case OPT_SYMBOLS:
+			o->symbols = optarg;
+			break;
+		case OPT_KASLR:
+			if (kp_parse_u64(optarg, &v))
+				return kp_error("--kaslr-offset: '%s' is not a decimal or 0x-hex number",
+						optarg);
+			o->kaslr_offset = v;
+			break;
+		case OPT_FORMAT:
+			o->format = optarg;
+			break;
+		case OPT_INLINE:
+			return kp_error("--inline: inlined-function frames are not implemented yet");
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			if (optopt)
+				return kp_error("collect: option '%s' is unknown or lacks its value; "
+						"see 'kprof collect --help'", argv[optind - 1]);
+			/* An unknown long option may be a kprof run option: hand it over. */
+			optind--;
+			return 0;
+		}
+	}
+	if (o->have_interval && o->have_frequency)
+		return kp_error("collect: give --interval or --frequency, not both");
+	return 0;
+}
+
+/* Output format: --format, else -o's extension, else json. */
+static int pick_format(const struct collect_opts *o, enum flame_format *fmt)
+{
+	if (o->format) {
+		if (flame_format_parse(o->format, fmt))
+			return kp_error("--format: '%s' is not json, folded, svg or speedscope",
+					o->format);
+		return 0;
+	}
+	if (o->output && strcmp(o->output, "-") && !flame_format_from_path(o->output, fmt))
+		return 0;
+	*fmt = FLAME_JSON;
+	return 0;
+}
+
+static int write_profile(const struct profile *p, enum flame_format fmt, const char *out)
+{
+	const char *name = !strcmp(out, "-") ? "standard output" : out;
+	FILE *f = flame_open_output(out, NULL, 0);
+	struct flame_source src = { .path = name };
+	struct fg_svg_options svg;
+	int rc;
+
+	if (!f)
+		return -EIO;
+	switch (fmt) {
+	case FLAME_JSON:
+		rc = profile_write_json(p, f, name);
+		break;
+	case FLAME_SPEEDSCOPE:
+		rc = profile_write_speedscope(p, f, name);
+		break;
+	default:
+		rc = fg_tree_new(0, &src.tree);
+		if (!rc)
+			rc = flame_add_profile(&src, p);
+		if (!rc && fmt == FLAME_FOLDED) {
+			rc = fg_write_folded(src.tree, f, name);
+		} else if (!rc) {
+			fg_svg_options_init(&svg);
+			svg.subtitle = p->kernel;
+			rc = fg_write_svg(src.tree, &svg, f, name);
+		}
+		fg_tree_free(src.tree);
+		break;
+	}
+	return flame_close_output(f, out, name, rc);
+}
+
+/* Ctrl-C and SIGTERM end sampling through a signalfd the sampler polls: the profile is
+ * still written.  Blocked before the vCPU threads exist, so they inherit the mask. */
+static int stop_signals_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+struct symbols {
+	struct symtab *st;
+	struct cfi *cfi;
+	struct symbolizer *sym;
+};
+
+static int load_symbols(const char *path, uint64_t offset, struct symbols *s)
+{
+	int rc = symtab_open(path, &s->st);
+
+	if (rc)
+		return rc;
+	symtab_set_offset(s->st, offset);
+	rc = cfi_open(path, &s->cfi);
+	if (!rc)
+		rc = symbolizer_new(s->st, &s->sym);
+	if (!rc && !cfi_fde_count(s->cfi))
+		kp_warn("%s: no DWARF call-frame information; unwinding by frame pointers only",
+			path);
+	return rc;
+}
+
+static void free_symbols(struct symbols *s)
+{
+	symbolizer_free(s->sym);
+	cfi_free(s->cfi);
+	symtab_free(s->st);
+}
 
 int cmd_collect(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	kp_error("'collect' is not available in this build");
-	return 2;
+	struct collect_opts o = { .s = { .stop_fd = -1, .progress = true } };
+	struct vmm_config cfg;
+	struct symbols syms = { NULL, NULL, NULL };
+	struct sampler_stats stats;
+	struct profile *prof = NULL;
+	struct vmm_result res;
+	enum flame_format fmt;
+	struct vmm *vm = NULL;
+	int rc, status = 0;
+
+	kp_cpumask_all(&o.s.cpus);
+	o.s.interval_s = 0.1;
+	rc = parse_options(argc, argv, &o);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (pick_format(&o, &fmt))
+		return 2;
+	if (!o.output)
+		o.output = DEFAULT_OUTPUT;
+
+	vmm_config_init(&cfg);
+	cfg.t0_ns = kp_now_ns();
+	cfg.serial_path = "/dev/null";
+	rc = vmm_config_parse_args(&cfg, argc - optind + 1, argv + optind - 1, true);
+	if (rc)
+		return vmm_error_exit_status(rc);
+	if (!o.symbols)
+		o.symbols = cfg.kernel;
+	/* Symbols before the VM: a bad file is reported before anything boots. */
+	if (load_symbols(o.symbols, o.kaslr_offset, &syms)) {
+		free_symbols(&syms);
+		return 2;
+	}
+	struct unwinder uw = { .cfi = syms.cfi, .syms = syms.st, .offset = o.kaslr_offset,
+			       .max_depth = o.max_depth };
+
+	o.s.stop_fd = stop_signals_fd();
+	o.s.kernel = o.symbols;
+	o.s.build_id = symtab_build_id(syms.st);
+	o.s.wait_online_s = WAIT_ONLINE_S;
+	rc = vmm_create(&cfg, &vm);
+	if (rc) {
+		status = vmm_error_exit_status(rc);
+		goto out;
+	}
+	rc = vmm_start(vm);
+	if (rc) {
+		kp_error("%s: cannot start the VM: %s", cfg.kernel, strerror(-rc));
+		status = VMM_EXIT_HOST;
+		goto out;
+	}
+	rc = sampler_run(vmm_target(vm), &uw, syms.sym, &o.s, &prof, &stats);
+	if (rc) {
+		kp_error("%s: sampling failed: %s", cfg.kernel,
+			 rc == -ENOENT ? "no vCPU matches --cpu-mask" : strerror(-rc));
+		status = rc == -ENOENT ? 2 : VMM_EXIT_HOST;
+		goto out;
+	}
+	vmm_get_result(vm, &res);
+	if (stats.end == SAMPLER_TARGET_ENDED || stats.end == SAMPLER_TARGET_ERROR) {
+		kp_warn("%s: sampling ended after %zu of %zu samples: %s", cfg.kernel,
+			stats.samples, o.s.samples ? o.s.samples : 200,
+			res.kind != VMM_END_NONE && res.message[0] ? res.message : stats.end_message);
+		status = 1;
+	}
+	if (write_profile(prof, fmt, o.output))
+		status = VMM_EXIT_HOST;
+out:
+	profile_free(prof);
+	vmm_destroy(vm);
+	free_symbols(&syms);
+	if (o.s.stop_fd >= 0)
+		close(o.s.stop_fd);
+	return status;
 }

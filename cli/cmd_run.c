@@ -2,14 +2,18 @@
  *
  * Exit status: the byte the guest wrote to port 0xf4; otherwise one of enum vmm_exit_status
  * (2 bad usage or input, 3 host/KVM problem, 120 guest shutdown/triple fault, 121 KVM internal
- * error, 122 unhandled exit).  The boot profile goes to stderr, so stdout stays the console. */
+ * error, 122 unhandled exit), or 128+N after signal N.  The boot profile goes to stderr, so
+ * stdout stays the console. */
 #include "cli/commands.h"
 #include "common/common.h"
 #include "vmm/vmm.h"
 #include "cli/run_gdb.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -20,7 +24,31 @@ static void usage(FILE *f)
 	fprintf(f, "\nkprof exits with the value the guest writes to the debug-exit port 0xf4,\n"
 		   "2 for bad usage or input, 3 when KVM is unavailable or fails, 120 when the\n"
 		   "guest shuts down (triple fault), 121 on a KVM internal error, 122 on an\n"
-		   "unhandled exit.\n");
+		   "unhandled exit, 128+N when ended by signal N (Ctrl-C: 130).\n");
+}
+
+/* Ctrl-C or SIGTERM end the run cleanly (console flushed, profile printed).  Blocked before the
+ * vCPU threads exist, so they inherit the mask and only the signalfd sees these signals. */
+static int stop_signal_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* 128 + the signal that ended the run, as a shell reports it, or the run's own status. */
+static int signal_status(int sfd, const struct vmm_result *res)
+{
+	struct signalfd_siginfo si;
+
+	if (res->kind == VMM_END_KILLED && sfd >= 0 &&
+	    read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		return 128 + (int)si.ssi_signo;
+	return res->exit_status;
 }
 
 int cmd_run(int argc, char **argv)
@@ -30,7 +58,7 @@ int cmd_run(int argc, char **argv)
 	struct vmm_result res;
 	struct vmm *vm;
 	struct run_gdb_opts gdb = { 0 };
-	int ret, status;
+	int ret, status, sfd;
 
 	vmm_config_init(&cfg);
 	cfg.t0_ns = kp_now_ns();
@@ -49,16 +77,22 @@ int cmd_run(int argc, char **argv)
 	ret = vmm_config_parse_args(&cfg, argc, argv, true);
 	if (ret)
 		return vmm_error_exit_status(ret);
+	sfd = stop_signal_fd();
 	ret = vmm_create(&cfg, &vm);
-	if (ret)
+	if (ret) {
+		if (sfd >= 0)
+			close(sfd);
 		return vmm_error_exit_status(ret);
-	ret = gdb.addr ? run_gdb(vm, &gdb, &res) : vmm_run_until_exit(vm, &res);
+	}
+	ret = gdb.addr ? run_gdb(vm, &gdb, sfd, &res) : vmm_run_until_exit_fd(vm, sfd, &res);
 	if (ret) {
 		kp_error("%s: run failed: %s", cfg.kernel, strerror(-ret));
 		vmm_destroy(vm);
 		return VMM_EXIT_HOST;
 	}
-	status = res.exit_status;
+	status = signal_status(sfd, &res);
+	if (sfd >= 0)
+		close(sfd);
 	vmm_get_boot_profile(vm, &prof);
 	vmm_destroy(vm);
 	if (kp_close_output(stdout, "standard output"))

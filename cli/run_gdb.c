@@ -7,6 +7,7 @@
 #include "gdbstub/gdbstub.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 
 #define RUN_GDB_DEFAULT "tcp::1234"	/* what QEMU's -s means */
@@ -57,10 +58,28 @@ void run_gdb_usage(FILE *f)
 		   "  --gdb-wait           keep every vCPU halted until gdb continues\n");
 }
 
-int run_gdb(struct vmm *vm, const struct run_gdb_opts *o, struct vmm_result *res)
+/* Wait for the guest's end as the stub reports it; Ctrl-C kills the run, and the stub then
+ * reports that end (to gdb too, if one is attached). */
+static int wait_end(struct gdbstub *gs, struct target *t, int cancel_fd)
+{
+	struct target_event ev;
+	bool killed = false;
+
+	for (;;) {
+		struct pollfd p = { .fd = cancel_fd, .events = POLLIN };
+
+		if (!killed && cancel_fd >= 0 && poll(&p, 1, 0) == 1) {
+			t->ops->kill(t);
+			killed = true;
+		}
+		if (gdbstub_wait_end(gs, &ev, cancel_fd >= 0 && !killed ? 100 : -1) == 0)
+			return 0;
+	}
+}
+
+int run_gdb(struct vmm *vm, const struct run_gdb_opts *o, int cancel_fd, struct vmm_result *res)
 {
 	struct gdbstub *gs = gdbstub_new(vmm_target(vm), NULL);
-	struct target_event ev;
 	int e;
 
 	if (!gs)
@@ -75,7 +94,7 @@ int run_gdb(struct vmm *vm, const struct run_gdb_opts *o, struct vmm_result *res
 	if (!e && o->wait)
 		fprintf(stderr, "kprof: vCPUs halted until gdb attaches and continues\n");
 	if (!e)
-		e = gdbstub_wait_end(gs, &ev, -1);
+		e = wait_end(gs, vmm_target(vm), cancel_fd);
 	gdbstub_free(gs);
 	if (e)
 		return e;

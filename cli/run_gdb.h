@@ -16,7 +16,9 @@ struct run_gdb_opts {
  * VM's option parser never sees them.  0, or -EINVAL after printing one line. */
 int run_gdb_take_options(struct run_gdb_opts *o, int *argc, char **argv);
 void run_gdb_usage(FILE *f);
-/* Start the VM with the stub listening; return when the guest has ended. */
-int run_gdb(struct vmm *vm, const struct run_gdb_opts *o, struct vmm_result *res);
+/* Start the VM with the stub listening; return when the guest has ended.  When cancel_fd
+ * (>= 0, a signalfd for Ctrl-C) becomes readable, the run is ended as killed; the caller
+ * reads it. */
+int run_gdb(struct vmm *vm, const struct run_gdb_opts *o, int cancel_fd, struct vmm_result *res);
 
 #endif

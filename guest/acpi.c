@@ -166,7 +166,6 @@ void acpi_find_cpus(const struct hvm_start_info *si, struct machine *m)
 	const struct madt *madt;
 
 	m->ncpus = 0;
-	m->lapic_paddr = LAPIC_DEFAULT;
 	if (!r) {
 		kprintf("acpi: no RSDP found, running on the boot cpu only\n");
 		goto single;
@@ -180,8 +179,8 @@ void acpi_find_cpus(const struct hvm_start_info *si, struct machine *m)
 		(unsigned long long)(uintptr_t)r, r->revision,
 		(unsigned long long)(uintptr_t)madt);
 	if (madt->lapic_addr != LAPIC_DEFAULT)
-		kprintf("acpi: madt lapic address 0x%x, using 0x%llx\n", madt->lapic_addr,
-			(unsigned long long)LAPIC_DEFAULT);
+		kprintf("acpi: madt lapic address 0x%x, using 0x%llx (the mapped one)\n",
+			madt->lapic_addr, (unsigned long long)LAPIC_DEFAULT);
 
 	const uint8_t *p = madt->entries;
 	const uint8_t *end = (const uint8_t *)madt + madt->h.length;

@@ -87,6 +87,8 @@ ap_start32:
 
 	.code64
 bsp_long_low:
+	movb $0x21, %al			/* port 0x80: long mode */
+	outb %al, $0x80
 	movabsq $start64_bsp, %rax
 	jmp *%rax
 ap_long_low:

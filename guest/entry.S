@@ -72,6 +72,24 @@ timer_entry:
 	.cfi_endproc
 	.size timer_entry, . - timer_entry
 
+/* Vector 0x41: the wake-up IPI only ends a hlt; acknowledge it and return. */
+	.globl wakeup_entry
+	.type wakeup_entry, @function
+wakeup_entry:
+	.cfi_startproc simple
+	HW_FRAME_CFI 40
+	pushq %rax
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %rax, -48
+	movabsq $0xfee000b0, %rax	/* LAPIC EOI register */
+	movl $0, (%rax)
+	popq %rax
+	.cfi_adjust_cfa_offset -8
+	.cfi_same_value %rax
+	iretq
+	.cfi_endproc
+	.size wakeup_entry, . - wakeup_entry
+
 /* Vector 0xff: LAPIC spurious interrupts need no EOI. */
 	.globl spurious_entry
 	.type spurious_entry, @function

@@ -19,7 +19,9 @@ GUEST_CFLAGS  := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=ker
                  -fasynchronous-unwind-tables -fno-optimize-sibling-calls \
                  -fno-tree-loop-distribute-patterns \
                  -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes
-GUEST_FP_FLAGS   := -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
+# -fno-shrink-wrap: the frame is set up before any early return, so every
+# instruction of a chain function except its first two has a valid frame pointer.
+GUEST_FP_FLAGS   := -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-shrink-wrap
 GUEST_NOFP_FLAGS := -fomit-frame-pointer
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(GUEST_LDS) -Wl,--build-id \
                  -Wl,--eh-frame-hdr -Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack

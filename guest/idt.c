@@ -7,6 +7,7 @@
 #include "kernel.h"
 
 #define TIMER_VECTOR 0x40
+#define WAKEUP_VECTOR 0x41
 #define SPURIOUS_VECTOR 0xff
 
 struct idt_gate {
@@ -29,6 +30,7 @@ struct exc_frame {
 
 extern const uint64_t exception_stubs[32];
 void timer_entry(void);
+void wakeup_entry(void);
 void spurious_entry(void);
 void exception_handler(struct exc_frame *f) __attribute__((noreturn));
 
@@ -62,6 +64,7 @@ void idt_init(void)
 	for (unsigned v = 0; v < 32; v++)
 		set_gate(v, exception_stubs[v]);
 	set_gate(TIMER_VECTOR, (uint64_t)(uintptr_t)timer_entry);
+	set_gate(WAKEUP_VECTOR, (uint64_t)(uintptr_t)wakeup_entry);
 	set_gate(SPURIOUS_VECTOR, (uint64_t)(uintptr_t)spurious_entry);
 	/* Other vectors stay not-present: a stray one raises #GP, which reports it. */
 }

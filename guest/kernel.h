@@ -76,7 +76,6 @@ struct percpu {
 struct machine {
 	uint32_t ncpus;			/* CPUs listed in the MADT (at least 1) */
 	uint32_t apic_ids[MAX_CPUS];	/* index 0 is the BSP */
-	uint64_t lapic_paddr;
 };
 
 /* Globals that debuggers and kprof tests read or write (kept out of registers). */
@@ -89,6 +88,14 @@ extern uint64_t boot_tsc0;
 extern uint8_t trampoline_start[], trampoline_end[];
 extern volatile uint64_t ap_boot_stack;
 extern volatile uint32_t ap_boot_cpu;
+
+/*
+ * gcc 12 drops the frame pointer of a leaf function that never touches the
+ * stack, even with -mno-omit-leaf-frame-pointer.  One volatile stack slot keeps
+ * the frame, so a frame-pointer walk from inside the leaf does not skip its
+ * caller.  Used in the leaves of the documented chains.
+ */
+#define LEAF_FRAME() volatile uint8_t leaf_frame_slot = 0; (void)leaf_frame_slot
 
 /* port I/O and CPU helpers */
 static inline void outb(uint16_t port, uint8_t v)
@@ -152,6 +159,7 @@ void *memmove(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 int str_prefix(const char *s, const char *prefix);
+int strcmp_eq(const char *a, const char *b);
 int parse_u64(const char *s, size_t len, uint64_t *out);
 
 /* serial.c */
@@ -163,10 +171,9 @@ void kprintf_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void time_init(void);
 uint64_t tsc_khz(void);
 uint64_t tsc_to_ns(uint64_t ticks);
-uint64_t ns_since_entry(void);
 void delay_us(uint64_t us);
 void boot_time(const char *stage, uint64_t tsc);
-uint64_t lapic_bus_khz_hint(void);
+uint64_t hv_lapic_bus_khz(void);
 
 /* idt.c */
 void idt_init(void);
@@ -184,6 +191,7 @@ void lapic_eoi(void);
 void lapic_timer_calibrate(void);
 void lapic_timer_start(void);
 int lapic_start_ap(uint32_t apic_id);
+void lapic_wake_others(void);
 
 /* smp.c */
 uint32_t smp_boot_aps(const struct machine *m);

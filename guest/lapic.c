@@ -22,12 +22,14 @@
 
 #define ICR_INIT 0x00004500u	/* INIT, level assert */
 #define ICR_STARTUP 0x00004600u	/* start-up IPI, vector in bits 0-7 */
+#define ICR_FIXED_OTHERS 0x000c4000u	/* fixed, assert, all excluding self */
 #define ICR_BUSY (1u << 12)
 #define LVT_MASKED (1u << 16)
 #define LVT_PERIODIC (1u << 17)
 #define TIMER_DIV_16 0x3
 #define TIMER_VECTOR 0x40
 #define TIMER_PERIOD_MS 4
+#define WAKEUP_VECTOR 0x41
 
 static uint32_t timer_ticks_per_ms;
 
@@ -61,6 +63,8 @@ uint32_t lapic_id(void)
 
 void lapic_eoi(void)
 {
+	LEAF_FRAME();
+
 	lapic_write(REG_EOI, 0);
 }
 
@@ -93,13 +97,21 @@ int lapic_start_ap(uint32_t apic_id)
 	return 0;
 }
 
+/* Wake every other CPU out of hlt. */
+void lapic_wake_others(void)
+{
+	lapic_write(REG_ICR_HI, 0);
+	lapic_write(REG_ICR_LO, ICR_FIXED_OTHERS | WAKEUP_VECTOR);
+	icr_wait_idle();
+}
+
 /*
  * The hypervisor timing leaf gives the LAPIC bus rate when present; otherwise
  * count the timer down for 10 ms of TSC time.
  */
 void lapic_timer_calibrate(void)
 {
-	uint64_t bus_khz = lapic_bus_khz_hint();
+	uint64_t bus_khz = hv_lapic_bus_khz();
 	const char *src = "cpuid 0x40000010";
 
 	if (bus_khz >= 1000 && bus_khz < 100000000) {

@@ -69,6 +69,15 @@ int str_prefix(const char *s, const char *prefix)
 	return 1;
 }
 
+int strcmp_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
 /* Decimal, or hex with 0x; the whole of s[0..len) must be digits. */
 int parse_u64(const char *s, size_t len, uint64_t *out)
 {

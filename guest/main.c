@@ -15,32 +15,62 @@ static volatile uint32_t go;
 static uint64_t iterations = DEFAULT_ITERATIONS;
 static struct machine machine;
 
+/*
+ * fault=exception|triple: fail on purpose, for tests of fault reporting.
+ * "exception" runs ud2 (the guest reports it and exits with EXIT_FAULT);
+ * "triple" loads an empty IDT first, so the CPU shuts down (triple fault).
+ */
+static void inject_fault(const char *kind)
+{
+	if (!strcmp_eq(kind, "exception") && !strcmp_eq(kind, "triple")) {
+		kprintf("kprof-guest: ignoring unknown fault kind '%s'\n", kind);
+		return;
+	}
+	kprintf("kprof-guest: injecting fault '%s'\n", kind);
+	if (strcmp_eq(kind, "triple")) {
+		struct {
+			uint16_t limit;
+			uint64_t base;
+		} __attribute__((packed)) empty = { 0, 0 };
+
+		__asm__ volatile("lidt %0" : : "m"(empty));
+	}
+	__asm__ volatile("ud2");
+}
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Options are cut in place (a NUL after each), so the copy is static. */
 static void parse_cmdline(const struct hvm_start_info *si)
 {
-	char line[CMDLINE_MAX];
+	static char line[CMDLINE_MAX];
+	const char *fault = NULL;
 	const char *src;
 	size_t n = 0;
 
 	if (!si || !si->cmdline_paddr || si->cmdline_paddr >= 0x100000000ULL)
 		return;
 	src = (const char *)(uintptr_t)si->cmdline_paddr;
-	while (n + 1 < sizeof(line) && src[n])
-		line[n] = src[n], n++;
+	for (; n + 1 < sizeof(line) && src[n]; n++)
+		line[n] = src[n];
 	line[n] = '\0';
 	kprintf("kprof-guest: command line '%s'\n", line);
 
 	for (size_t i = 0; i < n;) {
 		size_t start, len;
 
-		while (i < n && line[i] == ' ')
+		while (i < n && is_blank(line[i]))
 			i++;
 		start = i;
-		while (i < n && line[i] != ' ')
+		while (i < n && !is_blank(line[i]))
 			i++;
 		len = i - start;
 		if (len == 0)
 			continue;
-		line[i < n ? i : n] = '\0';
+		line[i] = '\0';
 		if (str_prefix(&line[start], "iterations=")) {
 			uint64_t v;
 			size_t k = strlen("iterations=");
@@ -49,11 +79,15 @@ static void parse_cmdline(const struct hvm_start_info *si)
 				iterations = v;
 			else
 				kprintf("kprof-guest: ignoring bad value in '%s'\n", &line[start]);
+		} else if (str_prefix(&line[start], "fault=")) {
+			fault = &line[start + strlen("fault=")];
 		} else {
 			kprintf("kprof-guest: ignoring unknown option '%s'\n", &line[start]);
 		}
 		i++;
 	}
+	if (fault)
+		inject_fault(fault);
 }
 
 static const struct hvm_start_info *start_info(uint32_t paddr)
@@ -81,7 +115,8 @@ static const struct hvm_start_info *start_info(uint32_t paddr)
 	return si;
 }
 
-static void run_workload(uint32_t cpu)
+/* noipa: keeps this frame between ap_main/kernel_main and cpu_work in every stack */
+__attribute__((noipa)) static void run_workload(uint32_t cpu)
 {
 	struct percpu *p = &percpu[cpu];
 
@@ -114,8 +149,9 @@ void ap_main(uint32_t cpu)
 	__atomic_store_n(&percpu[cpu].online, 1, __ATOMIC_RELEASE);
 	kprintf("cpu %u: online, apic %u\n", cpu, percpu[cpu].apic_id);
 	__asm__ volatile("sti");
+	/* halt, not spin, while later APs start: waiting must not cost instructions */
 	while (!go)
-		cpu_relax();
+		__asm__ volatile("sti; hlt");
 	run_workload(cpu);
 	for (;;)
 		__asm__ volatile("hlt");
@@ -167,6 +203,8 @@ void kernel_main(uint32_t start_info_paddr)
 	post_code(POST_TIMER);
 
 	go = 1;
+	if (online > 1)
+		lapic_wake_others();
 	post_code(POST_WORK_START);
 	boot_time("work_start", rdtsc());
 	/* "ready" once every other CPU has entered its workload */

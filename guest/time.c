@@ -28,7 +28,8 @@ static uint64_t hv_timing_leaf(int want_bus)
 	return want_bus ? r[1] : r[0];
 }
 
-uint64_t lapic_bus_khz_hint(void)
+/* The LAPIC timer's input clock from the same leaf, 0 when absent. */
+uint64_t hv_lapic_bus_khz(void)
 {
 	return hv_timing_leaf(1);
 }
@@ -79,11 +80,6 @@ uint64_t tsc_to_ns(uint64_t ticks)
 {
 	/* split so nothing overflows 64 bits for any realistic uptime */
 	return ticks / khz * 1000000 + ticks % khz * 1000000 / khz;
-}
-
-uint64_t ns_since_entry(void)
-{
-	return tsc_to_ns(rdtsc() - boot_tsc0);
 }
 
 void delay_us(uint64_t us)

@@ -7,6 +7,8 @@
 
 __attribute__((noipa)) static void tick_account(struct percpu *p)
 {
+	LEAF_FRAME();
+
 	p->ticks++;
 }
 

@@ -17,12 +17,12 @@
 #define WORK __attribute__((noipa))
 
 #define HASH_WORDS 32
-#define HASH_BLOCKS 6
-#define SORT_N 48
+#define HASH_BLOCKS 8
+#define SORT_N 52
 #define GRID 24
-#define MATRIX_STEPS 2
-#define CRC_WORDS 24
-#define CRC_BLOCKS 2
+#define MATRIX_STEPS 1
+#define CRC_WORDS 32
+#define CRC_BLOCKS 1
 
 volatile uint64_t work_done[MAX_CPUS];
 
@@ -50,6 +50,8 @@ static inline uint64_t xorshift(uint64_t *s)
 /* The innermost function of every chain: a 64-bit mixer, pure ALU work. */
 WORK uint64_t work_leaf(uint64_t x)
 {
+	LEAF_FRAME();
+
 	for (int i = 0; i < 3; i++) {
 		x ^= x >> 31;
 		x *= 0x7fb5d329728ea185ULL;
@@ -138,9 +140,12 @@ WORK uint64_t dot_row(const uint64_t *row, const uint64_t *vec, size_t n)
 {
 	uint64_t sum = 0;
 
-	for (size_t k = 0; k < n; k++)
+	for (size_t k = 0; k < n; k++) {
 		sum += row[k] * vec[k];
-	return work_leaf(sum);
+		if ((k & 7) == 7)	/* fold every 8 products */
+			sum = work_leaf(sum);
+	}
+	return sum;
 }
 
 /* The grid is a local on purpose: this frame is over 4 KiB. */

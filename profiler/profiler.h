@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "common/common.h"
 
@@ -62,5 +63,189 @@ int profile_write_speedscope(const struct profile *p, FILE *f, const char *name)
 /* Keep only the stacks of CPUs in mask (samples left with no stack are dropped). */
 void profile_filter_cpus(struct profile *p, const struct kp_cpumask *mask);
 void profile_free(struct profile *p);
+
+/* ---------------------------------------------------------------------------------------
+ * Symbols (symtab.c, libelf): function symbols of a kernel ELF, sorted for lookup.
+ * Addresses passed in are runtime addresses; the offset (KASLR slide) is subtracted.
+ */
+struct symtab;
+
+/* Load .symtab (or .dynsym) function symbols and the GNU build id of path. */
+int symtab_open(const char *path, struct symtab **out);
+void symtab_free(struct symtab *st);
+/* runtime address = link address + offset (a KASLR slide or a PIE load bias). */
+void symtab_set_offset(struct symtab *st, uint64_t offset);
+uint64_t symtab_offset(const struct symtab *st);
+size_t symtab_count(const struct symtab *st);
+/* Index of the function containing runtime address pc, or -1; *off gets pc - start. */
+long symtab_lookup(const struct symtab *st, uint64_t pc, uint64_t *off);
+/* Raw (uncleaned) name and runtime start address of symbol idx. */
+const char *symtab_name(const struct symtab *st, long idx);
+uint64_t symtab_addr(const struct symtab *st, long idx);
+/* Runtime address and size of the function called name; -ENOENT when absent. */
+int symtab_find(const struct symtab *st, const char *name, uint64_t *addr, uint64_t *size);
+/* Hex GNU build id, or NULL when the file has none. */
+const char *symtab_build_id(const struct symtab *st);
+
+/* ---------------------------------------------------------------------------------------
+ * Call-frame information (cfi.c, libdwarf): .debug_frame and .eh_frame FDEs indexed once
+ * (sorted by address) so that each lookup is a binary search.  Link-time addresses.
+ */
+#define UNW_NREGS 17		/* DWARF x86-64 numbering: 0-15 GPRs, 16 = return address */
+#define UNW_REG_RBP 6
+#define UNW_REG_RSP 7
+#define UNW_REG_RA 16
+
+enum cfi_rule_kind {
+	CFI_SAME,		/* unchanged in the caller (callee-saved, untouched) */
+	CFI_UNDEF,		/* no value: for the return address, the outermost frame */
+	CFI_OFFSET,		/* saved at CFA + off */
+	CFI_VAL_OFFSET,		/* value is CFA + off */
+	CFI_REG,		/* value of register reg (+ off, for the CFA rule) */
+	CFI_EXPR,		/* saved at the address the expression computes */
+	CFI_VAL_EXPR,		/* value is what the expression computes */
+};
+
+struct cfi_rule {
+	enum cfi_rule_kind kind;
+	unsigned reg;
+	int64_t off;
+	const uint8_t *expr;	/* owned by the struct cfi */
+	size_t expr_len;
+};
+
+/* The unwind row for one pc: how to find the CFA and the caller's registers. */
+struct cfi_row {
+	struct cfi_rule cfa;	/* CFI_REG (reg + off) or CFI_VAL_EXPR */
+	struct cfi_rule regs[UNW_NREGS];
+	uint64_t fde_lo, fde_hi;	/* the FDE's range [lo, hi) */
+	bool signal_frame;	/* CIE augmentation "S": a trap/interrupt frame */
+};
+
+struct cfi;
+
+/* Index the frame sections of an ELF file.  A file without CFI gives an empty index. */
+int cfi_open(const char *path, struct cfi **out);
+void cfi_free(struct cfi *c);
+size_t cfi_fde_count(const struct cfi *c);
+/* The row for link-time address pc: 0, -ENOENT when no FDE covers pc, -EINVAL when the
+ * FDE cannot be interpreted. */
+int cfi_find(const struct cfi *c, uint64_t pc, struct cfi_row *row);
+
+/* DWARF expressions as CFI uses them (dwexpr.c): registers and memory through callbacks. */
+typedef ssize_t (*unwind_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
+struct unwind_regs {
+	uint64_t r[UNW_NREGS];
+	uint32_t valid;		/* bit n: r[n] is known */
+};
+/* Evaluate expr; push_cfa puts the CFA on the stack first (register rules do). */
+int dwexpr_eval(const uint8_t *expr, size_t len, const struct unwind_regs *regs,
+		bool push_cfa, uint64_t cfa, unwind_read_fn rd, void *rdctx, uint64_t *out);
+
+/* ---------------------------------------------------------------------------------------
+ * Unwinder (unwind.c): perf's shape.  Memory comes through rd, each frame goes to cb
+ * (return non-zero from cb to stop early), so a captured stack window unwinds offline.
+ */
+struct unwinder {
+	const struct cfi *cfi;		/* may be NULL: frame pointers only */
+	const struct symtab *syms;	/* may be NULL: no "??" check */
+	uint64_t offset;		/* runtime = link + offset, for CFI lookups */
+	unsigned max_depth;		/* 0: 256 */
+	bool no_fp_fallback;		/* CFI only */
+};
+
+/* Set in an unwinder callback's flags (not stored in profiles) when pc is a return address:
+ * name it by pc - 1, which is inside the call instruction's function. */
+#define UNWIND_RETADDR (1u << 8)
+typedef int (*unwind_frame_fn)(void *ctx, uint64_t pc, unsigned flags);
+
+/* Returns the number of frames delivered, or a negative errno when regs lack rip/rsp. */
+int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwind_read_fn rd,
+		 void *rdctx, unwind_frame_fn cb, void *cbctx);
+
+struct target_regs;
+void unwind_regs_from_target(struct unwind_regs *u, const struct target_regs *r);
+
+/* A captured stack window [base, base + len) as an unwind_read_fn context. */
+struct stack_window {
+	uint64_t base;
+	const uint8_t *data;
+	size_t len;
+};
+ssize_t stack_window_read(void *ctx, uint64_t addr, void *buf, size_t len);
+
+/* ---------------------------------------------------------------------------------------
+ * Name cleaning (cleaner.c, pcre2): Rust, C++ and C names the way kernel developers read them.
+ */
+struct cleaner;
+int cleaner_new(struct cleaner **out);
+void cleaner_free(struct cleaner *c);
+/* A newly allocated cleaned copy of name, or NULL when out of memory. */
+char *cleaner_clean(struct cleaner *c, const char *name);
+
+/* ---------------------------------------------------------------------------------------
+ * Symbolizer (symbolize.c): runtime pc -> cleaned function name, cached per symbol.
+ */
+struct symbolizer;
+int symbolizer_new(const struct symtab *st, struct symbolizer **out);
+void symbolizer_free(struct symbolizer *s);
+/* The cleaned name for pc ("??" when no symbol covers it); owned by the symbolizer. */
+const char *symbolizer_name(struct symbolizer *s, uint64_t pc, bool *known);
+
+/* ---------------------------------------------------------------------------------------
+ * Sampler (sampler.c): stop all vCPUs on an absolute schedule, copy registers and stack
+ * windows into buffers allocated beforehand, resume, then unwind and name outside the stop.
+ */
+struct target;
+
+struct sampler_opts {
+	size_t samples;			/* 0: 200 */
+	double interval_s;		/* 0: as fast as possible */
+	struct kp_cpumask cpus;		/* CPUs to sample (intersected with the target's) */
+	size_t stack_bytes;		/* window copied from rsp; 0: 16 KiB */
+	double wait_online_s;		/* first wait up to this long for every CPU to come up */
+	int stop_fd;			/* readable means stop (e.g. a signalfd), or -1 */
+	bool progress;			/* progress bar (tty) or summary line on stderr */
+	const char *kernel;		/* recorded in the profile */
+	const char *build_id;		/* recorded in the profile */
+};
+
+enum sampler_end {
+	SAMPLER_DONE,			/* every sample taken */
+	SAMPLER_INTERRUPTED,		/* stop_fd became readable */
+	SAMPLER_TARGET_ENDED,		/* the target exited, faulted or went away */
+	SAMPLER_TARGET_ERROR,		/* stopping or reading the target failed */
+};
+
+struct sampler_stats {
+	size_t samples;
+	size_t late;			/* schedule slots missed because a sample overran */
+	uint64_t elapsed_ns;
+	uint64_t stop_median_ns, stop_p99_ns, stop_max_ns;
+	double rate_hz;
+	enum sampler_end end;
+	char end_message[200];		/* why it ended early, or empty */
+};
+
+/* Sample target into a new profile.  Returns 0 (with what was sampled, even when the
+ * target went away: see stats->end_reason) or a negative errno. */
+int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *sym,
+		const struct sampler_opts *opts, struct profile **out,
+		struct sampler_stats *stats);
+
+/* One line: samples, rate, elapsed, median/p99 stop time. */
+void sampler_print_summary(FILE *f, const struct sampler_stats *st);
+
+/* ---------------------------------------------------------------------------------------
+ * `monitor stacks` (stacks.c): every vCPU of a stopped target, one frame per line in gdb's
+ * style ("#0  0x... in work_leaf ()").
+ */
+int profiler_print_stacks(struct target *t, const struct unwinder *uw,
+			  struct symbolizer *sym, struct kp_buf *out);
+
+/* A profile with ncpus and no samples (for writers that build profiles by hand). */
+struct profile *profile_new(void);
+/* Append a sample and return it (stacks to be filled by the caller); NULL on ENOMEM. */
+struct profile_sample *profile_add_sample(struct profile *p, size_t nstacks);
 
 #endif

@@ -114,10 +114,15 @@ int vmm_vcpu_set_cpuid(struct vmm *vm, struct vmm_vcpu *vcpu)
 				e->edx |= CPUID_HTT;
 			break;
 		case 4:
-			/* Cores per package - 1 in EAX[31:26]; threads sharing this cache. */
+			/* EAX[31:26]: cores per package - 1; EAX[25:14]: logical CPUs sharing this
+			 * cache - 1: each core has its own L1/L2, the L3 is shared by all. */
 			if (e->eax & 0x1f) {
-				e->eax &= 0x03ffc3ffu;
+				unsigned level = (e->eax >> 5) & 7;
+
+				e->eax &= 0x00003fffu;
 				e->eax |= ((n - 1) & 0x3f) << 26;
+				if (level >= 3)
+					e->eax |= ((n - 1) & 0xfff) << 14;
 			}
 			break;
 		}

@@ -96,6 +96,10 @@ struct vmm_vcpu {
 	uint64_t dbg_gen_applied;
 	int mp_state;			/* last known KVM_MP_STATE_*, refreshed while parked */
 	bool needs_completion;		/* an I/O exit must be completed by KVM_RUN before parking */
+	/* Paging registers read while parked, reused by every memory access of that stop (an
+	 * unwinder reads many small pieces); dropped when the vCPU runs again. */
+	bool paging_valid;
+	struct vmm_paging paging;
 };
 
 struct vmm_bp {
@@ -114,6 +118,8 @@ struct vmm {
 	int kvm_fd, vm_fd;
 	struct vmm_physmem mem;
 	uint32_t tsc_khz;
+	uint32_t guest_debug_caps;	/* KVM_CAP_SET_GUEST_DEBUG2: supported KVM_GUESTDBG_* */
+	bool emulated_cpl0;		/* PVM backend: guest kernel code is emulated (see README) */
 	struct kvm_cpuid2 *cpuid;	/* supported CPUID, patched per vCPU before it is set */
 
 	unsigned ncpus;

@@ -23,13 +23,18 @@ int vmm_kvm_open(struct vmm *vm)
 			kp_error("/dev/kvm: permission denied (add yourself to the kvm group)");
 		else
 			kp_error("/dev/kvm: %s", strerror(err));
-		return err == ENOENT ? -ENODEV : -err;
+		/* Distinct from a bad kernel file's -ENOENT/-EACCES: this is the host's problem. */
+		return (err == EACCES || err == EPERM) ? -EPERM : -ENODEV;
 	}
 	ver = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (ver != KVM_API_VERSION) {
 		kp_error("/dev/kvm: API version %d, need %d", ver, KVM_API_VERSION);
 		return -ENODEV;
 	}
+	/* The paravirtualized backend (kvm_pvm) runs guest CPL0 code in KVM's instruction
+	 * emulator, which checks instruction breakpoints but not data breakpoints: watchpoints
+	 * would be accepted and never fire. */
+	vm->emulated_cpl0 = access("/sys/module/kvm_pvm", F_OK) == 0;
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0) {
 		kp_error("/dev/kvm: KVM_CAP_IMMEDIATE_EXIT missing (needed to stop vCPUs)");
 		return -ENODEV;
@@ -71,6 +76,10 @@ int vmm_kvm_create_vm(struct vmm *vm)
 		ret = vm_ioctl(vm, KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP");
 	if (!ret)
 		ret = vm_ioctl(vm, KVM_CREATE_PIT2, (unsigned long)&pit, "KVM_CREATE_PIT2");
+	if (!ret) {
+		int caps = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
+		vm->guest_debug_caps = caps > 0 ? (uint32_t)caps : 0;
+	}
 	return ret;
 }
 

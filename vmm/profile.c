@@ -62,9 +62,17 @@ void vmm_profile_stage(struct vmm *vm, const char *name, uint64_t guest_ns)
 
 void vmm_get_boot_profile(struct vmm *vm, struct vmm_boot_profile *out)
 {
+	uint64_t start, end;
+
+	pthread_mutex_lock(&vm->lock);
+	start = vm->started ? vm->start_ns : 0;
+	end = vm->end_ns ? vm->end_ns : kp_now_ns();
+	pthread_mutex_unlock(&vm->lock);
 	pthread_mutex_lock(&vm->prof_lock);
 	*out = vm->prof;
 	pthread_mutex_unlock(&vm->prof_lock);
+	/* boot_wait: from vmm_start until the guest ended the run (or until now). */
+	out->phase_ns[VMM_PHASE_BOOT_WAIT] = start ? end - start : 0;
 }
 
 void vmm_boot_profile_finish(struct vmm_boot_profile *p, uint64_t now_ns)

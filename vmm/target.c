@@ -13,6 +13,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
 static struct vmm *to_vm(struct target *t)
 {
 	return (struct vmm *)t;	/* the target is the first member */
@@ -187,7 +189,14 @@ static int vt_get_regs(struct target *t, int cpu, struct target_regs *r)
 	r->cr4 = sregs.cr4;
 	r->cr8 = sregs.cr8;
 	r->efer = sregs.efer;
-	/* k_gs_base is an MSR; read it only on request would need KVM_GET_MSRS: left 0. */
+	/* KERNEL_GS_BASE (swapgs) is an MSR; a failure to read it leaves 0 rather than failing
+	 * the whole register read. */
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} msr = { .hdr.nmsrs = 1, .e.index = MSR_KERNEL_GS_BASE };
+	if (ioctl(v->fd, KVM_GET_MSRS, &msr) == 1)
+		r->k_gs_base = msr.e.data;
 	return 0;
 }
 
@@ -237,21 +246,39 @@ static ssize_t mem_access(struct target *t, int cpu, uint64_t addr, void *buf, s
 			  int write)
 {
 	struct vmm *vm = to_vm(t);
-	struct kvm_sregs sregs;
+	struct vmm_vcpu *v;
 	struct vmm_paging pg;
-	int err = 0;
-	struct vmm_vcpu *v = parked_vcpu(vm, cpu, &err);
+	bool cached;
 
-	if (!v)
-		return err;
+	if (cpu < 0 || (unsigned)cpu >= vm->ncpus)
+		return -EINVAL;
+	v = &vm->vcpus[cpu];
+	pthread_mutex_lock(&vm->lock);
+	if (!v->parked) {
+		pthread_mutex_unlock(&vm->lock);
+		return -EBUSY;
+	}
+	cached = v->paging_valid;
+	pg = v->paging;
+	pthread_mutex_unlock(&vm->lock);
 	if (len == 0)
 		return 0;
-	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
-		return -errno;
-	pg.cr0 = sregs.cr0;
-	pg.cr3 = sregs.cr3;
-	pg.cr4 = sregs.cr4;
-	pg.efer = sregs.efer;
+	if (!cached) {
+		struct kvm_sregs sregs;
+
+		if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+			return -errno;
+		pg.cr0 = sregs.cr0;
+		pg.cr3 = sregs.cr3;
+		pg.cr4 = sregs.cr4;
+		pg.efer = sregs.efer;
+		pthread_mutex_lock(&vm->lock);
+		if (v->parked) {
+			v->paging = pg;
+			v->paging_valid = true;
+		}
+		pthread_mutex_unlock(&vm->lock);
+	}
 	return vmm_linear_copy(&vm->mem, &pg, addr, buf, len, write);
 }
 
@@ -281,6 +308,10 @@ static int vt_set_bp(struct target *t, enum target_bp_kind kind, uint64_t addr, 
 	case TARGET_WP_ACCESS:
 		if ((len != 1 && len != 2 && len != 4 && len != 8) || (addr & (len - 1)))
 			return -EINVAL;
+		/* Say so rather than accept a watchpoint that cannot fire (gdb then falls back to
+		 * software watchpoints by single-stepping, which do work). */
+		if (vm->emulated_cpl0)
+			return -ENOTSUP;
 		break;
 	default:
 		/* x86 debug registers cannot trap reads alone. */

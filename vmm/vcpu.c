@@ -249,8 +249,13 @@ static uint32_t debug_control_locked(struct vmm *vm, struct vmm_vcpu *vcpu, stru
 		dbg->control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
 		dbg->arch.debugreg[7] = dr7 | DR7_FIXED;
 	}
-	if (vcpu->action == TARGET_RESUME_STEP)
+	if (vcpu->action == TARGET_RESUME_STEP) {
 		dbg->control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+		/* As QEMU does: a step executes the next instruction rather than entering
+		 * whatever interrupt (e.g. the guest's timer) is pending. */
+		if (vm->guest_debug_caps & KVM_GUESTDBG_BLOCKIRQ)
+			dbg->control |= KVM_GUESTDBG_BLOCKIRQ;
+	}
 	return dbg->control;
 }
 
@@ -295,6 +300,7 @@ static bool park_if_needed(struct vmm_vcpu *vcpu)
 			vcpu->parked = false;
 			vm->nparked--;
 		}
+		vcpu->paging_valid = false;
 		vcpu->run->immediate_exit = 0;
 		apply_debug_locked(vm, vcpu);
 	}

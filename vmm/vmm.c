@@ -87,12 +87,6 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 		ret = host_error(ret);
 		goto fail;
 	}
-	ret = vmm_serial_init(vm, cfg->serial_path);
-	if (ret)
-		goto fail;
-	ret = vmm_debugport_init(vm);
-	if (ret)
-		goto fail;
 	phase_done(vm, VMM_PHASE_VM_CREATE, &t);
 
 	ret = vmm_memory_init(vm);
@@ -108,6 +102,11 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	phase_done(vm, VMM_PHASE_KERNEL_LOAD, &t);
 
 	ret = vmm_write_boot_params(vm);
+	/* Devices after the kernel checks, so a bad kernel does not truncate the --serial file. */
+	if (!ret)
+		ret = vmm_serial_init(vm, cfg->serial_path);
+	if (!ret)
+		ret = vmm_debugport_init(vm);
 	if (ret)
 		goto fail;
 	phase_done(vm, VMM_PHASE_BOOT_PARAMS, &t);
@@ -205,22 +204,25 @@ void vmm_dump_regs(struct vmm *vm, int cpu, FILE *f)
 		s.gdt.limit, (unsigned long long)s.idt.base, s.idt.limit);
 }
 
-int vmm_run_until_exit(struct vmm *vm, struct vmm_result *res)
+int vmm_wait(struct vmm *vm, int cancel_fd, struct vmm_result *res)
 {
 	struct target *t = &vm->target;
 	struct target_event ev;
 	int ret;
 
-	ret = vmm_start(vm);
-	if (ret)
-		return ret;
-	if (vm->cfg.start_halted)
-		target_resume(t, NULL);
 	for (;;) {
-		struct pollfd p = { .fd = vm->event_fd, .events = POLLIN };
+		struct pollfd p[2] = {
+			{ .fd = vm->event_fd, .events = POLLIN },
+			{ .fd = cancel_fd, .events = POLLIN },	/* poll ignores a negative fd */
+		};
 
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			return -errno;
+		if (p[1].revents) {
+			vmm_end_run(vm, NULL, VMM_END_KILLED, VMM_EXIT_KILLED, 0,
+				    "ended from the host");
+			cancel_fd = -1;
+		}
 		ret = target_poll_event(t, &ev);
 		if (ret == -EAGAIN)
 			continue;
@@ -233,14 +235,27 @@ int vmm_run_until_exit(struct vmm *vm, struct vmm_result *res)
 	}
 	vmm_serial_flush(&vm->serial);
 	vmm_get_result(vm, res);
-	pthread_mutex_lock(&vm->prof_lock);
-	vm->prof.phase_ns[VMM_PHASE_BOOT_WAIT] = vm->end_ns - vm->start_ns;
-	pthread_mutex_unlock(&vm->prof_lock);
 	if (res->kind != VMM_END_EXIT && res->kind != VMM_END_KILLED) {
 		kp_error("%s: %s", vm->kernel_path, res->message);
 		vmm_dump_regs(vm, res->cpu, stderr);
 	}
 	return 0;
+}
+
+int vmm_run_until_exit_fd(struct vmm *vm, int cancel_fd, struct vmm_result *res)
+{
+	int ret = vmm_start(vm);
+
+	if (ret)
+		return ret;
+	if (vm->cfg.start_halted)
+		target_resume(&vm->target, NULL);
+	return vmm_wait(vm, cancel_fd, res);
+}
+
+int vmm_run_until_exit(struct vmm *vm, struct vmm_result *res)
+{
+	return vmm_run_until_exit_fd(vm, -1, res);
 }
 
 void vmm_destroy(struct vmm *vm)

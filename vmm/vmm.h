@@ -38,7 +38,7 @@ enum vmm_exit_status {
 	VMM_EXIT_SHUTDOWN = 120,	/* guest triple fault / shutdown */
 	VMM_EXIT_INTERNAL = 121,	/* KVM internal error (e.g. emulation failure) */
 	VMM_EXIT_UNHANDLED = 122,	/* unexpected exit reason or failed VM entry */
-	VMM_EXIT_KILLED = 123,		/* the run was ended from the host (target kill) */
+	VMM_EXIT_KILLED = 123,		/* the run was ended from the host (target kill, cancel_fd) */
 };
 
 enum vmm_profile_format {
@@ -97,9 +97,15 @@ struct vmm_result {
 
 /* How the VM ended, or kind VMM_END_NONE while it runs. */
 void vmm_get_result(struct vmm *vm, struct vmm_result *res);
-/* vmm_start, then wait for the end, continuing over any breakpoint or step event (nobody
- * else consumes events).  A fault prints a message and a register dump on stderr. */
+/* Wait until the run ends, consuming the target's events: breakpoint and step events are
+ * continued over (use it only when nobody else handles events).  When cancel_fd (>= 0, e.g. a
+ * signalfd for SIGINT) becomes readable the run is ended as VMM_END_KILLED; the caller drains
+ * it.  A fault prints a message and a register dump on stderr. */
+int vmm_wait(struct vmm *vm, int cancel_fd, struct vmm_result *res);
+/* vmm_start (resuming at once even with start_halted), then vmm_wait without a cancel fd. */
 int vmm_run_until_exit(struct vmm *vm, struct vmm_result *res);
+/* The same, ending the run when cancel_fd becomes readable (see vmm_wait). */
+int vmm_run_until_exit_fd(struct vmm *vm, int cancel_fd, struct vmm_result *res);
 /* Process exit status for an error returned by vmm_create / vmm_config_*. */
 int vmm_error_exit_status(int err);
 
@@ -114,7 +120,7 @@ enum vmm_phase {
 	VMM_PHASE_VM_CREATE,	/* KVM_CREATE_VM, TSS, identity map, irqchip, PIT */
 	VMM_PHASE_MEMORY,	/* guest RAM mmap and KVM_SET_USER_MEMORY_REGION */
 	VMM_PHASE_KERNEL_LOAD,	/* read, check and copy the ELF */
-	VMM_PHASE_BOOT_PARAMS,	/* hvm_start_info, memory map, command line, ACPI tables */
+	VMM_PHASE_BOOT_PARAMS,	/* hvm_start_info, memory map, command line, ACPI, devices */
 	VMM_PHASE_VCPU_SETUP,	/* vCPUs, CPUID, MSRs, registers, threads */
 	VMM_PHASE_BOOT_WAIT,	/* vmm_start until the guest ended the run */
 	VMM_PHASE_HOST_MISC,	/* the rest of total: option parsing, output, teardown */
@@ -149,7 +155,7 @@ struct vmm_boot_profile {
 const char *vmm_phase_name(enum vmm_phase p);
 /* "Firmware", "Bootloader", "Kernel", "Userspace" or "Custom" (cloud-hypervisor's ranges). */
 const char *vmm_port80_range(uint8_t code);
-/* Copy the VM's profile so far (safe while the VM runs). */
+/* Copy the VM's profile so far (safe while the VM runs; boot_wait then counts up to now). */
 void vmm_get_boot_profile(struct vmm *vm, struct vmm_boot_profile *out);
 /* Set total (t0 to now_ns) and host_misc (what the named phases do not cover). */
 void vmm_boot_profile_finish(struct vmm_boot_profile *p, uint64_t now_ns);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "vmm/elf_pvh.h"
@@ -411,15 +412,41 @@ static void test_target_live(void **state)
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(t->ops->clear_bp(t, TARGET_BP_HW, 0x1000 + (uint64_t)i, 1), 0);
 
-	/* Single-step CPU 0 while CPU 1 stays. */
+	/* A write watchpoint just below CPU 0's stack pointer: its next call or push hits it. */
 	assert_int_equal(target_get_regs(t, 0, &r), 0);
-	stop_rip = r.rip;
-	assert_int_equal(target_resume(t, act), 0);
-	assert_int_equal(wait_event(t, &ev, 20000), 0);
-	assert_int_equal(ev.kind, TARGET_EV_STEP);
-	assert_int_equal(ev.cpu, 0);
-	assert_int_equal(target_get_regs(t, 0, &r), 0);
-	assert_int_not_equal(r.rip, stop_rip);
+	uint64_t slot = (r.gpr[TREG_RSP] - 8) & ~7ull;
+	assert_int_equal(t->ops->set_bp(t, TARGET_WP_READ, slot, 8), -ENOTSUP);
+	assert_int_equal(t->ops->set_bp(t, TARGET_WP_WRITE, slot + 1, 8), -EINVAL);
+	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
+		/* PVM emulates guest kernel code without data breakpoints: refused, not ignored. */
+		assert_int_equal(t->ops->set_bp(t, TARGET_WP_WRITE, slot, 8), -ENOTSUP);
+	} else {
+		assert_int_equal(t->ops->set_bp(t, TARGET_WP_WRITE, slot, 8), 0);
+		assert_int_equal(target_resume(t, NULL), 0);
+		assert_int_equal(wait_event(t, &ev, 20000), 0);
+		assert_int_equal(ev.kind, TARGET_EV_WATCHPOINT);
+		assert_int_equal(ev.watch_kind, TARGET_WP_WRITE);
+		assert_int_equal(ev.addr, slot);
+		assert_int_equal(ev.cpu, 0);
+		assert_int_equal(t->ops->clear_bp(t, TARGET_WP_WRITE, slot, 8), 0);
+	}
+
+	/* Single-step CPU 0 a few times while CPU 1 stays where it is. */
+	struct target_regs other;
+	assert_int_equal(target_get_regs(t, 1, &other), 0);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(target_get_regs(t, 0, &r), 0);
+		stop_rip = r.rip;
+		assert_int_equal(target_resume(t, act), 0);
+		assert_int_equal(wait_event(t, &ev, 20000), 0);
+		assert_int_equal(ev.kind, TARGET_EV_STEP);
+		assert_int_equal(ev.cpu, 0);
+		assert_int_equal(target_get_regs(t, 0, &r), 0);
+		assert_int_not_equal(r.rip, stop_rip);
+	}
+	struct target_regs other_after;
+	assert_int_equal(target_get_regs(t, 1, &other_after), 0);
+	assert_int_equal(other_after.rip, other.rip);
 
 	/* Memory written through the page walk reads back. */
 	uint8_t saved[8], probe[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, back[8];

@@ -4,6 +4,8 @@
  *   fault     load an empty IDT and execute ud2: #UD -> #GP -> #DF -> triple fault
  *   unknown   touch an unhandled port and an unhandled MMIO address twice each, then exit 0
  *   spin      loop forever (for host-side stop/kill tests)
+ *   emul      execute rdrand, which the paravirtualized KVM here cannot emulate at CPL0
+ *             (an emulation failure); where it runs natively, exit with 33
  * Build: as --64 -o t.o pvh-tiny.S && ld -m elf_x86_64 -Ttext=0x100000 -e pvh_start -o t.elf t.o */
 	.section .note.Xen, "a", @note
 	.p2align 2
@@ -34,6 +36,8 @@ pvh_start:
 	je do_unknown
 	cmpl $0x6e697073, (%esi)	/* "spin" */
 	je do_spin
+	cmpl $0x6c756d65, (%esi)	/* "emul" */
+	je do_emul
 	xor %eax, %eax
 	jmp finish
 
@@ -59,6 +63,11 @@ do_unknown:
 	mov 0xd0000000, %eax
 	loop 2b
 	xor %eax, %eax
+	jmp finish
+
+do_emul:
+	rdrand %eax
+	mov $33, %eax
 	jmp finish
 
 do_spin:

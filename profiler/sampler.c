@@ -1,0 +1,411 @@
+/* The sampler: stop every vCPU on a fixed schedule, copy what the unwinder needs, resume.
+ *
+ * While the vCPUs are held stopped this code only copies registers and stack windows into
+ * buffers allocated before the first sample: no allocation, file I/O or symbol lookup, so
+ * the stop time is the copy time.  Unwinding and naming happen after the resume.
+ * Sample k is due at start + k * interval (a schedule, not a sleep after work): a slow
+ * sample does not stretch the period, and slots that a sample overran are skipped.
+ */
+#include "profiler/profiler.h"
+#include "target/target.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_SAMPLES 200
+#define DEFAULT_STACK_BYTES (16 * 1024)
+#define PAGE 4096u
+
+struct capture {
+	int cpu;
+	bool ok;			/* registers were read */
+	struct target_regs regs;
+	uint8_t *stack;			/* stack_bytes, from regs.rsp */
+	size_t stack_len;
+};
+
+struct sampler {
+	struct target *t;
+	const struct unwinder *uw;
+	struct symbolizer *sym;
+	const struct sampler_opts *o;
+	size_t stack_bytes;
+	struct capture *caps;
+	size_t ncaps;
+	uint64_t *pcs;			/* one unwind's frames */
+	unsigned *flags;
+	size_t max_frames, nframes;
+	uint64_t *stop_ns;		/* per sample */
+	struct profile *prof;
+	struct sampler_stats *stats;
+};
+
+/* Copy [rsp, rsp + stack_bytes) page by page, stopping at the first page that is not mapped. */
+static size_t copy_stack(struct target *t, int cpu, uint64_t rsp, uint8_t *buf, size_t max)
+{
+	size_t got = 0;
+
+	while (got < max) {
+		uint64_t addr = rsp + got;
+		size_t chunk = KP_MIN(max - got, PAGE - (size_t)(addr & (PAGE - 1)));
+		ssize_t n = target_read_mem(t, cpu, addr, buf + got, chunk);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if ((size_t)n < chunk)
+			break;
+	}
+	return got;
+}
+
+/* The stopped part of a sample: registers and stacks of every sampled CPU. */
+static void capture_all(struct sampler *s)
+{
+	for (size_t i = 0; i < s->ncaps; i++) {
+		struct capture *c = &s->caps[i];
+
+		c->ok = target_get_regs(s->t, c->cpu, &c->regs) == 0;
+		c->stack_len = 0;
+		/* A vCPU in user mode has no kernel stack to read. */
+		if (c->ok && (c->regs.cs & 3) != 3)
+			c->stack_len = copy_stack(s->t, c->cpu, c->regs.gpr[TREG_RSP], c->stack,
+						  s->stack_bytes);
+	}
+}
+
+static int on_frame(void *ctx, uint64_t pc, unsigned flags)
+{
+	struct sampler *s = ctx;
+
+	if (s->nframes == s->max_frames)
+		return 1;
+	s->pcs[s->nframes] = pc;
+	s->flags[s->nframes] = flags;
+	s->nframes++;
+	return 0;
+}
+
+static int fill_stack(struct sampler *s, const struct capture *c, struct profile_stack *st)
+{
+	st->cpu = c->cpu;
+	s->nframes = 0;
+	if (!c->ok) {
+		/* Registers unreadable: one honest unknown frame. */
+		s->pcs[0] = 0;
+		s->flags[0] = PROFILE_FRAME_UNKNOWN;
+		s->nframes = 1;
+	} else if ((c->regs.cs & 3) == 3) {
+		s->pcs[0] = c->regs.rip;
+		s->flags[0] = PROFILE_FRAME_USER;
+		s->nframes = 1;
+	} else {
+		struct unwind_regs regs;
+		struct stack_window w = { c->regs.gpr[TREG_RSP], c->stack, c->stack_len };
+
+		unwind_regs_from_target(&regs, &c->regs);
+		unwind_stack(s->uw, &regs, stack_window_read, &w, on_frame, s);
+	}
+	st->frames = calloc(s->nframes ? s->nframes : 1, sizeof(*st->frames));
+	if (!st->frames)
+		return -ENOMEM;
+	for (size_t k = 0; k < s->nframes; k++) {
+		unsigned fl = s->flags[k];
+		const char *name;
+
+		if (fl & PROFILE_FRAME_USER)
+			name = "[user]";
+		else if (fl & PROFILE_FRAME_UNKNOWN || !s->sym)
+			name = "??";
+		else
+			name = symbolizer_name(s->sym, s->pcs[k] - (fl & UNWIND_RETADDR ? 1 : 0), NULL);
+		st->frames[k].name = strdup(name);
+		if (!st->frames[k].name)
+			return -ENOMEM;
+		st->frames[k].pc = s->pcs[k];
+		st->frames[k].flags = fl & ~UNWIND_RETADDR;
+		st->nframes = k + 1;
+	}
+	return 0;
+}
+
+static int process(struct sampler *s, uint64_t time_ns, uint64_t stop_ns)
+{
+	struct profile_sample *ps = profile_add_sample(s->prof, s->ncaps);
+
+	if (!ps)
+		return -ENOMEM;
+	ps->time_ns = time_ns;
+	ps->stop_ns = stop_ns;
+	for (size_t i = 0; i < s->ncaps; i++) {
+		int ret = fill_stack(s, &s->caps[i], &ps->stacks[i]);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Consume pending target events; true when the target is gone for good. */
+static bool target_ended(struct sampler *s)
+{
+	struct target_event ev;
+
+	while (target_poll_event(s->t, &ev) == 0) {
+		switch (ev.kind) {
+		case TARGET_EV_EXITED:
+			snprintf(s->stats->end_message, sizeof(s->stats->end_message),
+				 "the guest exited with status %d", ev.exit_status);
+			return true;
+		case TARGET_EV_FAULT:
+		case TARGET_EV_GONE:
+			snprintf(s->stats->end_message, sizeof(s->stats->end_message), "the target %s%s%s",
+				 ev.kind == TARGET_EV_FAULT ? "faulted" : "went away",
+				 ev.message[0] ? ": " : "", ev.message);
+			return true;
+		default:
+			/* Stopped by itself (e.g. someone's breakpoint): keep it running. */
+			if (target_is_stopped(s->t) == 1)
+				target_resume(s->t, NULL);
+			break;
+		}
+	}
+	return false;
+}
+
+/* Sleep until deadline (monotonic ns), waking early for a stop request or a target event.
+ * Returns 1 to stop sampling. */
+static int wait_until(struct sampler *s, uint64_t deadline)
+{
+	struct pollfd fds[2];
+	int nfds = 0, efd = target_event_fd(s->t);
+
+	if (s->o->stop_fd >= 0)
+		fds[nfds++] = (struct pollfd){ .fd = s->o->stop_fd, .events = POLLIN };
+	if (efd >= 0)
+		fds[nfds++] = (struct pollfd){ .fd = efd, .events = POLLIN };
+	for (;;) {
+		uint64_t now = kp_now_ns();
+		struct timespec ts;
+		int n;
+
+		if (now >= deadline && nfds == 0)
+			return 0;
+		ts.tv_sec = now >= deadline ? 0 : (time_t)((deadline - now) / 1000000000u);
+		ts.tv_nsec = now >= deadline ? 0 : (long)((deadline - now) % 1000000000u);
+		n = ppoll(fds, (nfds_t)nfds, &ts, NULL);
+		if (n < 0 && errno != EINTR)
+			return 0;
+		for (int i = 0; n > 0 && i < nfds; i++) {
+			if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (fds[i].fd == s->o->stop_fd) {
+				s->stats->end = SAMPLER_INTERRUPTED;
+				snprintf(s->stats->end_message, sizeof(s->stats->end_message),
+					 "interrupted");
+				return 1;
+			}
+			if (target_ended(s)) {
+				s->stats->end = SAMPLER_TARGET_ENDED;
+				return 1;
+			}
+		}
+		if (kp_now_ns() >= deadline)
+			return 0;
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void progress_bar(const struct sampler *s, size_t done, size_t total, uint64_t elapsed)
+{
+	char bar[31];
+	size_t fill = total ? done * 30 / total : 30;
+	double secs = (double)elapsed / 1e9;
+
+	memset(bar, '#', fill);
+	memset(bar + fill, '.', 30 - fill);
+	bar[30] = '\0';
+	(void)s;
+	fprintf(stderr, "\rkprof: [%s] %zu/%zu samples  %.1f/s  %.1f s ", bar, done, total,
+		secs > 0 ? (double)done / secs : 0.0, secs);
+}
+
+static void finish_stats(struct sampler *s, uint64_t elapsed)
+{
+	struct sampler_stats *st = s->stats;
+	size_t n = st->samples;
+
+	st->elapsed_ns = elapsed;
+	st->rate_hz = elapsed ? (double)n * 1e9 / (double)elapsed : 0;
+	if (!n)
+		return;
+	qsort(s->stop_ns, n, sizeof(*s->stop_ns), cmp_u64);
+	st->stop_median_ns = s->stop_ns[n / 2];
+	st->stop_p99_ns = s->stop_ns[KP_MIN(n - 1, (size_t)ceil((double)n * 0.99) - 1)];
+	st->stop_max_ns = s->stop_ns[n - 1];
+}
+
+void sampler_print_summary(FILE *f, const struct sampler_stats *st)
+{
+	fprintf(f, "kprof: %zu samples in %.2f s (%.1f/s), stop time median %.1f us, p99 %.1f us, "
+		   "max %.1f us%s%s\n",
+		st->samples, (double)st->elapsed_ns / 1e9, st->rate_hz,
+		(double)st->stop_median_ns / 1e3, (double)st->stop_p99_ns / 1e3,
+		(double)st->stop_max_ns / 1e3, st->end_message[0] ? "; " : "", st->end_message);
+}
+
+static int setup(struct sampler *s)
+{
+	int ncpu = target_cpu_count(s->t);
+
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -ENODEV;
+	s->caps = calloc((size_t)ncpu, sizeof(*s->caps));
+	if (!s->caps)
+		return -ENOMEM;
+	for (int cpu = 0; cpu < ncpu && cpu < KP_CPUMASK_BITS; cpu++) {
+		struct capture *c;
+
+		if (!kp_cpumask_test(&s->o->cpus, (unsigned)cpu))
+			continue;
+		c = &s->caps[s->ncaps++];
+		c->cpu = cpu;
+		c->stack = malloc(s->stack_bytes);
+		if (!c->stack)
+			return -ENOMEM;
+	}
+	if (!s->ncaps)
+		return -ENOENT;
+	s->max_frames = s->uw->max_depth ? s->uw->max_depth : 256;
+	s->pcs = calloc(s->max_frames, sizeof(*s->pcs));
+	s->flags = calloc(s->max_frames, sizeof(*s->flags));
+	s->stop_ns = calloc(s->o->samples ? s->o->samples : DEFAULT_SAMPLES, sizeof(*s->stop_ns));
+	s->prof = profile_new();
+	if (!s->pcs || !s->flags || !s->stop_ns || !s->prof)
+		return -ENOMEM;
+	s->prof->ncpus = ncpu;
+	s->prof->interval_s = s->o->interval_s;
+	if ((s->o->kernel && !(s->prof->kernel = strdup(s->o->kernel))) ||
+	    (s->o->build_id && !(s->prof->build_id = strdup(s->o->build_id))))
+		return -ENOMEM;
+	return 0;
+}
+
+static void teardown(struct sampler *s)
+{
+	for (size_t i = 0; i < s->ncaps; i++)
+		free(s->caps[i].stack);
+	free(s->caps);
+	free(s->pcs);
+	free(s->flags);
+	free(s->stop_ns);
+	profile_free(s->prof);
+}
+
+/* APs come up some time after the boot CPU: a capture should hold every CPU asked for.
+ * A target may only know a vCPU's state while it is stopped, so look during short stops. */
+static void wait_online(struct sampler *s)
+{
+	uint64_t until = kp_now_ns() + (uint64_t)(s->o->wait_online_s * 1e9);
+
+	while (kp_now_ns() < until) {
+		bool all = true;
+
+		if (target_stop(s->t))
+			return;
+		for (size_t i = 0; i < s->ncaps; i++)
+			all &= target_cpu_state(s->t, s->caps[i].cpu) != TARGET_CPU_OFFLINE;
+		if (target_resume(s->t, NULL) || all || wait_until(s, kp_now_ns() + 10000000))
+			return;
+	}
+}
+
+int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *sym,
+		const struct sampler_opts *opts, struct profile **out, struct sampler_stats *stats)
+{
+	struct sampler s = { .t = t, .uw = uw, .sym = sym, .o = opts, .stats = stats };
+	size_t total = opts->samples ? opts->samples : DEFAULT_SAMPLES;
+	uint64_t interval = (uint64_t)(opts->interval_s * 1e9), start, slot = 0, last_bar = 0;
+	bool tty = opts->progress && isatty(STDERR_FILENO);
+	int ret;
+
+	*out = NULL;
+	memset(stats, 0, sizeof(*stats));
+	s.stack_bytes = opts->stack_bytes ? opts->stack_bytes : DEFAULT_STACK_BYTES;
+	ret = setup(&s);
+	if (ret) {
+		teardown(&s);
+		return ret;
+	}
+	if (opts->wait_online_s > 0)
+		wait_online(&s);
+	start = kp_now_ns();
+	while (stats->samples < total && stats->end == SAMPLER_DONE) {
+		uint64_t t0, t1;
+
+		if (wait_until(&s, start + slot * interval))
+			break;
+		t0 = kp_now_ns();
+		ret = target_stop(t);
+		if (ret) {
+			if (target_ended(&s)) {
+				stats->end = SAMPLER_TARGET_ENDED;
+			} else {
+				stats->end = SAMPLER_TARGET_ERROR;
+				snprintf(stats->end_message, sizeof(stats->end_message),
+					 "stopping the target failed: %s", strerror(-ret));
+			}
+			break;
+		}
+		capture_all(&s);
+		ret = target_resume(t, NULL);
+		t1 = kp_now_ns();
+		s.stop_ns[stats->samples] = t1 - t0;
+		if (process(&s, t0 - start, t1 - t0)) {
+			teardown(&s);
+			return -ENOMEM;
+		}
+		stats->samples++;
+		if (ret) {
+			snprintf(stats->end_message, sizeof(stats->end_message),
+				 "resuming the target failed: %s", strerror(-ret));
+			stats->end = SAMPLER_TARGET_ERROR;
+			break;
+		}
+		/* Next slot: this one's successor, or the first one still in the future. */
+		slot++;
+		if (interval) {
+			uint64_t now = kp_now_ns() - start;
+			uint64_t first_future = (now + interval - 1) / interval;
+
+			if (first_future > slot) {
+				stats->late += first_future - slot;
+				slot = first_future;
+			}
+		}
+		if (tty && (t1 - last_bar > 100000000u || stats->samples == total)) {
+			progress_bar(&s, stats->samples, total, t1 - start);
+			last_bar = t1;
+		}
+	}
+	finish_stats(&s, kp_now_ns() - start);
+	if (tty)
+		fputc('\n', stderr);
+	if (opts->progress)
+		sampler_print_summary(stderr, stats);
+	*out = s.prof;
+	s.prof = NULL;
+	teardown(&s);
+	return 0;
+}

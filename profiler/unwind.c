@@ -1,0 +1,197 @@
+/* The stack unwinder: DWARF CFI first, the rbp chain where no FDE covers the pc.
+ *
+ * It never invents frames.  It stops at an undefined return address (the outermost frame),
+ * a zero return address, a CFA that does not grow (a loop or garbage), memory it cannot
+ * read, the depth limit, or a pc outside every known function (reported once as unknown).
+ */
+#include "profiler/profiler.h"
+#include "target/target.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define DEFAULT_MAX_DEPTH 256
+
+/* DWARF register n -> gdb/target order. */
+static const unsigned dwarf_to_target[16] = {
+	TREG_RAX, TREG_RDX, TREG_RCX, TREG_RBX, TREG_RSI, TREG_RDI, TREG_RBP, TREG_RSP,
+	TREG_R8, TREG_R9, TREG_R10, TREG_R11, TREG_R12, TREG_R13, TREG_R14, TREG_R15,
+};
+
+void unwind_regs_from_target(struct unwind_regs *u, const struct target_regs *r)
+{
+	for (unsigned i = 0; i < 16; i++)
+		u->r[i] = r->gpr[dwarf_to_target[i]];
+	u->r[UNW_REG_RA] = r->rip;
+	u->valid = (1u << UNW_NREGS) - 1;
+}
+
+ssize_t stack_window_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	const struct stack_window *w = ctx;
+
+	if (addr < w->base || addr - w->base >= w->len)
+		return -EFAULT;
+	size_t n = KP_MIN(len, w->len - (size_t)(addr - w->base));
+	memcpy(buf, w->data + (addr - w->base), n);
+	return (ssize_t)n;
+}
+
+static int read_u64(unwind_read_fn rd, void *ctx, uint64_t addr, uint64_t *v)
+{
+	return rd(ctx, addr, v, 8) == 8 ? 0 : -EFAULT;
+}
+
+static bool valid(const struct unwind_regs *r, unsigned reg)
+{
+	return r->valid & (1u << reg);
+}
+
+/* Apply a CFI row: compute the CFA and the caller's registers. */
+static int step_cfi(const struct cfi_row *row, const struct unwind_regs *cur, unwind_read_fn rd,
+		    void *rdctx, struct unwind_regs *next, uint64_t *cfa_out)
+{
+	uint64_t cfa;
+	int ret;
+
+	if (row->cfa.kind == CFI_REG) {
+		if (!valid(cur, row->cfa.reg))
+			return -ENOENT;
+		cfa = cur->r[row->cfa.reg] + (uint64_t)row->cfa.off;
+	} else {
+		ret = dwexpr_eval(row->cfa.expr, row->cfa.expr_len, cur, false, 0, rd, rdctx, &cfa);
+		if (ret)
+			return ret;
+	}
+	memset(next, 0, sizeof(*next));
+	for (unsigned i = 0; i < UNW_NREGS; i++) {
+		const struct cfi_rule *rule = &row->regs[i];
+		uint64_t v = 0, addr;
+
+		switch (rule->kind) {
+		case CFI_SAME:
+			/* The caller's stack pointer is the CFA by definition on x86-64. */
+			if (i == UNW_REG_RSP) {
+				v = cfa;
+				break;
+			}
+			if (!valid(cur, i))
+				continue;
+			v = cur->r[i];
+			break;
+		case CFI_UNDEF:
+			continue;
+		case CFI_OFFSET:
+			if (read_u64(rd, rdctx, cfa + (uint64_t)rule->off, &v))
+				continue;
+			break;
+		case CFI_VAL_OFFSET:
+			v = cfa + (uint64_t)rule->off;
+			break;
+		case CFI_REG:
+			if (!valid(cur, rule->reg))
+				continue;
+			v = cur->r[rule->reg];
+			break;
+		case CFI_EXPR:
+			if (dwexpr_eval(rule->expr, rule->expr_len, cur, true, cfa, rd, rdctx, &addr) ||
+			    read_u64(rd, rdctx, addr, &v))
+				continue;
+			break;
+		case CFI_VAL_EXPR:
+			if (dwexpr_eval(rule->expr, rule->expr_len, cur, true, cfa, rd, rdctx, &v))
+				continue;
+			break;
+		}
+		next->r[i] = v;
+		next->valid |= 1u << i;
+	}
+	*cfa_out = cfa;
+	return 0;
+}
+
+/* The rbp chain: [rbp] is the caller's rbp, [rbp + 8] the return address. */
+static int step_fp(const struct unwind_regs *cur, unwind_read_fn rd, void *rdctx,
+		   struct unwind_regs *next, uint64_t *cfa_out)
+{
+	uint64_t rbp = cur->r[UNW_REG_RBP], saved_rbp, ra;
+
+	if (!valid(cur, UNW_REG_RBP) || (rbp & 7) || !rbp)
+		return -ENOENT;
+	if (valid(cur, UNW_REG_RSP) && rbp < cur->r[UNW_REG_RSP])
+		return -ENOENT;
+	if (read_u64(rd, rdctx, rbp, &saved_rbp) || read_u64(rd, rdctx, rbp + 8, &ra))
+		return -EFAULT;
+	memset(next, 0, sizeof(*next));
+	next->r[UNW_REG_RBP] = saved_rbp;
+	next->r[UNW_REG_RSP] = rbp + 16;
+	next->r[UNW_REG_RA] = ra;
+	next->valid = (1u << UNW_REG_RBP) | (1u << UNW_REG_RSP) | (1u << UNW_REG_RA);
+	*cfa_out = rbp + 16;
+	return 0;
+}
+
+int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwind_read_fn rd,
+		 void *rdctx, unwind_frame_fn cb, void *cbctx)
+{
+	unsigned max = uw->max_depth ? uw->max_depth : DEFAULT_MAX_DEPTH;
+	struct unwind_regs cur = *regs, next;
+	unsigned flags = PROFILE_FRAME_CFI;
+	bool exact = true;	/* the innermost pc is where the vCPU is, not a return address */
+	bool have_cfa = false;
+	uint64_t prev_cfa = 0;
+	int depth = 0;
+
+	if (!valid(&cur, UNW_REG_RA) || !valid(&cur, UNW_REG_RSP))
+		return -EINVAL;
+	while ((unsigned)depth < max) {
+		uint64_t pc = cur.r[UNW_REG_RA];
+		uint64_t lookup = exact ? pc : pc - 1;
+		bool interrupted = exact;	/* this frame was cut off by a trap: any stack */
+		struct cfi_row row;
+		uint64_t cfa;
+		int ret;
+
+		if (!exact)
+			flags |= UNWIND_RETADDR;
+		if (uw->syms && symtab_lookup(uw->syms, lookup, NULL) < 0) {
+			cb(cbctx, pc, flags | PROFILE_FRAME_UNKNOWN);
+			return depth + 1;
+		}
+		if (cb(cbctx, pc, flags))
+			return depth + 1;
+		depth++;
+
+		ret = uw->cfi ? cfi_find(uw->cfi, lookup - uw->offset, &row) : -ENOENT;
+		if (!ret) {
+			if (step_cfi(&row, &cur, rd, rdctx, &next, &cfa))
+				break;
+			if (!valid(&next, UNW_REG_RA))
+				break;	/* undefined return address: the outermost frame */
+			flags = PROFILE_FRAME_CFI;
+			exact = row.signal_frame;
+		} else if (ret == -ENOENT && !uw->no_fp_fallback) {
+			if (step_fp(&cur, rd, rdctx, &next, &cfa))
+				break;
+			flags = PROFILE_FRAME_FP;
+			exact = false;
+		} else {
+			break;
+		}
+		if (!next.r[UNW_REG_RA])
+			break;
+		/* The stack grows down: each caller's CFA lies above its callee's.  Code that a
+		 * trap interrupted may be on another stack, so only a normal frame is held to that. */
+		if (have_cfa && cfa <= prev_cfa && !interrupted)
+			break;
+		if (next.r[UNW_REG_RA] == pc && valid(&next, UNW_REG_RSP) &&
+		    next.r[UNW_REG_RSP] == cur.r[UNW_REG_RSP])
+			break;
+		prev_cfa = cfa;
+		have_cfa = true;
+		cur = next;
+		if (!valid(&cur, UNW_REG_RSP))
+			break;
+	}
+	return depth;
+}

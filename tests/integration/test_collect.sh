@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# kprof collect against the real test kernel under KVM: both guest builds (frame pointers and
+# DWARF-only), 2 and 4 vCPUs, 500 samples each; then output formats, early ends and bad input.
+# sanitize: yes
+set -u
+. "$(dirname "$0")/lib.sh"
+
+# The call chains guest/README.md documents, by cpu % 4 (from cpu_work inwards).
+CHAINS='["cpu_work","hash_workload","hash_block","hash_mix","work_leaf"]
+["cpu_work","sort_workload","quicksort","partition","work_leaf"]
+["cpu_work","matrix_workload","matrix_step","dot_row","work_leaf"]
+["cpu_work","crc_workload","crc_block","crc_word","work_leaf"]'
+
+# check_trace FILE NCPUS SAMPLES ELF: prints one "ok ..." line or the first problem.
+cat >"$WORK/check_trace.py" <<'EOF'
+import collections, itertools, json, subprocess, sys
+
+path, ncpus, nsamples, elf, chains = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+chains = [json.loads(line) for line in chains.splitlines()]
+syms = set()
+for line in subprocess.run(["nm", "--defined-only", elf], capture_output=True, text=True).stdout.splitlines():
+    parts = line.split()
+    if len(parts) == 3 and parts[1] in "tTwW":
+        syms.add(parts[2])
+d = json.load(open(path))
+traces, meta = d["stack_traces"], d["kprof"]
+def bad(msg):
+    print(msg)
+    sys.exit(1)
+if len(traces) != nsamples:
+    bad(f"{len(traces)} captures, wanted {nsamples}")
+if meta["cpus"] != ncpus or len(meta["samples"]) != nsamples:
+    bad("kprof metadata disagrees with the run")
+total = with_work = 0
+per_cpu = collections.defaultdict(list)
+for i, cap in enumerate(traces):
+    if sorted(cap, key=int) != [str(c) for c in range(ncpus)]:
+        bad(f"capture {i} has CPUs {sorted(cap)}, wanted 0..{ncpus - 1}")
+    pcs = meta["samples"][i]["pcs"]
+    for cpu, stack in cap.items():
+        total += 1
+        if len(pcs[cpu]) != len(stack):
+            bad(f"capture {i} cpu {cpu}: {len(pcs[cpu])} pcs for {len(stack)} frames")
+        for name in stack:
+            if name != "??" and name not in syms:
+                bad(f"capture {i} cpu {cpu}: frame '{name}' is not in the guest's symbol table")
+        if "??" in stack[:-1]:
+            bad(f"capture {i} cpu {cpu}: '??' before the last frame")
+        if "cpu_work" in stack:
+            with_work += 1
+            chain = list(reversed(stack))
+            chain = [k for k, _ in itertools.groupby(chain[chain.index("cpu_work"):])]
+            per_cpu[int(cpu)].append(chain)
+if with_work * 100 < total * 90:
+    bad(f"only {with_work} of {total} stacks contain cpu_work")
+for cpu in range(ncpus):
+    want = chains[cpu % 4]
+    stacks = per_cpu[cpu]
+    if not stacks:
+        bad(f"cpu {cpu}: no stack in cpu_work")
+    top, n = collections.Counter(" > ".join(c) for c in stacks).most_common(1)[0]
+    top = top.split(" > ")
+    if len(top) < 3 or top != want[:len(top)]:
+        bad(f"cpu {cpu}: dominant chain {' > '.join(top)} ({n} of {len(stacks)}) is not along {' > '.join(want)}")
+    if not any(c[:len(want)] == want for c in stacks):
+        bad(f"cpu {cpu}: the full chain {' > '.join(want)} never seen")
+    on_chain = sum(1 for c in stacks if c[:2] == want[:2])
+    if on_chain * 100 < len(stacks) * 90:
+        bad(f"cpu {cpu}: only {on_chain} of {len(stacks)} stacks run {want[1]}")
+print(f"ok {total} stacks, {with_work} in cpu_work")
+EOF
+
+for elf in "$GUEST" "$GUEST_NOFP"; do
+	for cpus in 2 4; do
+		name="collect $(basename "$elf" .elf) --cpus $cpus"
+		out="$WORK/$(basename "$elf" .elf)-$cpus.json"
+		if ! timeout 300 "$KPROF" collect --samples 500 --interval 0.002 -o "$out" -- \
+			--cpus "$cpus" --cmdline iterations=0 "$elf" 2>"$WORK/err"; then
+			fail "$name" "exit status $?: $(tail -1 "$WORK/err")"
+			continue
+		fi
+		result=$(python3 "$WORK/check_trace.py" "$out" "$cpus" 500 "$elf" "$CHAINS")
+		if [ "${result#ok}" != "$result" ]; then
+			pass "$name ($result; $(grep -o 'stop time median [0-9.]* us' "$WORK/err"))"
+		else
+			fail "$name" "$result"
+		fi
+	done
+done
+
+# The summary line names samples, rate and stop times (stderr is not a terminal here).
+check "collect prints a one-line summary" \
+	grep -q '^kprof: 500 samples in .* s (.*/s), stop time median .* us, p99 .* us' "$WORK/err"
+
+# Build id and kernel path are recorded.
+bid=$(readelf -n "$GUEST_NOFP" | sed -n 's/.*Build ID: //p')
+check "trace.json records the build id" grep -q "\"build_id\":\"$bid\"" "$WORK/kprof-guest-nofp-2.json"
+
+# Output formats: folded and svg from -o's extension, speedscope by --format.
+timeout 120 "$KPROF" collect --samples 50 --interval 0.002 --cpu-mask 0x2 -o "$WORK/t.folded" -- \
+	--cpus 2 --cmdline iterations=0 "$GUEST_NOFP" 2>/dev/null
+check "folded output from the .folded extension, only CPU 1" \
+	bash -c "grep -q '^start64_ap;ap_main;run_workload;cpu_work;sort_workload;quicksort' '$WORK/t.folded' &&
+		! grep -q 'kernel_main' '$WORK/t.folded' &&
+		[ \$(awk '{s += \$NF} END {print s}' '$WORK/t.folded') -eq 50 ]"
+timeout 120 "$KPROF" collect --samples 20 --interval 0.002 -o "$WORK/t.svg" -- \
+	--cpus 2 --cmdline iterations=0 "$GUEST" 2>/dev/null
+check "svg output from the .svg extension" \
+	bash -c "grep -q '<svg' '$WORK/t.svg' && grep -q 'cpu_work' '$WORK/t.svg'"
+timeout 120 "$KPROF" collect --samples 20 --frequency 500 --format speedscope -o "$WORK/t.ss" -- \
+	--cpus 2 --cmdline iterations=0 "$GUEST" 2>/dev/null
+check "speedscope output" grep -q '"type":"sampled".*"name":"CPU 1"' "$WORK/t.ss"
+
+# kprof parse reads what collect wrote.
+"$KPROF" parse "$WORK/kprof-guest-2.json" --format folded -o "$WORK/re.folded" 2>/dev/null
+check "parse re-renders a collected trace.json" grep -q 'cpu_work;hash_workload' "$WORK/re.folded"
+
+# The guest ends mid-run: what was sampled is written, exit status 1, the reason named.
+timeout 120 "$KPROF" collect --samples 100000 --interval 0.002 -o "$WORK/short.json" -- \
+	--cpus 2 --cmdline iterations=2 "$GUEST_NOFP" 2>"$WORK/err"
+status=$?
+n=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['stack_traces']))" \
+	"$WORK/short.json" 2>/dev/null || echo 0)
+if [ "$status" -eq 1 ] && [ "$n" -gt 0 ] && grep -q 'sampling ended after .*debug-exit' "$WORK/err"; then
+	pass "guest exit mid-run: $n samples written, exit 1"
+else
+	fail "guest exit mid-run" "status $status, $n samples, $(tail -1 "$WORK/err")"
+fi
+
+# Ctrl-C ends sampling and still writes the file.
+timeout --preserve-status -s INT 3 "$KPROF" collect --samples 1000000 --interval 0.01 -o "$WORK/int.json" -- \
+	--cpus 2 --cmdline iterations=0 "$GUEST_NOFP" 2>"$WORK/err"
+status=$?
+n=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['stack_traces']))" \
+	"$WORK/int.json" 2>/dev/null || echo 0)
+if [ "$status" -eq 0 ] && [ "$n" -gt 0 ] && grep -q 'interrupted' "$WORK/err"; then
+	pass "SIGINT ends collection, $n samples written"
+else
+	fail "SIGINT ends collection" "status $status, $n samples"
+fi
+
+# Bad input: one line naming the problem, exit status 2, nothing booted.
+bad_input() {
+	local name=$1 want=$2
+	shift 2
+	"$KPROF" collect "$@" 2>"$WORK/err" >/dev/null
+	local status=$?
+	if [ "$status" -eq 2 ] && [ "$(wc -l <"$WORK/err")" -eq 1 ] && grep -q "$want" "$WORK/err"; then
+		pass "$name"
+	else
+		fail "$name" "status $status: $(cat "$WORK/err")"
+	fi
+}
+bad_input "rejects --samples 0" "samples" --samples 0 -o "$WORK/x.json" -- "$GUEST"
+bad_input "rejects a bad --cpu-mask" "cpu-mask" --cpu-mask 0xzz -- "$GUEST"
+bad_input "rejects --interval with --frequency" "not both" --interval 1 --frequency 5 -- "$GUEST"
+bad_input "rejects a missing kernel" "nonexistent.elf" -o "$WORK/x.json" -- "$WORK/nonexistent.elf"
+bad_input "rejects a --symbols file that is not ELF" "not an ELF" --symbols "$WORK/check_trace.py" \
+	-o "$WORK/x.json" -- "$GUEST"
+bad_input "rejects an unknown format" "format" --format pdf -- "$GUEST"
+bad_input "rejects a mask with no vCPU" "cpu-mask" --cpu-mask 0x100 -o "$WORK/x.json" -- \
+	--cpus 2 "$GUEST"
