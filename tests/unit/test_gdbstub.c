@@ -405,6 +405,31 @@ static int mon_hello(void *ctx, struct target *t, const char *args, struct kp_bu
 	return kp_buf_printf(out, "hello %s from %s\n", args, (const char *)ctx);
 }
 
+static struct fake *fake_new(void)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->t.ops = &fake_ops;
+	pthread_mutex_init(&f->lock, NULL);
+	f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	f->stopped = true;
+	for (int i = 0; i < 2; i++) {
+		f->regs[i].rip = 0x1000 + 0x10 * (uint64_t)i;
+		f->regs[i].gpr[TREG_RSP] = 0x2ff0;
+	}
+	for (int i = 0; i < FAKE_SIZE; i++)
+		f->mem[i] = (uint8_t)i;
+	return f;
+}
+
+static void fake_free(struct fake *f)
+{
+	close(f->efd);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
 static struct conn *conn_open(void)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -412,18 +437,7 @@ static struct conn *conn_open(void)
 	int sv[2];
 
 	assert_non_null(c);
-	c->f = calloc(1, sizeof(*c->f));
-	assert_non_null(c->f);
-	c->f->t.ops = &fake_ops;
-	pthread_mutex_init(&c->f->lock, NULL);
-	c->f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	c->f->stopped = true;
-	for (int i = 0; i < 2; i++) {
-		c->f->regs[i].rip = 0x1000 + 0x10 * (uint64_t)i;
-		c->f->regs[i].gpr[TREG_RSP] = 0x2ff0;
-	}
-	for (int i = 0; i < FAKE_SIZE; i++)
-		c->f->mem[i] = (uint8_t)i;
+	c->f = fake_new();
 	c->gs = gdbstub_new(&c->f->t, &o);
 	assert_non_null(c->gs);
 	assert_int_equal(gdbstub_add_monitor(c->gs, "hello", "greets", mon_hello, "test"), 0);
@@ -440,9 +454,7 @@ static void conn_close(struct conn *c)
 	close(c->fd);
 	pthread_join(c->th, NULL);
 	gdbstub_free(c->gs);
-	close(c->f->efd);
-	pthread_mutex_destroy(&c->f->lock);
-	free(c->f);
+	fake_free(c->f);
 	free(c);
 }
 
@@ -752,7 +764,7 @@ static void test_server_garbage(void **state)
 
 static void test_client(void **state)
 {
-	struct conn *c = conn_open();	/* for its fake target; the socketpair stays idle */
+	struct conn cs = { .f = fake_new() }, *c = &cs;	/* only one stub may own the events */
 	struct gdbstub_opts o = { .quiet = true };
 	struct gdbstub *gs = gdbstub_new(&c->f->t, &o);
 	struct target_event ev;
@@ -828,7 +840,7 @@ static void test_client(void **state)
 	assert_null(gdbstub_client_connect("tcp:127.0.0.1:1", NULL, &err));
 	assert_int_equal(err, -ECONNREFUSED);
 	assert_null(gdbstub_client_connect("nonsense:", NULL, &err));
-	conn_close(c);
+	fake_free(c->f);
 }
 
 /* A scripted stub that answers as QEMU 7.2 does: an unsolicited stop reply on connect,
