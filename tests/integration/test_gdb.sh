@@ -220,3 +220,12 @@ stop_vm
 st=$?
 check "a bad --gdb address is rejected with status 2 ($st)" test "$st" = 2
 check "a bad --gdb address is named" has "$WORK/bad.err" "notaport"
+
+# 8. Ctrl-C ends a run that serves gdb, as it ends one that does not.
+port=$(free_port)
+if start_vm s8 "tcp::$port" --cpus 2 --cmdline iterations=0 "$GUEST"; then
+	kill -INT "$VM_PID"
+	vm_wait
+	check "Ctrl-C ends kprof run --gdb with status 130 ($st)" test "$st" = 130
+fi
+stop_vm
