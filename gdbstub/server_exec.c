@@ -294,6 +294,8 @@ int gs_breakpoint(struct gdbstub *gs, bool insert, const char *pkt, size_t len,
 	b->addr = addr;
 	b->len = kind;
 	e = bp_target_set(gs, b);
+	if (e == -ENOTSUP || e == -EOPNOTSUPP)
+		return 0;	/* empty reply: gdb then knows this kind is unsupported */
 	if (e) {
 		if (e == -ENOSPC)
 			kp_warn("gdb stub: all hardware debug registers are in use; cannot %s at "

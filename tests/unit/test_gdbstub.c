@@ -174,6 +174,8 @@ static int fake_set_bp(struct target *t, enum target_bp_kind kind, uint64_t addr
 	(void)len;
 	if (kind == TARGET_BP_SW)
 		return -ENOTSUP;	/* as on the PVM KVM: the stub must fall back */
+	if (kind == TARGET_WP_READ)
+		return -ENOTSUP;	/* x86 debug registers cannot trap reads alone */
 	if (F(t)->nbp == 4)
 		return -ENOSPC;
 	F(t)->bp_addr[F(t)->nbp++] = addr;
@@ -654,6 +656,7 @@ static void test_server_exec(void **state)
 	assert_int_equal(c->f->nbp, 4);
 	assert_reply(c, "Z0,1500,1", "E28");
 	assert_reply(c, "Z9,1500,1", "");
+	assert_reply(c, "Z3,1500,8", "");	/* a kind the target lacks: unsupported */
 	assert_reply(c, "Z0,1500", "E22");
 	assert_reply(c, "z0,1600,1", "E02");
 	/* a breakpoint hit while running: swbreak for a Z0 */
