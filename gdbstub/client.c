@@ -419,35 +419,23 @@ static int handshake(struct gclient *c)
 	return gc_learn_layout(c);
 }
 
-struct target *gdbstub_client_connect(const char *addr, const struct gdbstub_client_opts *o,
-				      int *err)
+struct target *gdbstub_client_attach_fd(int fd, const struct gdbstub_client_opts *o, int *err)
 {
-	struct gdbstub_addr a;
-	struct gclient *c;
-	int e = gdbstub_parse_addr(addr, &a);
+	struct gclient *c = calloc(1, sizeof(*c));
+	int e;
 
-	if (e) {
-		*err = e;
-		return NULL;
-	}
-	c = calloc(1, sizeof(*c));
 	if (!c) {
+		close(fd);
 		*err = -ENOMEM;
 		return NULL;
 	}
 	c->t.ops = &gclient_ops;
+	c->fd = fd;
 	c->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : GC_DEFAULT_TIMEOUT_MS;
 	c->packet_size = 400;	/* until the peer says */
 	kp_buf_init(&c->out);
 	kp_buf_init(&c->reply);
 	rsp_framer_init(&c->fr);
-	c->fd = rsp_sock_connect(&a, c->timeout_ms);
-	if (c->fd < 0) {
-		*err = c->fd;
-		c->fd = -1;
-		gdbstub_client_close(&c->t);
-		return NULL;
-	}
 	e = handshake(c);
 	if (e) {
 		*err = e;
@@ -455,6 +443,24 @@ struct target *gdbstub_client_connect(const char *addr, const struct gdbstub_cli
 		return NULL;
 	}
 	return &c->t;
+}
+
+struct target *gdbstub_client_connect(const char *addr, const struct gdbstub_client_opts *o,
+				      int *err)
+{
+	struct gdbstub_addr a;
+	int fd, e = gdbstub_parse_addr(addr, &a);
+
+	if (e) {
+		*err = e;
+		return NULL;
+	}
+	fd = rsp_sock_connect(&a, o && o->timeout_ms > 0 ? o->timeout_ms : GC_DEFAULT_TIMEOUT_MS);
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	return gdbstub_client_attach_fd(fd, o, err);
 }
 
 void gdbstub_client_close(struct target *t)

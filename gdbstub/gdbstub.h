@@ -148,6 +148,8 @@ struct gdbstub_client_opts {
  * Free with gdbstub_client_close(). */
 struct target *gdbstub_client_connect(const char *addr, const struct gdbstub_client_opts *o,
 				      int *err);
+/* The same over an already-connected stream (taken over: closed on failure and by close). */
+struct target *gdbstub_client_attach_fd(int fd, const struct gdbstub_client_opts *o, int *err);
 void gdbstub_client_close(struct target *t);
 
 #endif
