@@ -40,6 +40,11 @@ struct gclient {
 	struct rsp_framer fr;
 };
 
+/* client_target.c */
+extern const struct target_ops gc_target_ops;
+/* A dropped or silent connection ends the target (TARGET_EV_GONE); returns e. */
+int gc_note_gone(struct gclient *c, int e);
+
 /* client_io.c: one request, one reply (console 'O' packets skipped). */
 int gc_send(struct gclient *c, const char *payload, size_t len);
 int gc_recv(struct gclient *c, int timeout_ms);

@@ -76,6 +76,14 @@ struct gdbstub {
 
 /* server_packets.c: dispatch one received packet. */
 enum gs_after gs_handle_packet(struct gdbstub *gs, char *pkt, size_t len, struct kp_buf *reply);
+/* server_data.c: register and memory packets (arguments after the packet letter). */
+enum gs_after gs_h_read_regs(struct gdbstub *gs, char *a, size_t n, struct kp_buf *reply);
+enum gs_after gs_h_write_regs(struct gdbstub *gs, char *a, size_t n, struct kp_buf *reply);
+enum gs_after gs_h_read_reg(struct gdbstub *gs, char *a, size_t n, struct kp_buf *reply);
+enum gs_after gs_h_write_reg(struct gdbstub *gs, char *a, size_t n, struct kp_buf *reply);
+enum gs_after gs_h_read_mem(struct gdbstub *gs, char *a, size_t n, struct kp_buf *reply);
+enum gs_after gs_h_write_mem(struct gdbstub *gs, char *a, size_t n, struct kp_buf *reply);
+enum gs_after gs_h_write_mem_bin(struct gdbstub *gs, char *a, size_t n, struct kp_buf *reply);
 /* server_exec.c: execution control and stop replies. */
 enum gs_after gs_handle_resume(struct gdbstub *gs, const char *pkt, size_t len,
 			       struct kp_buf *reply);
@@ -89,7 +97,11 @@ void gs_publish_end(struct gdbstub *gs, const struct target_event *ev);
 /* server_monitor.c */
 int gs_monitor(struct gdbstub *gs, const char *hexcmd, size_t len, struct kp_buf *reply);
 /* server.c */
+#define GS_WRITE_TIMEOUT_MS 5000	/* a client that reads nothing for this long is dropped */
 int gs_send_packet(struct gdbstub *gs, const char *payload, size_t len);
+/* server_session.c: serve one client (1: asked to quit); events while nobody is attached. */
+int gs_session(struct gdbstub *gs, int fd);
+void gs_idle_events(struct gdbstub *gs);
 
 /* "Enn" with a decimal errno, as QEMU and gdbserver answer (E14 = EFAULT, E22 = EINVAL). */
 int gs_error(struct kp_buf *reply, int err);
