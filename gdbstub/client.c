@@ -24,8 +24,10 @@ static int handshake(struct gclient *c)
 		e = gc_request(c, "qSupported:swbreak+;hwbreak+;vContSupported+");
 	/* QEMU stops a running VM when a debugger connects and says so with a stop reply
 	 * nobody asked for; it may arrive before the answer to qSupported. */
-	while (!e && gc_parse_stop(c, c->reply.data, c->reply.len, &ev))
+	while (!e && gc_parse_stop(c, c->reply.data, c->reply.len, &ev)) {
+		c->found_running = true;	/* a VM already paused sends none */
 		e = gc_recv(c, c->timeout_ms);
+	}
 	if (e)
 		return e;
 	r = c->reply.data ? c->reply.data : "";

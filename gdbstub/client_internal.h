@@ -28,6 +28,7 @@ struct gclient {
 	bool vcont;
 	size_t packet_size;
 	bool running;
+	bool found_running;	/* the peer announced stopping a running VM when we attached */
 	bool ended;		/* the peer said W/X, or the connection dropped */
 	bool end_reported;
 	struct target_event end_ev;
@@ -38,6 +39,9 @@ struct gclient {
 	struct kp_buf out;	/* packet being sent */
 	struct kp_buf reply;	/* last reply */
 	struct rsp_framer fr;
+	/* Bytes received but not yet framed: replies are read in blocks, not a byte a call. */
+	size_t rpos, rlen;
+	uint8_t rbuf[16384];
 };
 
 /* client_target.c */
@@ -49,6 +53,10 @@ int gc_note_gone(struct gclient *c, int e);
 int gc_send(struct gclient *c, const char *payload, size_t len);
 int gc_recv(struct gclient *c, int timeout_ms);
 int gc_request(struct gclient *c, const char *fmt, ...) KP_PRINTF(2, 3);
+/* The two halves of gc_request, for pipelining: several requests go out back to back and
+ * their replies, which a stub sends in order, are read afterwards. */
+int gc_sendf(struct gclient *c, const char *fmt, ...) KP_PRINTF(2, 3);
+int gc_reply(struct gclient *c);
 /* The reply as an errno: 0 for OK, -ENOTSUP for empty, -EIO/-EFAULT for Exx. */
 int gc_reply_status(const struct gclient *c);
 /* Parse a stop reply into ev; returns 1 for a stop, 0 for something else. */

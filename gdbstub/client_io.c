@@ -26,25 +26,30 @@ int gc_recv(struct gclient *c, int timeout_ms)
 	uint8_t ch;
 
 	for (;;) {
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		ssize_t n;
-		int r = poll(&p, 1, timeout_ms);
+		if (c->rpos == c->rlen) {
+			struct pollfd p = { .fd = c->fd, .events = POLLIN };
+			ssize_t n;
+			int r = poll(&p, 1, timeout_ms);
 
-		if (r == 0)
-			return -ETIMEDOUT;
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+			if (r == 0)
+				return -ETIMEDOUT;
+			if (r < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			n = recv(c->fd, c->rbuf, sizeof(c->rbuf), MSG_DONTWAIT);
+			if (n == 0)
+				return -ECONNRESET;
+			if (n < 0) {
+				if (errno == EINTR || errno == EAGAIN)
+					continue;
+				return -errno;
+			}
+			c->rpos = 0;
+			c->rlen = (size_t)n;
 		}
-		n = recv(c->fd, &ch, 1, 0);
-		if (n == 0)
-			return -ECONNRESET;
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
+		ch = c->rbuf[c->rpos++];
 		switch (rsp_framer_feed(&c->fr, ch)) {
 		case RSP_EV_PACKET:
 			if (!c->no_ack && rsp_sock_write_all(c->fd, "+", 1, c->timeout_ms))
@@ -71,6 +76,36 @@ int gc_recv(struct gclient *c, int timeout_ms)
 	}
 }
 
+int gc_sendf(struct gclient *c, const char *fmt, ...)
+{
+	char payload[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(payload, sizeof(payload), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(payload))
+		return -EINVAL;
+	return gc_send(c, payload, (size_t)n);
+}
+
+int gc_reply(struct gclient *c)
+{
+	int e;
+
+	/* Console output ('O' + hex) may come before the reply (qRcmd); skip it. */
+	do
+		e = gc_recv(c, c->timeout_ms);
+	while (!e && c->reply.len >= 2 && c->reply.data[0] == 'O' && strcmp(c->reply.data, "OK"));
+	if (e == -ECONNRESET || e == -EPIPE) {
+		c->ended = true;
+		c->end_ev.kind = TARGET_EV_GONE;
+		c->end_ev.cpu = -1;
+	}
+	return e;
+}
+
 int gc_request(struct gclient *c, const char *fmt, ...)
 {
 	char payload[256];
@@ -83,18 +118,7 @@ int gc_request(struct gclient *c, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof(payload))
 		return -EINVAL;
 	e = gc_send(c, payload, (size_t)n);
-	/* Console output ('O' + hex) may come before the reply (qRcmd); skip it. */
-	while (!e) {
-		e = gc_recv(c, c->timeout_ms);
-		if (e || c->reply.len < 2 || c->reply.data[0] != 'O' || !strcmp(c->reply.data, "OK"))
-			break;
-	}
-	if (e == -ECONNRESET || e == -EPIPE) {
-		c->ended = true;
-		c->end_ev.kind = TARGET_EV_GONE;
-		c->end_ev.cpu = -1;
-	}
-	return e;
+	return e ? e : gc_reply(c);
 }
 
 int gc_reply_status(const struct gclient *c)

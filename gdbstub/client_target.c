@@ -211,12 +211,33 @@ static int gc_poll_event(struct target *t, struct target_event *ev)
 static int gc_get_regs(struct target *t, int cpu, struct target_regs *r)
 {
 	struct gclient *c = GC(t);
-	int e = select_thread(c, cpu);
+	int e;
 
+	if (cpu < 0 || cpu >= c->ncpu)
+		return -EINVAL;
+	if (c->ended)
+		return -ESRCH;
+	if (c->running)
+		return -EBUSY;
+	/* Hg and g back to back: one round trip instead of two. */
+	e = 0;
+	if (c->g_tid != c->tids[cpu])
+		e = gc_sendf(c, "Hg%llx", (unsigned long long)c->tids[cpu]);
 	if (!e)
-		e = gc_note_gone(c, gc_request(c, "g"));
+		e = gc_send(c, "g", 1);
+	if (!e && c->g_tid != c->tids[cpu]) {
+		e = gc_reply(c);
+		if (!e && gc_reply_status(c)) {
+			gc_reply(c);	/* the g's reply is for some other thread */
+			return gc_note_gone(c, -EIO);
+		}
+		if (!e)
+			c->g_tid = c->tids[cpu];
+	}
+	if (!e)
+		e = gc_reply(c);
 	if (e)
-		return e;
+		return gc_note_gone(c, e);
 	if (c->reply.len && c->reply.data[0] == 'E')
 		return -EIO;
 	return gc_decode_regs(c, c->reply.data, c->reply.len, r);
@@ -230,28 +251,57 @@ static size_t mem_chunk(const struct gclient *c)
 	return n < 16 ? 16 : n;
 }
 
+/* m requests in flight at once: a stack read is one round trip however many packets it
+ * takes, while the replies (up to PacketSize each) still fit the socket buffers. */
+#define GC_PIPELINE 16
+
 static ssize_t gc_read_mem(struct target *t, int cpu, uint64_t addr, void *buf, size_t len)
 {
 	struct gclient *c = GC(t);
-	size_t done = 0;
+	size_t done = 0, chunk = mem_chunk(c);
+	bool stop = false;
 	int e = select_thread(c, cpu);
 
 	if (e)
 		return e;
-	while (done < len) {
-		size_t want = KP_MIN(len - done, mem_chunk(c)), got;
+	while (done < len && !stop) {
+		size_t batch = KP_MIN((len - done + chunk - 1) / chunk, (size_t)GC_PIPELINE);
+		size_t sent = 0;
 
-		e = gc_note_gone(c, gc_request(c, "m%llx,%zx", (unsigned long long)(addr + done), want));
-		if (e)
+		for (; sent < batch && !e; sent++) {
+			size_t off = done + sent * chunk;
+
+			e = gc_sendf(c, "m%llx,%zx", (unsigned long long)(addr + off),
+				     KP_MIN(len - off, chunk));
+		}
+		/* Every reply sent for is read, also after one that ends the range. */
+		for (size_t i = 0; i < sent; i++) {
+			size_t want = KP_MIN(len - done, chunk), got;
+			int er = gc_reply(c);
+
+			if (er) {
+				e = er;
+				break;
+			}
+			if (stop)
+				continue;
+			if (c->reply.len == 0 || c->reply.data[0] == 'E' || c->reply.len % 2) {
+				stop = true;	/* unmapped from here */
+				continue;
+			}
+			got = KP_MIN(c->reply.len / 2, want);
+			if (rsp_hex_decode(c->reply.data, got, (char *)buf + done)) {
+				e = -EPROTO;
+				break;
+			}
+			done += got;
+			if (got < want)
+				stop = true;
+		}
+		if (e) {
+			gc_note_gone(c, e);
 			return done ? (ssize_t)done : e;
-		if (c->reply.len == 0 || c->reply.data[0] == 'E' || c->reply.len % 2)
-			break;	/* unmapped from here */
-		got = KP_MIN(c->reply.len / 2, want);
-		if (rsp_hex_decode(c->reply.data, got, (char *)buf + done))
-			return done ? (ssize_t)done : -EPROTO;
-		done += got;
-		if (got < want)
-			break;
+		}
 	}
 	return done ? (ssize_t)done : -EFAULT;
 }
@@ -344,3 +394,29 @@ const struct target_ops gc_target_ops = {
 	.kill = gc_kill,
 	.describe_cpu = gc_describe,
 };
+
+bool gdbstub_client_found_running(struct target *t)
+{
+	return GC(t)->found_running;
+}
+
+int gdbstub_client_detach(struct target *t, bool resume)
+{
+	struct gclient *c = GC(t);
+	int e;
+
+	if (c->ended)
+		return -ESRCH;
+	e = gc_stop(t);
+	if (e || !resume)
+		return e;	/* closing without 'D' leaves the peer halted */
+	e = gc_note_gone(c, gc_request(c, "D"));
+	if (!e)
+		e = gc_reply_status(c);
+	if (!e) {
+		c->ended = true;
+		c->end_reported = true;
+		c->end_ev = (struct target_event){ .kind = TARGET_EV_GONE, .cpu = -1 };
+	}
+	return e;
+}

@@ -151,5 +151,12 @@ struct target *gdbstub_client_connect(const char *addr, const struct gdbstub_cli
 /* The same over an already-connected stream (taken over: closed on failure and by close). */
 struct target *gdbstub_client_attach_fd(int fd, const struct gdbstub_client_opts *o, int *err);
 void gdbstub_client_close(struct target *t);
+/* True when the peer was running when we attached: it then sends a stop reply unasked, as
+ * QEMU does (a VM already paused, by -S or an earlier debugger, sends none). */
+bool gdbstub_client_found_running(struct target *t);
+/* Leave the peer: stop it if it runs, then with resume send 'D' so that it runs on;
+ * without, stay stopped (gdbstub_client_close then disconnects, which leaves QEMU and
+ * kprof's stub halted).  0 or -errno. */
+int gdbstub_client_detach(struct target *t, bool resume);
 
 #endif
