@@ -322,11 +322,18 @@ static int collect_remote(struct collect_opts *o, enum flame_format fmt, int arg
 	was_running = gdbstub_client_found_running(t);
 	/* The stub's threads are the vCPUs; they all exist from the start (no bring-up wait). */
 	o->s.wait_online_s = 0;
+	o->s.stay_stopped = !was_running;
+	if (!was_running)
+		fprintf(stderr, "kprof: %s: the target is halted: the first sample is where it "
+			"stands, and it is left halted after the last\n", o->remote);
 	status = collect_target(t, o->remote, syms, o, fmt, NULL, NULL);
 	e = gdbstub_client_detach(t, was_running);
 	if (e && e != -ESRCH)
 		kp_warn("%s: could not leave the target %s: %s", o->remote,
 			was_running ? "running" : "halted", strerror(-e));
+	else if (!e)
+		fprintf(stderr, "kprof: %s: detached, the target %s\n", o->remote,
+			was_running ? "runs on" : "stays halted");
 	gdbstub_client_close(t);
 out:
 	kernel_syms_free(syms);

@@ -69,7 +69,7 @@ static int handshake(struct gclient *c)
 		if (c->reply.len == 0 || c->reply.data[0] != 'm')
 			break;
 		rsp_cursor_init(&cur, c->reply.data + 1, c->reply.len - 1);
-		while (!rsp_get_hex(&cur, &tid)) {
+		while (!gc_get_tid(c, &cur, &tid)) {
 			if (c->ncpu < TARGET_MAX_CPUS)
 				c->tids[c->ncpu++] = tid;
 			if (rsp_expect(&cur, ','))

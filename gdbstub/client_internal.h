@@ -28,7 +28,8 @@ struct gclient {
 	bool vcont;
 	size_t packet_size;
 	bool running;
-	bool found_running;	/* the peer announced stopping a running VM when we attached */
+	bool found_running;
+	bool multiprocess;	/* thread ids come as pPID.TID (QEMU keeps this once a gdb asked) */	/* the peer announced stopping a running VM when we attached */
 	bool ended;		/* the peer said W/X, or the connection dropped */
 	bool end_reported;
 	struct target_event end_ev;
@@ -61,6 +62,9 @@ int gc_reply(struct gclient *c);
 int gc_reply_status(const struct gclient *c);
 /* Parse a stop reply into ev; returns 1 for a stop, 0 for something else. */
 int gc_parse_stop(struct gclient *c, const char *p, size_t n, struct target_event *ev);
+/* Thread ids: "TID" or "pPID.TID", kept as PID << 32 | TID; formatted back the same way. */
+int gc_get_tid(struct gclient *c, struct rsp_cursor *cur, uint64_t *tid);
+const char *gc_tid_str(const struct gclient *c, uint64_t tid, char buf[40]);
 /* client_regs.c: learn the peer's register layout (target.xml, or gdb's amd64 default). */
 int gc_learn_layout(struct gclient *c);
 int gc_decode_regs(const struct gclient *c, const char *hex, size_t n, struct target_regs *r);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -134,6 +135,32 @@ int gc_reply_status(const struct gclient *c)
 	return -EPROTO;
 }
 
+int gc_get_tid(struct gclient *c, struct rsp_cursor *cur, uint64_t *tid)
+{
+	uint64_t pid = 0, t;
+	int e;
+
+	if (rsp_skip(cur, "p")) {
+		if ((e = rsp_get_hex(cur, &pid)) || (e = rsp_expect(cur, '.')))
+			return e;
+		c->multiprocess = true;
+	}
+	e = rsp_get_hex(cur, &t);
+	if (!e)
+		*tid = (pid & 0xffffffffu) << 32 | (t & 0xffffffffu);
+	return e;
+}
+
+const char *gc_tid_str(const struct gclient *c, uint64_t tid, char buf[40])
+{
+	if (c->multiprocess)
+		snprintf(buf, 40, "p%llx.%llx", (unsigned long long)(tid >> 32),
+			 (unsigned long long)(tid & 0xffffffffu));
+	else
+		snprintf(buf, 40, "%llx", (unsigned long long)tid);
+	return buf;
+}
+
 static uint64_t hex_field(const char *p, const char *end)
 {
 	uint64_t v = 0;
@@ -182,9 +209,11 @@ int gc_parse_stop(struct gclient *c, const char *p, size_t n, struct target_even
 			break;
 		kl = (size_t)(colon - q);
 		if (kl == 6 && !memcmp(q, "thread", 6)) {
-			uint64_t tid = hex_field(colon + 1, semi);
+			struct rsp_cursor cur;
+			uint64_t tid;
 
-			for (int i = 0; i < c->ncpu; i++)
+			rsp_cursor_init(&cur, colon + 1, (size_t)(semi - colon - 1));
+			for (int i = 0; !gc_get_tid(c, &cur, &tid) && i < c->ncpu; i++)
 				if (c->tids[i] == tid)
 					ev->cpu = i;
 		} else if ((kl == 7 && !memcmp(q, "swbreak", 7)) ||

@@ -31,6 +31,7 @@ int gc_note_gone(struct gclient *c, int e)
 
 static int select_thread(struct gclient *c, int cpu)
 {
+	char id[40];
 	int e;
 
 	if (cpu < 0 || cpu >= c->ncpu)
@@ -41,7 +42,7 @@ static int select_thread(struct gclient *c, int cpu)
 		return -EBUSY;
 	if (c->g_tid == c->tids[cpu])
 		return 0;
-	e = gc_request(c, "Hg%llx", (unsigned long long)c->tids[cpu]);
+	e = gc_request(c, "Hg%s", gc_tid_str(c, c->tids[cpu], id));
 	if (!e)
 		e = gc_reply_status(c);
 	if (!e)
@@ -57,6 +58,7 @@ static int gc_cpu_count(struct target *t)
 static int gc_describe(struct target *t, int cpu, char *buf, size_t len)
 {
 	struct gclient *c = GC(t);
+	char id[40];
 	size_t n;
 	int e;
 
@@ -64,7 +66,7 @@ static int gc_describe(struct target *t, int cpu, char *buf, size_t len)
 		return -EINVAL;
 	if (c->running || c->ended)
 		return -EBUSY;
-	e = gc_request(c, "qThreadExtraInfo,%llx", (unsigned long long)c->tids[cpu]);
+	e = gc_request(c, "qThreadExtraInfo,%s", gc_tid_str(c, c->tids[cpu], id));
 	if (e)
 		return gc_note_gone(c, e);
 	n = c->reply.len / 2;
@@ -123,6 +125,7 @@ static int gc_resume(struct target *t, const enum target_resume_action *a)
 {
 	struct gclient *c = GC(t);
 	struct kp_buf b;
+	char id[40];
 	int nstep = 0, step_cpu = -1, e;
 
 	if (c->ended)
@@ -136,8 +139,8 @@ static int gc_resume(struct target *t, const enum target_resume_action *a)
 		kp_buf_puts(&b, "vCont");
 		for (int i = 0; i < c->ncpu; i++)
 			if (a[i] != TARGET_RESUME_STAY)
-				kp_buf_printf(&b, ";%c:%llx", a[i] == TARGET_RESUME_STEP ? 's' : 'c',
-					      (unsigned long long)c->tids[i]);
+				kp_buf_printf(&b, ";%c:%s", a[i] == TARGET_RESUME_STEP ? 's' : 'c',
+					      gc_tid_str(c, c->tids[i], id));
 	} else {
 		for (int i = 0; i < c->ncpu; i++)
 			if (a[i] == TARGET_RESUME_STEP) {
@@ -149,7 +152,7 @@ static int gc_resume(struct target *t, const enum target_resume_action *a)
 			return -ENOTSUP;	/* plain 's' steps one thread */
 		}
 		if (step_cpu >= 0) {
-			e = gc_request(c, "Hc%llx", (unsigned long long)c->tids[step_cpu]);
+			e = gc_request(c, "Hc%s", gc_tid_str(c, c->tids[step_cpu], id));
 			if (e || (e = gc_reply_status(c))) {
 				kp_buf_release(&b);
 				return gc_note_gone(c, e);
@@ -211,6 +214,7 @@ static int gc_poll_event(struct target *t, struct target_event *ev)
 static int gc_get_regs(struct target *t, int cpu, struct target_regs *r)
 {
 	struct gclient *c = GC(t);
+	char id[40];
 	int e;
 
 	if (cpu < 0 || cpu >= c->ncpu)
@@ -222,7 +226,7 @@ static int gc_get_regs(struct target *t, int cpu, struct target_regs *r)
 	/* Hg and g back to back: one round trip instead of two. */
 	e = 0;
 	if (c->g_tid != c->tids[cpu])
-		e = gc_sendf(c, "Hg%llx", (unsigned long long)c->tids[cpu]);
+		e = gc_sendf(c, "Hg%s", gc_tid_str(c, c->tids[cpu], id));
 	if (!e)
 		e = gc_send(c, "g", 1);
 	if (!e && c->g_tid != c->tids[cpu]) {

@@ -414,7 +414,7 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 			break;
 		}
 		capture_all(&s);
-		ret = target_resume(t, NULL);
+		ret = opts->stay_stopped && stats->samples + 1 == total ? 0 : target_resume(t, NULL);
 		t1 = kp_now_ns();
 		s.stop_ns[stats->samples] = t1 - t0;
 		if (process(&s, t0 - start, t1 - t0)) {
