@@ -323,6 +323,7 @@ static int collect_remote(struct collect_opts *o, enum flame_format fmt, int arg
 	/* The stub's threads are the vCPUs; they all exist from the start (no bring-up wait). */
 	o->s.wait_online_s = 0;
 	o->s.stay_stopped = !was_running;
+	o->s.lazy_stack = true;	/* every read is a round trip to the stub */
 	if (!was_running)
 		fprintf(stderr, "kprof: %s: the target is halted: the first sample is where it "
 			"stands, and it is left halted after the last\n", o->remote);

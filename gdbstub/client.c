@@ -98,6 +98,7 @@ struct target *gdbstub_client_attach_fd(int fd, const struct gdbstub_client_opts
 	c->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : GC_DEFAULT_TIMEOUT_MS;
 	c->packet_size = 400;	/* until the peer says */
 	kp_buf_init(&c->out);
+	kp_buf_init(&c->wq);
 	kp_buf_init(&c->reply);
 	rsp_framer_init(&c->fr);
 	e = handshake(c);
@@ -137,6 +138,7 @@ void gdbstub_client_close(struct target *t)
 	if (c->fd >= 0)
 		close(c->fd);
 	kp_buf_release(&c->out);
+	kp_buf_release(&c->wq);
 	kp_buf_release(&c->reply);
 	free(c);
 }

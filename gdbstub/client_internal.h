@@ -37,12 +37,17 @@ struct gclient {
 	uint64_t tids[TARGET_MAX_CPUS];
 	uint64_t g_tid;		/* last Hg sent, 0: none */
 	struct gc_reg layout[GC_NFIELDS];
-	struct kp_buf out;	/* packet being sent */
+	struct kp_buf out;	/* last packet sent (resent on a '-') */
+	struct kp_buf wq;	/* packets and acks not yet written: flushed in one write
+				 * before waiting for a reply, or by gc_flush */
 	struct kp_buf reply;	/* last reply */
 	struct rsp_framer fr;
 	/* Bytes received but not yet framed: replies are read in blocks, not a byte a call. */
 	size_t rpos, rlen;
 	uint8_t rbuf[16384];
+	/* Registers of every thread, fetched in one pipelined batch per stop. */
+	bool regs_valid[TARGET_MAX_CPUS];
+	struct target_regs regs[TARGET_MAX_CPUS];
 };
 
 /* client_target.c */
@@ -50,8 +55,10 @@ extern const struct target_ops gc_target_ops;
 /* A dropped or silent connection ends the target (TARGET_EV_GONE); returns e. */
 int gc_note_gone(struct gclient *c, int e);
 
-/* client_io.c: one request, one reply (console 'O' packets skipped). */
+/* client_io.c: one request, one reply (console 'O' packets skipped).  gc_send queues; the
+ * queue goes out in one write when a reply is awaited (gc_recv) or on gc_flush. */
 int gc_send(struct gclient *c, const char *payload, size_t len);
+int gc_flush(struct gclient *c);
 int gc_recv(struct gclient *c, int timeout_ms);
 int gc_request(struct gclient *c, const char *fmt, ...) KP_PRINTF(2, 3);
 /* The two halves of gc_request, for pipelining: several requests go out back to back and

@@ -17,8 +17,18 @@ int gc_send(struct gclient *c, const char *payload, size_t len)
 	kp_buf_reset(&c->out);
 	e = rsp_frame(&c->out, payload, len);
 	if (!e)
-		e = rsp_sock_write_all(c->fd, c->out.data, c->out.len, c->timeout_ms);
+		e = kp_buf_append(&c->wq, c->out.data, c->out.len) ? -ENOMEM : 0;
 	return e;
+}
+
+int gc_flush(struct gclient *c)
+{
+	int e = 0;
+
+	if (c->wq.len)
+		e = rsp_sock_write_all(c->fd, c->wq.data, c->wq.len, c->timeout_ms);
+	kp_buf_reset(&c->wq);
+	return e ? -EPIPE : 0;
 }
 
 /* Read one packet into c->reply.  In ack mode, acknowledge it and resend on '-'. */
@@ -30,7 +40,12 @@ int gc_recv(struct gclient *c, int timeout_ms)
 		if (c->rpos == c->rlen) {
 			struct pollfd p = { .fd = c->fd, .events = POLLIN };
 			ssize_t n;
-			int r = poll(&p, 1, timeout_ms);
+			int r;
+
+			/* Requests and acks still queued go out before we wait. */
+			if (gc_flush(c))
+				return -EPIPE;
+			r = poll(&p, 1, timeout_ms);
 
 			if (r == 0)
 				return -ETIMEDOUT;
@@ -53,8 +68,10 @@ int gc_recv(struct gclient *c, int timeout_ms)
 		ch = c->rbuf[c->rpos++];
 		switch (rsp_framer_feed(&c->fr, ch)) {
 		case RSP_EV_PACKET:
-			if (!c->no_ack && rsp_sock_write_all(c->fd, "+", 1, c->timeout_ms))
-				return -EPIPE;
+			/* The ack waits for the next write (a stub in ack mode reads it before
+			 * our next request either way). */
+			if (!c->no_ack && kp_buf_putc(&c->wq, '+'))
+				return -ENOMEM;
 			kp_buf_reset(&c->reply);
 			if (kp_buf_append(&c->reply, c->fr.buf, c->fr.len))
 				return -ENOMEM;

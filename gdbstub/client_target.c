@@ -103,7 +103,7 @@ static int gc_stop(struct target *t)
 
 	if (!c->running || c->ended)
 		return 0;
-	if (rsp_sock_write_all(c->fd, "\x03", 1, c->timeout_ms))
+	if (kp_buf_putc(&c->wq, 0x03) || gc_flush(c))
 		return gc_note_gone(c, -EPIPE);
 	for (;;) {
 		e = gc_recv(c, c->timeout_ms);
@@ -161,10 +161,13 @@ static int gc_resume(struct target *t, const enum target_resume_action *a)
 		kp_buf_puts(&b, step_cpu >= 0 ? "s" : "c");
 	}
 	e = gc_send(c, b.data, b.len);
+	if (!e)
+		e = gc_flush(c);
 	kp_buf_release(&b);
 	if (e)
 		return gc_note_gone(c, e);
 	c->running = true;
+	memset(c->regs_valid, 0, sizeof(c->regs_valid));
 	return 0;
 }
 
@@ -211,10 +214,45 @@ static int gc_poll_event(struct target *t, struct target_event *ev)
 	return 0;
 }
 
+/* Registers of threads first..first+n-1: Hg and g for each, all sent back to back, then the
+ * replies read in order: one round trip for the whole batch. */
+#define GC_REG_BATCH 16
+
+static int fetch_regs(struct gclient *c, int first)
+{
+	int n = KP_MIN(c->ncpu - first, GC_REG_BATCH), e = 0, sel_err = 0;
+	char id[40];
+
+	for (int i = 0; i < n && !e; i++) {
+		e = gc_sendf(c, "Hg%s", gc_tid_str(c, c->tids[first + i], id));
+		if (!e)
+			e = gc_send(c, "g", 1);
+	}
+	c->g_tid = 0;
+	for (int i = 0; i < n && !e; i++) {
+		int cpu = first + i;
+
+		e = gc_reply(c);
+		if (!e && gc_reply_status(c))
+			sel_err = -EIO;	/* the g that follows reads some other thread */
+		if (!e)
+			e = gc_reply(c);
+		if (e)
+			break;
+		c->g_tid = c->tids[cpu];
+		if (sel_err || (c->reply.len && c->reply.data[0] == 'E') ||
+		    gc_decode_regs(c, c->reply.data, c->reply.len, &c->regs[cpu]))
+			c->g_tid = 0;	/* left unread: get_regs says so */
+		else
+			c->regs_valid[cpu] = true;
+		sel_err = 0;
+	}
+	return gc_note_gone(c, e);
+}
+
 static int gc_get_regs(struct target *t, int cpu, struct target_regs *r)
 {
 	struct gclient *c = GC(t);
-	char id[40];
 	int e;
 
 	if (cpu < 0 || cpu >= c->ncpu)
@@ -223,28 +261,15 @@ static int gc_get_regs(struct target *t, int cpu, struct target_regs *r)
 		return -ESRCH;
 	if (c->running)
 		return -EBUSY;
-	/* Hg and g back to back: one round trip instead of two. */
-	e = 0;
-	if (c->g_tid != c->tids[cpu])
-		e = gc_sendf(c, "Hg%s", gc_tid_str(c, c->tids[cpu], id));
-	if (!e)
-		e = gc_send(c, "g", 1);
-	if (!e && c->g_tid != c->tids[cpu]) {
-		e = gc_reply(c);
-		if (!e && gc_reply_status(c)) {
-			gc_reply(c);	/* the g's reply is for some other thread */
-			return gc_note_gone(c, -EIO);
-		}
-		if (!e)
-			c->g_tid = c->tids[cpu];
+	if (!c->regs_valid[cpu]) {
+		e = fetch_regs(c, cpu);
+		if (e)
+			return e;
+		if (!c->regs_valid[cpu])
+			return -EIO;
 	}
-	if (!e)
-		e = gc_reply(c);
-	if (e)
-		return gc_note_gone(c, e);
-	if (c->reply.len && c->reply.data[0] == 'E')
-		return -EIO;
-	return gc_decode_regs(c, c->reply.data, c->reply.len, r);
+	*r = c->regs[cpu];
+	return 0;
 }
 
 /* The largest m/M chunk: its hex must fit the peer's PacketSize. */
@@ -375,6 +400,7 @@ static int gc_kill(struct target *t)
 	if (c->ended)
 		return 0;
 	gc_send(c, "k", 1);
+	gc_flush(c);
 	c->ended = true;
 	c->end_ev = (struct target_event){ .kind = TARGET_EV_EXITED, .cpu = -1 };
 	return 0;
