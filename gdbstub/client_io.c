@@ -230,9 +230,10 @@ int gc_parse_stop(struct gclient *c, const char *p, size_t n, struct target_even
 			uint64_t tid;
 
 			rsp_cursor_init(&cur, colon + 1, (size_t)(semi - colon - 1));
-			for (int i = 0; !gc_get_tid(c, &cur, &tid) && i < c->ncpu; i++)
-				if (c->tids[i] == tid)
-					ev->cpu = i;
+			if (!gc_get_tid(c, &cur, &tid))
+				for (int i = 0; i < c->ncpu; i++)
+					if (c->tids[i] == tid)
+						ev->cpu = i;
 		} else if ((kl == 7 && !memcmp(q, "swbreak", 7)) ||
 			   (kl == 7 && !memcmp(q, "hwbreak", 7))) {
 			ev->kind = TARGET_EV_BREAKPOINT;
