@@ -290,7 +290,8 @@ static void vm_end_message(void *ctx, char *buf, size_t len)
  * 'D': both keep a VM halted when the debugger just goes). */
 static int collect_remote(struct collect_opts *o, enum flame_format fmt, int argc, char **argv)
 {
-	struct gdbstub_client_opts copts = { .timeout_ms = 5000 };
+	/* The first 4 KiB of each stack come with the registers: most kernel stacks need no more. */
+	struct gdbstub_client_opts copts = { .timeout_ms = 5000, .stack_prefetch = 4096 };
 	struct kernel_syms *syms = NULL;
 	struct target *t;
 	bool was_running;

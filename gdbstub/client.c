@@ -102,6 +102,12 @@ struct target *gdbstub_client_attach_fd(int fd, const struct gdbstub_client_opts
 	kp_buf_init(&c->reply);
 	rsp_framer_init(&c->fr);
 	e = handshake(c);
+	if (!e && o && o->stack_prefetch) {
+		c->prefetch = KP_MIN(o->stack_prefetch, (size_t)65536);
+		c->pf_buf = malloc(c->prefetch * (size_t)c->ncpu);
+		if (!c->pf_buf)
+			e = -ENOMEM;
+	}
 	if (e) {
 		*err = e;
 		gdbstub_client_close(&c->t);
@@ -139,6 +145,7 @@ void gdbstub_client_close(struct target *t)
 		close(c->fd);
 	kp_buf_release(&c->out);
 	kp_buf_release(&c->wq);
+	free(c->pf_buf);
 	kp_buf_release(&c->reply);
 	free(c);
 }

@@ -48,6 +48,10 @@ struct gclient {
 	/* Registers of every thread, fetched in one pipelined batch per stop. */
 	bool regs_valid[TARGET_MAX_CPUS];
 	struct target_regs regs[TARGET_MAX_CPUS];
+	/* With them, the first stack_prefetch bytes from each thread's rsp (opts). */
+	size_t prefetch;
+	uint8_t *pf_buf;		/* ncpu * prefetch bytes */
+	size_t pf_len[TARGET_MAX_CPUS];	/* of them readable, from regs[cpu].rsp */
 };
 
 /* client_target.c */

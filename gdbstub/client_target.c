@@ -214,6 +214,68 @@ static int gc_poll_event(struct target *t, struct target_event *ev)
 	return 0;
 }
 
+/* The largest m/M chunk: its hex must fit the peer's PacketSize. */
+static size_t mem_chunk(const struct gclient *c)
+{
+	size_t n = (c->packet_size - 32) / 2;
+
+	return n < 16 ? 16 : n;
+}
+
+/* After a register batch: Hg and the m packets for [rsp, rsp + prefetch) of each of those
+ * threads, all back to back, then every reply in order (one round trip).  A thread's window
+ * ends at its first short or refused piece (an unmapped page). */
+static int prefetch_stacks(struct gclient *c, int first, int n)
+{
+	size_t chunk = mem_chunk(c), pieces = (c->prefetch + chunk - 1) / chunk;
+	char id[40];
+	int e = 0;
+
+	for (int i = 0; i < n && !e; i++) {
+		int cpu = first + i;
+		uint64_t rsp = c->regs[cpu].gpr[TREG_RSP];
+
+		c->pf_len[cpu] = 0;
+		if (!c->regs_valid[cpu] || (c->regs[cpu].cs & 3) == 3)
+			continue;	/* user mode: no kernel stack to read */
+		e = gc_sendf(c, "Hg%s", gc_tid_str(c, c->tids[cpu], id));
+		for (size_t k = 0; k < pieces && !e; k++)
+			e = gc_sendf(c, "m%llx,%zx", (unsigned long long)(rsp + k * chunk),
+				     KP_MIN(chunk, c->prefetch - k * chunk));
+	}
+	for (int i = 0; i < n && !e; i++) {
+		int cpu = first + i;
+		uint8_t *dst = c->pf_buf + (size_t)cpu * c->prefetch;
+		bool cut;
+
+		if (!c->regs_valid[cpu] || (c->regs[cpu].cs & 3) == 3)
+			continue;
+		e = gc_reply(c);
+		cut = e || gc_reply_status(c) != 0;	/* Hg refused: keep nothing */
+		if (!cut)
+			c->g_tid = c->tids[cpu];
+		for (size_t k = 0; k < pieces && !e; k++) {
+			size_t want = KP_MIN(chunk, c->prefetch - k * chunk), got;
+
+			e = gc_reply(c);
+			if (e || cut)
+				continue;
+			if (!c->reply.len || c->reply.data[0] == 'E' || c->reply.len % 2) {
+				cut = true;
+				continue;
+			}
+			got = KP_MIN(c->reply.len / 2, want);
+			if (rsp_hex_decode(c->reply.data, got, dst + c->pf_len[cpu])) {
+				cut = true;
+				continue;
+			}
+			c->pf_len[cpu] += got;
+			cut = got < want;
+		}
+	}
+	return e;
+}
+
 /* Registers of threads first..first+n-1: Hg and g for each, all sent back to back, then the
  * replies read in order: one round trip for the whole batch. */
 #define GC_REG_BATCH 16
@@ -247,6 +309,8 @@ static int fetch_regs(struct gclient *c, int first)
 			c->regs_valid[cpu] = true;
 		sel_err = 0;
 	}
+	if (!e && c->prefetch)
+		e = prefetch_stacks(c, first, n);
 	return gc_note_gone(c, e);
 }
 
@@ -272,14 +336,6 @@ static int gc_get_regs(struct target *t, int cpu, struct target_regs *r)
 	return 0;
 }
 
-/* The largest m/M chunk: its hex must fit the peer's PacketSize. */
-static size_t mem_chunk(const struct gclient *c)
-{
-	size_t n = (c->packet_size - 32) / 2;
-
-	return n < 16 ? 16 : n;
-}
-
 /* m requests in flight at once: a stack read is one round trip however many packets it
  * takes, while the replies (up to PacketSize each) still fit the socket buffers. */
 #define GC_PIPELINE 16
@@ -289,10 +345,24 @@ static ssize_t gc_read_mem(struct target *t, int cpu, uint64_t addr, void *buf, 
 	struct gclient *c = GC(t);
 	size_t done = 0, chunk = mem_chunk(c);
 	bool stop = false;
-	int e = select_thread(c, cpu);
+	int e;
 
+	/* Served from the stack read ahead with the registers, as far as it goes. */
+	if (cpu >= 0 && cpu < c->ncpu && !c->running && c->regs_valid[cpu] && c->pf_len[cpu]) {
+		uint64_t base = c->regs[cpu].gpr[TREG_RSP];
+
+		if (addr >= base && addr - base < c->pf_len[cpu]) {
+			size_t off = (size_t)(addr - base);
+
+			done = KP_MIN(len, c->pf_len[cpu] - off);
+			memcpy(buf, c->pf_buf + (size_t)cpu * c->prefetch + off, done);
+			if (done == len || c->pf_len[cpu] < c->prefetch)
+				return (ssize_t)done;	/* complete, or unmapped beyond */
+		}
+	}
+	e = select_thread(c, cpu);
 	if (e)
-		return e;
+		return done ? (ssize_t)done : e;
 	while (done < len && !stop) {
 		size_t batch = KP_MIN((len - done + chunk - 1) / chunk, (size_t)GC_PIPELINE);
 		size_t sent = 0;

@@ -142,6 +142,11 @@ void gdbstub_free(struct gdbstub *gs);
 
 struct gdbstub_client_opts {
 	int timeout_ms;		/* per reply; 0 means 5000 */
+	/* Read this many bytes of each thread's stack, from its rsp, right after its registers
+	 * (one pipelined batch for every thread) and serve reads inside it from there until the
+	 * next resume: a profiler's stack reads then cost no round trip of their own.
+	 * 0: none; at most 65536. */
+	size_t stack_prefetch;
 };
 
 /* Connect to a gdb stub and present it as a target; NULL with *err set on failure.

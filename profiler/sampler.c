@@ -482,6 +482,12 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 		capture_all(&s);
 		ret = opts->stay_stopped && stats->samples + 1 == total ? 0 : target_resume(t, NULL);
 		t1 = kp_now_ns();
+		/* A target that went away during the capture (a remote stub's connection
+		 * dropping) left it incomplete: end without it, saying why. */
+		if (ret && target_ended(&s)) {
+			stats->end = SAMPLER_TARGET_ENDED;
+			break;
+		}
 		s.stop_ns[stats->samples] = t1 - t0;
 		if (process(&s, t0 - start, t1 - t0)) {
 			teardown(&s);
