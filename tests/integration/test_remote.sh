@@ -10,6 +10,7 @@
 #  - Ctrl-C ends collecting with the file written and the target left running.
 # Then, QEMU only: QEMU killed mid-run, and the guest exiting mid-run, end with the samples
 # taken written, exit status 1 and a message saying what happened.
+# sanitize: yes
 set -u
 . "$(dirname "$0")/lib.sh"
 
