@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Oracle for `monitor stacks`: the real gdb attached to `kprof run --gdb`, running the guest
+# built without frame pointers on 2 and on 4 vCPUs, stops it at breakpoints in work_leaf (on each
+# vCPU in turn) and in the timer interrupt, then at interrupts sent at random moments.  At every
+# stop, kprof's own unwinding of every vCPU (`monitor stacks inline` and `monitor stacks`) must
+# name the same functions, outermost to innermost, as gdb's `thread apply all bt` (see
+# stacks_oracle.py for the two differences of presentation it allows for).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+
+INTERRUPTS=${ORACLE_INTERRUPTS:-50}
+BP_HITS=3
+SEED=${ORACLE_SEED:-$RANDOM}
+VM_PID=
+trap '[ -n "$VM_PID" ] && kill "$VM_PID" 2>/dev/null; wait 2>/dev/null' EXIT
+
+if ! command -v gdb >/dev/null; then
+	fail "stacks oracle: needs gdb (make deps installs it)"
+	exit 0
+fi
+
+# oracle NCPUS: one gdb session against a fresh VM; prints PASS or FAIL.
+oracle() {
+	local ncpu=$1 port out name
+	name="stacks oracle: monitor stacks equals gdb's bt on the nofp guest, $ncpu vCPUs"
+	out=$WORK/oracle-$ncpu
+	mkdir -p "$out"
+	port=$(free_port)
+	timeout 600 "$KPROF" run --gdb "tcp:127.0.0.1:$port" --gdb-wait --cpus "$ncpu" \
+		--cmdline iterations=0 "$GUEST_NOFP" >"$out/vm.out" 2>"$out/vm.err" &
+	VM_PID=$!
+	for _ in $(seq 300); do
+		grep -q "gdb stub listening on" "$out/vm.err" 2>/dev/null && break
+		sleep 0.1
+	done
+	ORACLE_RECORDS=$out/records.json ORACLE_INTERRUPTS=$INTERRUPTS ORACLE_BP_HITS=$BP_HITS \
+		ORACLE_SEED=$SEED timeout 400 gdb -batch -nx -ex "set pagination off" \
+		-ex "file $GUEST_NOFP" -ex "target remote 127.0.0.1:$port" \
+		-ex "source tests/integration/stacks_oracle.py" -ex kill \
+		</dev/null >"$out/gdb.out" 2>&1
+	# After gdb's kill the VM ends by itself; make sure of it.
+	for _ in $(seq 100); do
+		kill -0 "$VM_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$VM_PID" 2>/dev/null
+	wait "$VM_PID" 2>/dev/null
+	VM_PID=
+	if [ ! -s "$out/records.json" ]; then
+		fail "$name" "gdb recorded nothing: $(tail -3 "$out/gdb.out" | tr '\n' ' ')"
+		return
+	fi
+	python3 tests/integration/stacks_oracle.py "$out/records.json" >"$out/compare.txt" 2>&1
+	local status=$? summary irq
+	summary=$(tail -1 "$out/compare.txt")
+	irq=$(grep -c '^same: .*(interrupt frame)' "$out/compare.txt")
+	if [ "$status" -eq 0 ] && [ "$irq" -gt 0 ]; then
+		pass "$name ($summary; seed $SEED)"
+	else
+		fail "$name" "$summary (ORACLE_SEED=$SEED)"
+		grep -A4 '^differs' "$out/compare.txt" | head -20 | sed 's/^/    /'
+	fi
+	# A leak or sanitizer report from kprof fails the test too.
+	if grep -q "ERROR: \(Address\|Leak\)Sanitizer\|runtime error:" "$out/vm.err"; then
+		fail "$name: kprof's sanitizer report" "$(grep -m1 'Sanitizer\|runtime error' "$out/vm.err")"
+	fi
+}
+
+oracle 2
+oracle 4
