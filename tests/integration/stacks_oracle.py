@@ -100,9 +100,10 @@ def gdb_side():
 
 def compare(path):
     records = json.load(open(path))
-    stops = same = differ = irq = inline_seen = stop_pc_inline = 0
+    stops = same = differ = irq = irq_stops = inline_seen = stop_pc_inline = 0
     for rec in records:
         stops += 1
+        irq_stops += any("signal" in f["types"] for f in rec["frames"].values())
         gdb_bt, kp_inl, kp = parse(rec["bt"]), parse(rec["kprof_inline"]), parse(rec["kprof"])
         if not gdb_bt or set(gdb_bt) != set(kp_inl) or set(gdb_bt) != set(kp):
             print("differs: %s: threads gdb %s, kprof %s / %s" %
@@ -147,9 +148,9 @@ def compare(path):
                       "  kprof inline %s\n  gdb plain    %s\n  kprof        %s" %
                       (rec["how"], t, rec["event"], line, " > ".join(reversed(kp_inl[t])),
                        " > ".join(reversed(plain)), " > ".join(reversed(kp[t]))))
-    print("%d stops, %d vCPU stacks same, %d differ, %d through the interrupt frame, "
-          "%d with inlined frames, %d inlined calls at a non-event thread's stop pc "
-          "not compared" % (stops, same, differ, irq, inline_seen, stop_pc_inline))
+    print("%d stops, %d vCPU stacks same, %d differ, %d through the interrupt frame (in %d "
+          "stops), %d with inlined frames, %d inlined calls at a non-event thread's stop pc "
+          "not compared" % (stops, same, differ, irq, irq_stops, inline_seen, stop_pc_inline))
     return 0 if same and not differ else 1
 
 
