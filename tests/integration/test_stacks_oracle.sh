@@ -74,6 +74,39 @@ oracle() {
 	fi
 }
 
+# monitor_once NAME KPROF-RUN-OPTIONS...: boot the nofp guest with those options, stop it at
+# work_leaf and print gdb's output for `monitor stacks` (into $WORK/NAME.out).
+monitor_once() {
+	local name=$1 port
+	shift
+	port=$(free_port)
+	timeout 300 "$KPROF" run --gdb "tcp:127.0.0.1:$port" --gdb-wait --cpus 2 \
+		--cmdline iterations=0 "$@" "$GUEST_NOFP" >/dev/null 2>"$WORK/$name.err" &
+	VM_PID=$!
+	for _ in $(seq 300); do
+		grep -q "gdb stub listening on" "$WORK/$name.err" 2>/dev/null && break
+		sleep 0.1
+	done
+	timeout 120 gdb -batch -nx -ex "set pagination off" -ex "file $GUEST_NOFP" \
+		-ex "target remote 127.0.0.1:$port" -ex "break work_leaf" -ex continue \
+		-ex "monitor stacks" -ex kill </dev/null >"$WORK/$name.out" 2>&1
+	kill "$VM_PID" 2>/dev/null
+	wait "$VM_PID" 2>/dev/null
+	VM_PID=
+}
+
+# --symbols names the ELF explicitly; a wrong --kaslr-offset shifts every lookup (one '??' per
+# vCPU, as no function covers the pc); an unreadable file is reported to gdb, and the run goes on.
+monitor_once symbols --symbols "$GUEST_NOFP"
+check "stacks oracle: --symbols names the ELF for monitor stacks" \
+	grep -q '^#0  0x[0-9a-f]* in work_leaf ()' "$WORK/symbols.out"
+monitor_once kaslr --symbols "$GUEST_NOFP" --kaslr-offset 0x100000
+n=$(grep -c '^#0  0x[0-9a-f]* in ?? ()' "$WORK/kaslr.out")
+check "stacks oracle: a wrong --kaslr-offset gives '??' on both vCPUs" [ "$n" -eq 2 ]
+monitor_once missing --symbols "$WORK/no-such.elf"
+check "stacks oracle: monitor stacks reports symbols it cannot load" \
+	grep -q "cannot load the kernel's symbols" "$WORK/missing.out"
+
 oracle 2 "$GUEST_NOFP" nofp "$INTERRUPTS" "$BP_HITS"
 oracle 4 "$GUEST_NOFP" nofp "$INTERRUPTS" "$BP_HITS"
 oracle 2 "$GUEST" fp 10 1
