@@ -221,21 +221,34 @@ for kind in qemu kprof; do
 	fi
 	stop_peer
 
-	# --- Oracle: a halted target, gdb's backtraces against one kprof sample
+	# --- Oracle: a halted target, gdb's backtraces against one kprof sample, at stops in
+	# each chain's leaf, in the chains' inner functions, and in the timer interrupt (its
+	# frames run through the interrupt entry's signal frame).
 	name="$kind oracle: gdb's thread apply all bt and kprof name the same frames on every CPU"
 	if ! start_peer "$kind" halted; then
 		fail "$name" "the $kind gdb stub did not come up"
 		continue
 	fi
-	# Run to a hardware breakpoint in the chains, then disconnect: the stub stays halted.
-	timeout 60 gdb -q -nx -batch -ex "target remote 127.0.0.1:$PORT" -ex "hbreak work_leaf" \
-		-ex continue -ex delete -ex disconnect "$ELF" >"$WORK/gdb-run.log" 2>&1
-	gdb_bt "$WORK/gdb.json"
-	if collect --samples 1 -o "$WORK/one.json" 2>"$WORK/one.err"; then
+	same=0 problem=
+	for bp in work_leaf tick_account hash_mix partition work_leaf; do
+		# Run to a hardware breakpoint, then disconnect: the stub stays halted.
+		timeout 60 gdb -q -nx -batch -ex "target remote 127.0.0.1:$PORT" -ex "hbreak $bp" \
+			-ex continue -ex delete -ex disconnect "$ELF" >"$WORK/gdb-run.log" 2>&1
+		gdb_bt "$WORK/gdb.json"
+		if ! collect --samples 1 -o "$WORK/one.json" 2>"$WORK/one.err"; then
+			problem="at $bp: exit $?: $(tail -1 "$WORK/one.err")"
+			break
+		fi
 		result=$(compare "$WORK/gdb.json" "$WORK/one.json")
-		case $result in ok*) pass "$name ($result)" ;; *) fail "$name" "$result" ;; esac
+		case $result in
+		ok*) same=$((same + 1)) ;;
+		*) problem="at $bp: $result"; break ;;
+		esac
+	done
+	if [ -z "$problem" ]; then
+		pass "$name ($same stops; the last: ${result#ok })"
 	else
-		fail "$name" "exit $?: $(tail -1 "$WORK/one.err")"
+		fail "$name" "$problem"
 	fi
 	name="$kind oracle: the halted target is left halted where it was"
 	collect --samples 1 -o "$WORK/two.json" 2>"$WORK/two.err"
