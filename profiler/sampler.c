@@ -151,6 +151,14 @@ static void capture_all(struct sampler *s)
 	}
 }
 
+static bool any_captured(const struct sampler *s)
+{
+	for (size_t i = 0; i < s->ncaps; i++)
+		if (s->caps[i].ok)
+			return true;
+	return false;
+}
+
 static int on_frame(void *ctx, uint64_t pc, unsigned flags)
 {
 	struct sampler *s = ctx;
@@ -486,6 +494,14 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 		 * dropping) left it incomplete: end without it, saying why. */
 		if (ret && target_ended(&s)) {
 			stats->end = SAMPLER_TARGET_ENDED;
+			break;
+		}
+		/* Not one vCPU's registers readable: the target answers nothing but errors
+		 * (a remote stub refusing every read); more samples would only say '??'. */
+		if (!any_captured(&s)) {
+			stats->end = SAMPLER_TARGET_ERROR;
+			snprintf(stats->end_message, sizeof(stats->end_message),
+				 "the target refused to give the vCPUs' registers");
 			break;
 		}
 		s.stop_ns[stats->samples] = t1 - t0;

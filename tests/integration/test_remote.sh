@@ -308,6 +308,57 @@ else
 fi
 stop_peer
 
+# --- A hostile stub (no QEMU can be made to do this): it attaches, then answers every
+# register read with an error.  kprof ends at once, says so, and writes an empty profile.
+name="a stub answering only errors ends the collection with status 1 and a message"
+cat >"$WORK/errstub.py" <<'PY'
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+s.settimeout(30)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+c.settimeout(30)
+buf = b""
+def send(p):
+    c.sendall(b"+$" + p + b"#%02x" % (sum(p) & 255))
+answers = {b"?": b"S05", b"qfThreadInfo": b"m1,2", b"qsThreadInfo": b"l", b"g": b"E01"}
+while True:
+    d = c.recv(4096)
+    if not d:
+        break
+    if b"\x03" in d:
+        send(b"S02")
+    buf += d.replace(b"\x03", b"")
+    while True:
+        i = buf.find(b"$")
+        j = buf.find(b"#", i)
+        if i < 0 or j < 0 or len(buf) < j + 3:
+            break
+        p, buf = buf[i + 1:j], buf[j + 3:]
+        if p.startswith(b"qSupported"):
+            send(b"PacketSize=1000")
+        elif p.startswith(b"Hg") or p == b"D":
+            send(b"OK")
+        elif p not in (b"c", b"vCont;c"):
+            send(answers.get(p, b""))
+PY
+python3 "$WORK/errstub.py" >"$WORK/errport" &
+spid=$!
+for _ in $(seq 50); do [ -s "$WORK/errport" ] && break; sleep 0.1; done
+timeout 60 "$KPROF" collect --remote "127.0.0.1:$(cat "$WORK/errport")" --symbols "$ELF" \
+	--samples 10 -o "$WORK/err.json" 2>"$WORK/err.err"
+st=$?
+kill "$spid" 2>/dev/null
+wait "$spid" 2>/dev/null
+if [ "$st" -eq 1 ] && grep -q "refused to give the vCPUs' registers" "$WORK/err.err" &&
+	python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$WORK/err.json" 2>/dev/null; then
+	pass "$name"
+else
+	fail "$name" "exit $st; $(tail -1 "$WORK/err.err")"
+fi
+
 # --- Bad addresses and a stub that is not there: one line, status 2 or 3.
 expect_status "--remote without --symbols is a usage error" 2 \
 	"$KPROF" collect --remote 127.0.0.1:1 -o "$WORK/x.json" 2>/dev/null
