@@ -8,9 +8,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct gdbstub_client_opts o = { .timeout_ms = 1 };
+	/* stack_prefetch: the stack read ahead with the registers is parsed too. */
+	struct gdbstub_client_opts o = { .timeout_ms = 1, .stack_prefetch = 4096 };
 	struct target_regs r;
-	struct target_event ev;
+	struct target_event ev = { .kind = TARGET_EV_STOPPED };
 	struct target *t;
 	uint8_t mem[64];
 	char desc[32];
@@ -35,6 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (target_resume(t, NULL) == 0)
 			while (target_poll_event(t, &ev) == 0 && ev.kind != TARGET_EV_GONE)
 				;
+		gdbstub_client_detach(t, ev.kind != TARGET_EV_GONE);
 		gdbstub_client_close(t);
 	}
 out:
