@@ -1,7 +1,7 @@
 /* kprof collect: boot a kernel in-process, sample every vCPU's stack, write a profile.
  *
  *   kprof collect [--samples N] [--interval S | --frequency HZ] [--cpu-mask MASK]
- *                 [--max-depth D] [--symbols FILE] [--kaslr-offset OFF]
+ *                 [--max-depth D] [--inline] [--symbols FILE] [--kaslr-offset OFF]
  *                 [--format json|folded|svg|speedscope] [-o FILE] -- [kprof run options] KERNEL.elf
  *
  * Exit status: 0 when the profile was written (also after Ctrl-C, which ends sampling early),
@@ -33,6 +33,7 @@ struct collect_opts {
 	const char *output;
 	const char *format;
 	bool have_interval, have_frequency;
+	bool inline_frames;
 };
 
 static void usage(FILE *f)
@@ -47,6 +48,7 @@ static void usage(FILE *f)
 		"  --frequency HZ       samples per second (instead of --interval)\n"
 		"  --cpu-mask MASK      vCPUs to sample, decimal or 0x-hex up to 128 bits (default all)\n"
 		"  --max-depth D        frames per stack at most (default 256)\n"
+		"  --inline             show inlined functions (DWARF debug info) as frames\n"
 		"  --symbols FILE       ELF with symbols and CFI, when not the booted file (e.g. -dbg)\n"
 		"  --kaslr-offset OFF   runtime address minus link address (decimal or 0x-hex)\n"
 		"  --format FMT         json (trace.json), folded, svg or speedscope (default: from\n"
@@ -134,7 +136,8 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 			o->format = optarg;
 			break;
 		case OPT_INLINE:
-			return kp_error("--inline: inlined-function frames are not implemented yet");
+			o->inline_frames = true;
+			break;
 		case 'o':
 			o->output = optarg;
 			break;
@@ -218,40 +221,11 @@ static int stop_signals_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-struct symbols {
-	struct symtab *st;
-	struct cfi *cfi;
-	struct symbolizer *sym;
-};
-
-static int load_symbols(const char *path, uint64_t offset, struct symbols *s)
-{
-	int rc = symtab_open(path, &s->st);
-
-	if (rc)
-		return rc;
-	symtab_set_offset(s->st, offset);
-	rc = cfi_open(path, &s->cfi);
-	if (!rc)
-		rc = symbolizer_new(s->st, &s->sym);
-	if (!rc && !cfi_fde_count(s->cfi))
-		kp_warn("%s: no DWARF call-frame information; unwinding by frame pointers only",
-			path);
-	return rc;
-}
-
-static void free_symbols(struct symbols *s)
-{
-	symbolizer_free(s->sym);
-	cfi_free(s->cfi);
-	symtab_free(s->st);
-}
-
 int cmd_collect(int argc, char **argv)
 {
 	struct collect_opts o = { .s = { .stop_fd = -1, .progress = true } };
 	struct vmm_config cfg;
-	struct symbols syms = { NULL, NULL, NULL };
+	struct kernel_syms *syms = NULL;
 	struct sampler_stats stats;
 	struct profile *prof = NULL;
 	struct vmm_result res;
@@ -278,16 +252,14 @@ int cmd_collect(int argc, char **argv)
 	if (!o.symbols)
 		o.symbols = cfg.kernel;
 	/* Symbols before the VM: a bad file is reported before anything boots. */
-	if (load_symbols(o.symbols, o.kaslr_offset, &syms)) {
-		free_symbols(&syms);
+	struct kernel_syms_opts ko = { .offset = o.kaslr_offset, .inline_frames = o.inline_frames,
+				       .max_depth = o.max_depth };
+	if (kernel_syms_open(o.symbols, &ko, &syms))
 		return 2;
-	}
-	struct unwinder uw = { .cfi = syms.cfi, .syms = syms.st, .offset = o.kaslr_offset,
-			       .max_depth = o.max_depth };
 
 	o.s.stop_fd = stop_signals_fd();
 	o.s.kernel = o.symbols;
-	o.s.build_id = symtab_build_id(syms.st);
+	o.s.build_id = symtab_build_id(syms->st);
 	o.s.wait_online_s = WAIT_ONLINE_S;
 	rc = vmm_create(&cfg, &vm);
 	if (rc) {
@@ -300,7 +272,7 @@ int cmd_collect(int argc, char **argv)
 		status = VMM_EXIT_HOST;
 		goto out;
 	}
-	rc = sampler_run(vmm_target(vm), &uw, syms.sym, &o.s, &prof, &stats);
+	rc = sampler_run(vmm_target(vm), &syms->uw, syms->sym, &o.s, &prof, &stats);
 	if (rc) {
 		kp_error("%s: sampling failed: %s", cfg.kernel,
 			 rc == -ENOENT ? "no vCPU matches --cpu-mask" : strerror(-rc));
@@ -319,7 +291,7 @@ int cmd_collect(int argc, char **argv)
 out:
 	profile_free(prof);
 	vmm_destroy(vm);
-	free_symbols(&syms);
+	kernel_syms_free(syms);
 	if (o.s.stop_fd >= 0)
 		close(o.s.stop_fd);
 	return status;

@@ -117,6 +117,11 @@ int cfi_open(const char *path, struct cfi **out)
 		return ret;
 	}
 	ret = dwarf_init_b(c->fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, &c->dbg, &err);
+	if (ret != DW_DLV_OK && err) {
+		kp_debug("%s: libdwarf: %s", path, dwarf_errmsg(err));
+		/* An error made without a handle is freed without one. */
+		dwarf_dealloc(NULL, err, DW_DLA_ERROR);
+	}
 	if (ret == DW_DLV_NO_ENTRY) {
 		/* No DWARF sections at all: an empty index, frame pointers will do. */
 		c->dbg = NULL;
@@ -124,7 +129,7 @@ int cfi_open(const char *path, struct cfi **out)
 		return 0;
 	}
 	if (ret != DW_DLV_OK) {
-		kp_error("%s: cannot read DWARF: %s", path, err ? dwarf_errmsg(err) : "unknown error");
+		kp_error("%s: cannot read its DWARF call-frame information", path);
 		close(c->fd);
 		free(c);
 		return -EINVAL;

@@ -143,6 +143,21 @@ int dwexpr_eval(const uint8_t *expr, size_t len, const struct unwind_regs *regs,
 		bool push_cfa, uint64_t cfa, unwind_read_fn rd, void *rdctx, uint64_t *out);
 
 /* ---------------------------------------------------------------------------------------
+ * Inlined functions (dwarf_inline.c, libdwarf's DIE API): DW_TAG_inlined_subroutine ranges
+ * indexed once.  Link-time addresses.
+ */
+struct inline_index;
+
+/* A file without debug info gives an empty index. */
+int inline_index_open(const char *path, struct inline_index **out);
+void inline_index_free(struct inline_index *ix);
+size_t inline_index_count(const struct inline_index *ix);	/* address ranges */
+size_t inline_index_names(const struct inline_index *ix);	/* distinct name ids */
+const char *inline_index_name(const struct inline_index *ix, uint32_t id);
+/* Name ids of the functions inlined at pc, innermost first; returns how many (<= max). */
+size_t inline_lookup(const struct inline_index *ix, uint64_t pc, uint32_t *ids, size_t max);
+
+/* ---------------------------------------------------------------------------------------
  * Unwinder (unwind.c): perf's shape.  Memory comes through rd, each frame goes to cb
  * (return non-zero from cb to stop early), so a captured stack window unwinds offline.
  */
@@ -191,6 +206,12 @@ int symbolizer_new(const struct symtab *st, struct symbolizer **out);
 void symbolizer_free(struct symbolizer *s);
 /* The cleaned name for pc ("??" when no symbol covers it); owned by the symbolizer. */
 const char *symbolizer_name(struct symbolizer *s, uint64_t pc, bool *known);
+/* Show inlined functions as frames of their own (`--inline`); ix outlives s. */
+int symbolizer_set_inline(struct symbolizer *s, const struct inline_index *ix);
+/* All names for one physical frame: inlined functions innermost first (flagged
+ * PROFILE_FRAME_INLINE), then the function itself.  Returns how many (<= max, max >= 1). */
+size_t symbolizer_frames(struct symbolizer *s, uint64_t pc, const char **names,
+			 unsigned *flags, size_t max);
 
 /* ---------------------------------------------------------------------------------------
  * Sampler (sampler.c): stop all vCPUs on an absolute schedule, copy registers and stack
@@ -242,6 +263,32 @@ void sampler_print_summary(FILE *f, const struct sampler_stats *st);
  */
 int profiler_print_stacks(struct target *t, const struct unwinder *uw,
 			  struct symbolizer *sym, struct kp_buf *out);
+
+/* ---------------------------------------------------------------------------------------
+ * A kernel's symbols, CFI and unwinder loaded together (kernel_syms.c).
+ */
+struct kernel_syms_opts {
+	uint64_t offset;	/* KASLR slide: runtime address - link address */
+	bool inline_frames;	/* index DW_TAG_inlined_subroutine too (--inline) */
+	unsigned max_depth;	/* 0: 256 */
+};
+
+struct kernel_syms {
+	struct symtab *st;
+	struct cfi *cfi;
+	struct inline_index *inl;	/* NULL without inline_frames */
+	struct symbolizer *sym;
+	struct unwinder uw;		/* over the above */
+};
+
+/* Prints one line naming the file on error and returns a negative errno. */
+int kernel_syms_open(const char *path, const struct kernel_syms_opts *o,
+		     struct kernel_syms **out);
+void kernel_syms_free(struct kernel_syms *k);
+
+/* `monitor stacks` for the gdb stub, shaped as its gdbstub_monitor_fn; ctx is a struct
+ * kernel_syms.  Register with gdbstub_add_monitor(gs, "stacks", ..., profiler_monitor_stacks, k). */
+int profiler_monitor_stacks(void *ctx, struct target *t, const char *args, struct kp_buf *out);
 
 /* A profile with ncpus and no samples (for writers that build profiles by hand). */
 struct profile *profile_new(void);

@@ -91,6 +91,53 @@ static int on_frame(void *ctx, uint64_t pc, unsigned flags)
 	return 0;
 }
 
+/* Name the unwound pcs: each may stand for several frames when inlined functions show. */
+static int name_frames(struct sampler *s, struct profile_stack *st)
+{
+	size_t cap = s->nframes ? s->nframes : 1;
+
+	st->frames = calloc(cap, sizeof(*st->frames));
+	if (!st->frames)
+		return -ENOMEM;
+	for (size_t k = 0; k < s->nframes; k++) {
+		unsigned fl = s->flags[k], nflags[16];
+		const char *names[16];
+		size_t n = 1;
+
+		if (fl & PROFILE_FRAME_USER) {
+			names[0] = "[user]";
+			nflags[0] = 0;
+		} else if (fl & PROFILE_FRAME_UNKNOWN || !s->sym) {
+			names[0] = "??";
+			nflags[0] = 0;
+		} else {
+			n = symbolizer_frames(s->sym, s->pcs[k] - (fl & UNWIND_RETADDR ? 1 : 0), names,
+					      nflags, KP_ARRAY_SIZE(names));
+		}
+		if (st->nframes + n > cap) {
+			struct profile_frame *grown;
+
+			cap = (st->nframes + n) * 2;
+			grown = realloc(st->frames, cap * sizeof(*grown));
+			if (!grown)
+				return -ENOMEM;
+			st->frames = grown;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct profile_frame *f = &st->frames[st->nframes];
+
+			f->name = strdup(names[i]);
+			if (!f->name)
+				return -ENOMEM;
+			f->pc = s->pcs[k];
+			/* The physical frame keeps how it was found; inlined ones say so. */
+			f->flags = (fl & ~UNWIND_RETADDR) | (nflags[i] & PROFILE_FRAME_INLINE);
+			st->nframes++;
+		}
+	}
+	return 0;
+}
+
 static int fill_stack(struct sampler *s, const struct capture *c, struct profile_stack *st)
 {
 	st->cpu = c->cpu;
@@ -111,27 +158,7 @@ static int fill_stack(struct sampler *s, const struct capture *c, struct profile
 		unwind_regs_from_target(&regs, &c->regs);
 		unwind_stack(s->uw, &regs, stack_window_read, &w, on_frame, s);
 	}
-	st->frames = calloc(s->nframes ? s->nframes : 1, sizeof(*st->frames));
-	if (!st->frames)
-		return -ENOMEM;
-	for (size_t k = 0; k < s->nframes; k++) {
-		unsigned fl = s->flags[k];
-		const char *name;
-
-		if (fl & PROFILE_FRAME_USER)
-			name = "[user]";
-		else if (fl & PROFILE_FRAME_UNKNOWN || !s->sym)
-			name = "??";
-		else
-			name = symbolizer_name(s->sym, s->pcs[k] - (fl & UNWIND_RETADDR ? 1 : 0), NULL);
-		st->frames[k].name = strdup(name);
-		if (!st->frames[k].name)
-			return -ENOMEM;
-		st->frames[k].pc = s->pcs[k];
-		st->frames[k].flags = fl & ~UNWIND_RETADDR;
-		st->nframes = k + 1;
-	}
-	return 0;
+	return name_frames(s, st);
 }
 
 static int process(struct sampler *s, uint64_t time_ns, uint64_t stop_ns)
@@ -227,7 +254,7 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void progress_bar(const struct sampler *s, size_t done, size_t total, uint64_t elapsed)
+static void progress_bar(size_t done, size_t total, uint64_t elapsed)
 {
 	char bar[31];
 	size_t fill = total ? done * 30 / total : 30;
@@ -236,7 +263,6 @@ static void progress_bar(const struct sampler *s, size_t done, size_t total, uin
 	memset(bar, '#', fill);
 	memset(bar + fill, '.', 30 - fill);
 	bar[30] = '\0';
-	(void)s;
 	fprintf(stderr, "\rkprof: [%s] %zu/%zu samples  %.1f/s  %.1f s ", bar, done, total,
 		secs > 0 ? (double)done / secs : 0.0, secs);
 }
@@ -395,7 +421,7 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 			}
 		}
 		if (tty && (t1 - last_bar > 100000000u || stats->samples == total)) {
-			progress_bar(&s, stats->samples, total, t1 - start);
+			progress_bar(stats->samples, total, t1 - start);
 			last_bar = t1;
 		}
 	}

@@ -28,12 +28,25 @@ struct print_ctx {
 static int print_frame(void *ctx, uint64_t pc, unsigned flags)
 {
 	struct print_ctx *p = ctx;
-	const char *name = "??";
+	const char *names[16] = { "??" };
+	unsigned nflags[16] = { 0 };
+	size_t n = 1;
 
 	if (p->sym && !(flags & PROFILE_FRAME_UNKNOWN))
-		name = symbolizer_name(p->sym, pc - (flags & UNWIND_RETADDR ? 1 : 0), NULL);
-	if (kp_buf_printf(p->out, "#%-2d 0x%016" PRIx64 " in %s ()\n", p->n++, pc, name) < 0)
-		p->err = -ENOMEM;
+		n = symbolizer_frames(p->sym, pc - (flags & UNWIND_RETADDR ? 1 : 0), names, nflags,
+				      KP_ARRAY_SIZE(names));
+	for (size_t i = 0; i < n && !p->err; i++) {
+		int rc;
+
+		/* gdb prints an inlined frame without an address: it has no frame of its own. */
+		if (nflags[i] & PROFILE_FRAME_INLINE)
+			rc = kp_buf_printf(p->out, "#%-2d %s ()\n", p->n++, names[i]);
+		else
+			rc = kp_buf_printf(p->out, "#%-2d 0x%016" PRIx64 " in %s ()\n", p->n++, pc,
+					   names[i]);
+		if (rc < 0)
+			p->err = -ENOMEM;
+	}
 	return p->err;
 }
 

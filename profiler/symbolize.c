@@ -9,6 +9,8 @@ struct symbolizer {
 	const struct symtab *st;
 	struct cleaner *cleaner;
 	char **clean;		/* per symbol index, NULL until first use */
+	const struct inline_index *inl;
+	char **inl_clean;	/* per inline name id, NULL until first use */
 };
 
 int symbolizer_new(const struct symtab *st, struct symbolizer **out)
@@ -42,6 +44,9 @@ void symbolizer_free(struct symbolizer *s)
 	for (size_t i = 0; i < symtab_count(s->st); i++)
 		free(s->clean[i]);
 	free(s->clean);
+	for (size_t i = 0; s->inl && i < inline_index_names(s->inl); i++)
+		free(s->inl_clean[i]);
+	free(s->inl_clean);
 	cleaner_free(s->cleaner);
 	free(s);
 }
@@ -60,4 +65,44 @@ const char *symbolizer_name(struct symbolizer *s, uint64_t pc, bool *known)
 			return symtab_name(s->st, idx);	/* out of memory: the raw name will do */
 	}
 	return s->clean[idx];
+}
+
+int symbolizer_set_inline(struct symbolizer *s, const struct inline_index *ix)
+{
+	size_t n = inline_index_names(ix);
+
+	s->inl_clean = calloc(n ? n : 1, sizeof(*s->inl_clean));
+	if (!s->inl_clean)
+		return -ENOMEM;
+	s->inl = ix;
+	return 0;
+}
+
+static const char *inline_name(struct symbolizer *s, uint32_t id)
+{
+	if (!s->inl_clean[id])
+		s->inl_clean[id] = cleaner_clean(s->cleaner, inline_index_name(s->inl, id));
+	return s->inl_clean[id] ? s->inl_clean[id] : inline_index_name(s->inl, id);
+}
+
+size_t symbolizer_frames(struct symbolizer *s, uint64_t pc, const char **names,
+			 unsigned *flags, size_t max)
+{
+	uint32_t ids[32];
+	size_t n = 0, k;
+	bool known;
+
+	if (s->inl && max > 1) {
+		/* Inlined code lies inside its caller's symbol: only look where one is known. */
+		if (symtab_lookup(s->st, pc, NULL) >= 0)
+			n = inline_lookup(s->inl, pc - symtab_offset(s->st), ids,
+					  KP_MIN(max - 1, KP_ARRAY_SIZE(ids)));
+		for (k = 0; k < n; k++) {
+			names[k] = inline_name(s, ids[k]);
+			flags[k] = PROFILE_FRAME_INLINE;
+		}
+	}
+	names[n] = symbolizer_name(s, pc, &known);
+	flags[n] = known ? 0 : PROFILE_FRAME_UNKNOWN;
+	return n + 1;
 }

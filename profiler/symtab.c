@@ -7,12 +7,27 @@
 #include "profiler/profiler.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Print one error line and return err (a negative errno): "return report(-EINVAL, ...)". */
+static int report(int err, const char *fmt, ...) KP_PRINTF(2, 3);
+static int report(int err, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	kp_error("%s", line);
+	return err;
+}
 
 struct sym {
 	uint64_t addr;		/* link address */
@@ -107,9 +122,9 @@ static int load(struct symtab *st, Elf *elf, const char *path)
 	int ret;
 
 	if (elf_kind(elf) != ELF_K_ELF)
-		return kp_error("%s: not an ELF file", path), -EINVAL;
+		return report(-EINVAL, "%s: not an ELF file", path);
 	if (elf_getshdrstrndx(elf, &shstrndx))
-		return kp_error("%s: %s", path, elf_errmsg(-1)), -EINVAL;
+		return report(-EINVAL, "%s: %s", path, elf_errmsg(-1));
 	/* Prefer .symtab (every function); .dynsym only when the file was stripped. */
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
@@ -136,7 +151,7 @@ static int load(struct symtab *st, Elf *elf, const char *path)
 		}
 	}
 	if (!st->n)
-		return kp_error("%s: no function symbols (was it stripped?)", path), -ENOENT;
+		return report(-ENOENT, "%s: no function symbols (was it stripped?)", path);
 	qsort(st->syms, st->n, sizeof(*st->syms), cmp_sym);
 	/* Aliases share an address: keep one, so a lookup's answer does not depend on luck. */
 	size_t w = 0;
@@ -159,7 +174,7 @@ int symtab_open(const char *path, struct symtab **out)
 
 	*out = NULL;
 	if (elf_version(EV_CURRENT) == EV_NONE)
-		return kp_error("libelf: %s", elf_errmsg(-1)), -EINVAL;
+		return report(-EINVAL, "libelf: %s", elf_errmsg(-1));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;

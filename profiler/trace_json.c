@@ -11,12 +11,27 @@
 #include "profiler/profiler.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <json.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define KPROF_FORMAT_VERSION 1
+
+/* Print one error line and return err (a negative errno): "return report(-EINVAL, ...)". */
+static int report(int err, const char *fmt, ...) KP_PRINTF(2, 3);
+static int report(int err, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	kp_error("%s", line);
+	return err;
+}
 
 /* ---- writing ---- */
 
@@ -133,12 +148,12 @@ static int write_obj(json_object *root, FILE *f, const char *name)
 	const char *text;
 
 	if (!root)
-		return kp_error("%s: out of memory", name), -ENOMEM;
+		return report(-ENOMEM, "%s: out of memory", name);
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
 							    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!text || fputs(text, f) == EOF || fputc('\n', f) == EOF) {
 		json_object_put(root);
-		return kp_error("%s: write failed", name), -EIO;
+		return report(-EIO, "%s: write failed", name);
 	}
 	json_object_put(root);
 	return 0;
@@ -279,11 +294,11 @@ static int read_capture(const struct reader *r, size_t idx, json_object *cap,
 		size_t n;
 
 		if (parse_cpu_key(key, &st->cpu))
-			return kp_error("%s: %s: key \"%s\" is not a CPU number", r->name, where, key),
-			       -EINVAL;
+			return report(-EINVAL, "%s: %s: key \"%s\" is not a CPU number", r->name,
+				      where, key);
 		if (!json_object_is_type(val, json_type_array))
-			return kp_error("%s: %s: CPU %s: expected an array of frame names", r->name,
-					where, key), -EINVAL;
+			return report(-EINVAL, "%s: %s: CPU %s: expected an array of frame names",
+				      r->name, where, key);
 		n = json_object_array_length(val);
 		j++;
 		st->frames = n ? calloc(n, sizeof(*st->frames)) : NULL;
@@ -293,8 +308,8 @@ static int read_capture(const struct reader *r, size_t idx, json_object *cap,
 			json_object *fr = json_object_array_get_idx(val, k);
 
 			if (!json_object_is_type(fr, json_type_string))
-				return kp_error("%s: %s: CPU %s: frame %zu is not a string", r->name,
-						where, key, k), -EINVAL;
+				return report(-EINVAL, "%s: %s: CPU %s: frame %zu is not a string",
+					      r->name, where, key, k);
 			st->frames[k].name = strdup(json_object_get_string(fr));
 			if (!st->frames[k].name)
 				return -ENOMEM;
@@ -331,12 +346,12 @@ static int read_frame_extra(const struct reader *r, const char *where, json_obje
 		int cpu;
 
 		if (parse_cpu_key(key, &cpu) || !(st = find_stack(s, cpu)))
-			return kp_error("%s: %s: key \"%s\" names no CPU of this capture", r->name,
-					where, key), -EINVAL;
+			return report(-EINVAL, "%s: %s: key \"%s\" names no CPU of this capture",
+				      r->name, where, key);
 		if (!json_object_is_type(val, json_type_array) ||
 		    json_object_array_length(val) != st->nframes)
-			return kp_error("%s: %s: CPU %s: %s must have one entry per frame", r->name,
-					where, key, flags ? "flags" : "pcs"), -EINVAL;
+			return report(-EINVAL, "%s: %s: CPU %s: %s must have one entry per frame",
+				      r->name, where, key, flags ? "flags" : "pcs");
 		for (size_t k = 0; k < st->nframes; k++) {
 			json_object *v = json_object_array_get_idx(val, k);
 
@@ -368,8 +383,9 @@ static int read_meta(const struct reader *r, json_object *meta, struct profile *
 			return bad(r, "kprof.format_version", "expected an integer");
 		p->format_version = json_object_get_int(v);
 		if (p->format_version > KPROF_FORMAT_VERSION || p->format_version < 1)
-			return kp_error("%s: format version %d is not supported (this kprof reads %d)",
-					r->name, p->format_version, KPROF_FORMAT_VERSION), -EINVAL;
+			return report(-EINVAL, "%s: format version %d is not supported "
+				      "(this kprof reads %d)", r->name, p->format_version,
+				      KPROF_FORMAT_VERSION);
 	}
 	if (json_object_object_get_ex(meta, "kernel", &v) && json_object_is_type(v, json_type_string) &&
 	    !(p->kernel = strdup(json_object_get_string(v))))
@@ -435,8 +451,8 @@ static int read_root(const struct reader *r, json_object *root, struct profile *
 	if (!json_object_is_type(root, json_type_object))
 		return bad(r, "line 1", "expected an object");
 	if (!json_object_object_get_ex(root, "stack_traces", &traces))
-		return kp_error("%s: no \"stack_traces\" key (not a trace.json file?)", r->name),
-		       -EINVAL;
+		return report(-EINVAL, "%s: no \"stack_traces\" key (not a trace.json file?)",
+			      r->name);
 	if (!json_object_is_type(traces, json_type_array))
 		return bad(r, "stack_traces", "expected an array");
 	n = json_object_array_length(traces);

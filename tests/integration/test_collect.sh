@@ -5,18 +5,24 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-# The call chains guest/README.md documents, by cpu % 4 (from cpu_work inwards).
-CHAINS='["cpu_work","hash_workload","hash_block","hash_mix","work_leaf"]
-["cpu_work","sort_workload","quicksort","partition","work_leaf"]
-["cpu_work","matrix_workload","matrix_step","dot_row","work_leaf"]
-["cpu_work","crc_workload","crc_block","crc_word","work_leaf"]'
-
+# The call chains guest/README.md documents, one table row per CPU ("| 0 (BSP) | hash | `a` > ...").
+README="$(dirname "$0")/../../guest/README.md"
 # check_trace FILE NCPUS SAMPLES ELF: prints one "ok ..." line or the first problem.
 cat >"$WORK/check_trace.py" <<'EOF'
 import collections, itertools, json, subprocess, sys
 
-path, ncpus, nsamples, elf, chains = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-chains = [json.loads(line) for line in chains.splitlines()]
+import re
+
+path, ncpus, nsamples, elf, readme = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+# Rows "| 2 | matrix | `start64_ap` > ... > `work_leaf` |": the backquoted names, repeats folded.
+chains = {}
+for line in open(readme):
+    m = re.match(r"\|\s*(\d+)\b[^|]*\|[^|]*\|(.*`work_leaf`.*)\|\s*$", line)
+    if m:
+        chains[int(m.group(1))] = [k for k, _ in itertools.groupby(re.findall(r"`([A-Za-z0-9_]+)`", m.group(2)))]
+if sorted(chains) != [0, 1, 2, 3]:
+    print(f"cannot read the chains of CPUs 0-3 from {readme}")
+    sys.exit(1)
 syms = set()
 for line in subprocess.run(["nm", "--defined-only", elf], capture_output=True, text=True).stdout.splitlines():
     parts = line.split()
@@ -48,25 +54,24 @@ for i, cap in enumerate(traces):
             bad(f"capture {i} cpu {cpu}: '??' before the last frame")
         if "cpu_work" in stack:
             with_work += 1
-            chain = list(reversed(stack))
-            chain = [k for k, _ in itertools.groupby(chain[chain.index("cpu_work"):])]
-            per_cpu[int(cpu)].append(chain)
+            per_cpu[int(cpu)].append([k for k, _ in itertools.groupby(reversed(stack))])
 if with_work * 100 < total * 90:
     bad(f"only {with_work} of {total} stacks contain cpu_work")
 for cpu in range(ncpus):
     want = chains[cpu % 4]
+    start = want.index("cpu_work")
     stacks = per_cpu[cpu]
     if not stacks:
         bad(f"cpu {cpu}: no stack in cpu_work")
     top, n = collections.Counter(" > ".join(c) for c in stacks).most_common(1)[0]
     top = top.split(" > ")
-    if len(top) < 3 or top != want[:len(top)]:
+    if len(top) < start + 3 or top != want[:len(top)]:
         bad(f"cpu {cpu}: dominant chain {' > '.join(top)} ({n} of {len(stacks)}) is not along {' > '.join(want)}")
     if not any(c[:len(want)] == want for c in stacks):
         bad(f"cpu {cpu}: the full chain {' > '.join(want)} never seen")
-    on_chain = sum(1 for c in stacks if c[:2] == want[:2])
+    on_chain = sum(1 for c in stacks if c[:start + 2] == want[:start + 2])
     if on_chain * 100 < len(stacks) * 90:
-        bad(f"cpu {cpu}: only {on_chain} of {len(stacks)} stacks run {want[1]}")
+        bad(f"cpu {cpu}: only {on_chain} of {len(stacks)} stacks run {' > '.join(want[:start + 2])}")
 print(f"ok {total} stacks, {with_work} in cpu_work")
 EOF
 
@@ -79,7 +84,7 @@ for elf in "$GUEST" "$GUEST_NOFP"; do
 			fail "$name" "exit status $?: $(tail -1 "$WORK/err")"
 			continue
 		fi
-		result=$(python3 "$WORK/check_trace.py" "$out" "$cpus" 500 "$elf" "$CHAINS")
+		result=$(python3 "$WORK/check_trace.py" "$out" "$cpus" 500 "$elf" "$README")
 		if [ "${result#ok}" != "$result" ]; then
 			pass "$name ($result; $(grep -o 'stop time median [0-9.]* us' "$WORK/err"))"
 		else
@@ -110,6 +115,18 @@ check "svg output from the .svg extension" \
 timeout 120 "$KPROF" collect --samples 20 --frequency 500 --format speedscope -o "$WORK/t.ss" -- \
 	--cpus 2 --cmdline iterations=0 "$GUEST" 2>/dev/null
 check "speedscope output" grep -q '"type":"sampled".*"name":"CPU 1"' "$WORK/t.ss"
+
+# --inline: functions inlined into the chains (xorshift into the workloads) become frames.
+timeout 120 "$KPROF" collect --inline --samples 100 --interval 0.002 --cpu-mask 0x1 \
+	-o "$WORK/inl.folded" -- --cpus 2 --cmdline iterations=0 "$GUEST_NOFP" 2>/dev/null
+check "--inline shows inlined functions as frames" grep -q ';hash_workload;xorshift ' "$WORK/inl.folded"
+
+# --symbols: boot a stripped kernel, name frames from the unstripped file.
+strip -o "$WORK/stripped.elf" "$GUEST_NOFP"
+timeout 120 "$KPROF" collect --symbols "$GUEST_NOFP" --samples 30 --interval 0.002 \
+	-o "$WORK/sym.folded" -- --cpus 2 --cmdline iterations=0 "$WORK/stripped.elf" 2>/dev/null
+check "--symbols names a stripped kernel's frames" \
+	grep -q '^start64_bsp;kernel_main;run_workload;cpu_work;hash_workload' "$WORK/sym.folded"
 
 # kprof parse reads what collect wrote.
 "$KPROF" parse "$WORK/kprof-guest-2.json" --format folded -o "$WORK/re.folded" 2>/dev/null
@@ -157,6 +174,8 @@ bad_input "rejects --interval with --frequency" "not both" --interval 1 --freque
 bad_input "rejects a missing kernel" "nonexistent.elf" -o "$WORK/x.json" -- "$WORK/nonexistent.elf"
 bad_input "rejects a --symbols file that is not ELF" "not an ELF" --symbols "$WORK/check_trace.py" \
 	-o "$WORK/x.json" -- "$GUEST"
+bad_input "rejects a stripped kernel without --symbols" "no function symbols" \
+	-o "$WORK/x.json" -- "$WORK/stripped.elf"
 bad_input "rejects an unknown format" "format" --format pdf -- "$GUEST"
 bad_input "rejects a mask with no vCPU" "cpu-mask" --cpu-mask 0x100 -o "$WORK/x.json" -- \
 	--cpus 2 "$GUEST"

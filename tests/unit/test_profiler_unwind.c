@@ -87,9 +87,16 @@ static __attribute__((noinline)) void capture_here(struct captured *c)
 /* volatile keeps the calls from becoming tail calls, so every function keeps its frame. */
 static volatile int sink;
 
-static __attribute__((noinline)) void chain_leaf(struct captured *c)
+/* Inlined into chain_leaf: with --inline it is a frame of its own. */
+static inline __attribute__((always_inline)) void inline_hop(struct captured *c)
 {
 	capture_here(c);
+	sink++;
+}
+
+static __attribute__((noinline)) void chain_leaf(struct captured *c)
+{
+	inline_hop(c);
 	sink++;
 }
 
@@ -232,6 +239,67 @@ static void test_self_unwind_truncated_window(void **state)
 	assert_string_equal(n.name[0], "capture_here");
 	for (int i = 0; i < count; i++)
 		assert_string_not_equal(n.name[i], "");
+}
+
+struct inl_names {
+	struct symbolizer *sym;
+	const char *name[64];
+	unsigned flags[64];
+	int n;
+};
+
+static int name_inline_frames(void *ctx, uint64_t pc, unsigned flags)
+{
+	struct inl_names *n = ctx;
+
+	if (flags & PROFILE_FRAME_UNKNOWN || n->n > 48)
+		return 1;
+	n->n += (int)symbolizer_frames(n->sym, pc - (flags & UNWIND_RETADDR ? 1 : 0),
+				       &n->name[n->n], &n->flags[n->n], 8);
+	return 0;
+}
+
+static void test_inline_frames(void **state)
+{
+	struct env *e = *state;
+	struct inline_index *ix;
+	struct unwind_regs regs;
+	struct stack_window w = { e->cap.regs.gpr[TREG_RSP], e->cap.stack, e->cap.len };
+	struct inl_names n = { .n = 0 };
+	uint32_t ids[8];
+	uint64_t leaf;
+
+	assert_int_equal(inline_index_open("/proc/self/exe", &ix), 0);
+	assert_true(inline_index_count(ix) > 0);
+	assert_int_equal(symbolizer_new(e->st, &n.sym), 0);
+	assert_int_equal(symbolizer_set_inline(n.sym, ix), 0);
+	unwind_regs_from_target(&regs, &e->cap.regs);
+	unwind_stack(&e->uw, &regs, stack_window_read, &w, name_inline_frames, &n);
+	assert_true(n.n >= 4);
+	assert_string_equal(n.name[0], "capture_here");
+	assert_int_equal(n.flags[0], 0);
+	assert_string_equal(n.name[1], "inline_hop");
+	assert_int_equal(n.flags[1], PROFILE_FRAME_INLINE);
+	assert_string_equal(n.name[2], "chain_leaf");
+	assert_int_equal(n.flags[2], 0);
+	assert_string_equal(n.name[3], "chain_mid");
+	/* The first byte of chain_leaf is not inside the inlined call. */
+	assert_int_equal(symtab_find(e->st, "chain_leaf", &leaf, NULL), 0);
+	assert_int_equal(inline_lookup(ix, leaf - symtab_offset(e->st), ids, 8), 0);
+	symbolizer_free(n.sym);
+	inline_index_free(ix);
+}
+
+static void test_inline_no_debug_info(void **state)
+{
+	struct inline_index *ix;
+
+	(void)state;
+	/* A file that is not ELF has no debug info: an empty index, not an error. */
+	assert_int_equal(inline_index_open("/proc/self/cmdline", &ix), 0);
+	assert_int_equal(inline_index_count(ix), 0);
+	inline_index_free(ix);
+	assert_true(inline_index_open("/nonexistent/vmlinux", &ix) < 0);
 }
 
 /* ---- a fake target serving the capture on every vCPU ---- */
@@ -418,6 +486,8 @@ int main(void)
 		cmocka_unit_test(test_symtab_errors),
 		cmocka_unit_test(test_self_unwind),
 		cmocka_unit_test(test_self_unwind_truncated_window),
+		cmocka_unit_test(test_inline_frames),
+		cmocka_unit_test(test_inline_no_debug_info),
 		cmocka_unit_test(test_sampler),
 		cmocka_unit_test(test_sampler_target_exits),
 		cmocka_unit_test(test_print_stacks),

@@ -1,0 +1,67 @@
+/* Everything needed to name a kernel's stacks, loaded once from its ELF: symbols, CFI,
+ * optionally inlined functions, and an unwinder over them.  `kprof collect` (in-process or
+ * --remote) and the gdb stub's `monitor stacks` share it. */
+#include "profiler/profiler.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int kernel_syms_open(const char *path, const struct kernel_syms_opts *o, struct kernel_syms **out)
+{
+	struct kernel_syms *k = calloc(1, sizeof(*k));
+	int rc;
+
+	*out = NULL;
+	if (!k)
+		return -ENOMEM;
+	rc = symtab_open(path, &k->st);
+	if (rc)
+		goto fail;
+	symtab_set_offset(k->st, o->offset);
+	rc = cfi_open(path, &k->cfi);
+	if (!rc)
+		rc = symbolizer_new(k->st, &k->sym);
+	if (rc)
+		goto fail;
+	if (!cfi_fde_count(k->cfi))
+		kp_warn("%s: no DWARF call-frame information; unwinding by frame pointers only",
+			path);
+	if (o->inline_frames) {
+		rc = inline_index_open(path, &k->inl);
+		if (!rc && !inline_index_count(k->inl))
+			kp_warn("%s: no inlined functions in the debug info (built without -g?)",
+				path);
+		if (!rc)
+			rc = symbolizer_set_inline(k->sym, k->inl);
+		if (rc)
+			goto fail;
+	}
+	k->uw = (struct unwinder){ .cfi = k->cfi, .syms = k->st, .offset = o->offset,
+				   .max_depth = o->max_depth };
+	*out = k;
+	return 0;
+fail:
+	if (rc == -ENOMEM)
+		kp_error("%s: out of memory", path);
+	kernel_syms_free(k);
+	return rc;
+}
+
+void kernel_syms_free(struct kernel_syms *k)
+{
+	if (!k)
+		return;
+	symbolizer_free(k->sym);
+	inline_index_free(k->inl);
+	cfi_free(k->cfi);
+	symtab_free(k->st);
+	free(k);
+}
+
+int profiler_monitor_stacks(void *ctx, struct target *t, const char *args, struct kp_buf *out)
+{
+	struct kernel_syms *k = ctx;
+
+	(void)args;
+	return profiler_print_stacks(t, &k->uw, k->sym, out);
+}
