@@ -78,7 +78,7 @@ fuzz: $(FUZZ_BIN)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(dir $@)
 	clang-14 -std=gnu11 -g -O1 -I. -I/usr/include/json-c -I/usr/include/libdwarf -D_GNU_SOURCE \
-		-pthread -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
+		-pthread -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
 
 clean:
 	rm -rf build

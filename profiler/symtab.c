@@ -63,6 +63,8 @@ static int add_symbols(struct symtab *st, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh)
 	if (!data || !sh->sh_entsize)
 		return 0;
 	count = sh->sh_size / sh->sh_entsize;
+	if (!count)	/* realloc(p, 0) would free p and return NULL (found by fuzz_symtab) */
+		return 0;
 	grown = realloc(st->syms, (st->n + count) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;

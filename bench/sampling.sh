@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# In-process sampling: maximum rounds per second with 1, 2 and 4 vCPUs (--interval 0), the
+# stop time per round (median and p99 of the per-sample stop_ns kprof writes in trace.json),
+# and the guest's slowdown at 100 Hz and 1 kHz: workload iterations per second of guest time
+# (BOOT_TIME:work_start .. work_done) with sampling against a run without it.
+#
+#   bench/sampling.sh [REPEATS]      prints BENCH/SKIP lines (see bench/run.sh)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+KPROF=${KPROF:-build/kprof}
+GUEST=build/guest/kprof-guest-nofp.elf
+REPEATS=${1:-3}
+ITER=${BENCH_ITERATIONS:-40}
+dir=$(mktemp -d /tmp/kprof-bench-sampling.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+tab=$'\t'
+
+# Guest is busy with iterations=0 (runs until stopped); collect ends the VM after its samples.
+for cpus in 1 2 4; do
+	for ((r = 0; r < REPEATS; r++)); do
+		if ! timeout 60 "$KPROF" collect --samples 3000 --interval 0 -o "$dir/t.json" -- \
+			--cpus "$cpus" --cmdline iterations=0 "$GUEST" 2>"$dir/err"; then
+			echo "SKIP${tab}in-process sampling${tab}rounds/s, ${cpus} vCPU${tab}kprof collect failed: $(tail -1 "$dir/err")"
+			continue 2
+		fi
+		if ! read -r rate med p99 n < <(python3 bench/trace_stats.py rate "$dir/t.json" 2>"$dir/err"); then
+			echo "SKIP${tab}in-process sampling${tab}rounds/s, ${cpus} vCPU${tab}$(tail -1 "$dir/err")"
+			continue 2
+		fi
+		echo "BENCH${tab}in-process sampling${tab}max rounds/s, ${cpus} vCPU${tab}${rate}${tab}-${tab}rounds/s${tab}--interval 0, ${n} rounds inside the workload"
+		echo "BENCH${tab}in-process sampling${tab}stop median, ${cpus} vCPU${tab}${med}${tab}-${tab}us${tab}per round, all vCPUs held"
+		echo "BENCH${tab}in-process sampling${tab}stop p99, ${cpus} vCPU${tab}${p99}${tab}-${tab}us${tab}per round"
+	done
+done
+
+# work_rate SERIAL: iterations per second of guest time on 2 vCPUs.
+work_rate() {
+	python3 - "$1" "$ITER" <<'PY'
+import re, sys
+t = dict(re.findall(r"BOOT_TIME:(\w+):(\d+)", open(sys.argv[1], errors="replace").read()))
+if "work_done" not in t:
+    sys.exit("no BOOT_TIME:work_done in the guest's output")
+print(f"{2 * int(sys.argv[2]) / ((int(t['work_done']) - int(t['work_start'])) / 1e9):.2f}")
+PY
+}
+
+for ((r = 0; r < REPEATS; r++)); do
+	timeout 120 "$KPROF" run --cpus 2 --cmdline "iterations=$ITER" --serial "$dir/base.txt" "$GUEST" \
+		>/dev/null 2>"$dir/err"
+	if ! base=$(work_rate "$dir/base.txt" 2>"$dir/err2"); then
+		echo "SKIP${tab}in-process sampling${tab}guest slowdown${tab}kprof run: $(tail -1 "$dir/err2")"
+		break
+	fi
+	for hz in 100 1000; do
+		# Samples enough to outlast the workload; collect ends (status 1) when the guest exits.
+		timeout 120 "$KPROF" collect --frequency "$hz" --samples 1000000 -o "$dir/s.json" -- \
+			--cpus 2 --cmdline "iterations=$ITER" --serial "$dir/s$hz.txt" "$GUEST" 2>"$dir/err"
+		if ! w=$(work_rate "$dir/s$hz.txt" 2>"$dir/err2"); then
+			echo "SKIP${tab}in-process sampling${tab}guest work at ${hz} Hz${tab}$(tail -1 "$dir/err2")"
+			continue
+		fi
+		echo "BENCH${tab}in-process sampling${tab}guest work/s at ${hz} Hz, 2 vCPU${tab}${w}${tab}${base}${tab}iter/s${tab}peer: same run without sampling; ratio < 1 is the slowdown"
+	done
+done
