@@ -116,6 +116,44 @@ static int read_build_id(struct symtab *st, Elf_Scn *scn)
 	return 0;
 }
 
+/* Does [off, off + len) lie inside a file of size bytes? */
+static bool in_file(uint64_t off, uint64_t len, size_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+/* A truncated or corrupted file would otherwise read as "no function symbols": say where
+ * the section table or a symbol table (with its string table) points past the end. */
+static int check_bounds(Elf *elf, const char *path)
+{
+	size_t size, shnum;
+	GElf_Ehdr eh;
+	Elf_Scn *scn = NULL;
+
+	if (!elf_rawfile(elf, &size) || !gelf_getehdr(elf, &eh))
+		return report(-EINVAL, "%s: %s", path, elf_errmsg(-1));
+	if (eh.e_shoff && (elf_getshdrnum(elf, &shnum) ||
+			   !in_file(eh.e_shoff, (uint64_t)shnum * eh.e_shentsize, size)))
+		return report(-EINVAL, "%s: section headers lie past the end of the file (truncated?)",
+			      path);
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh, link;
+		Elf_Scn *ls;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+			continue;
+		if (!in_file(sh.sh_offset, sh.sh_size, size))
+			return report(-EINVAL, "%s: symbol table lies past the end of the file "
+				      "(truncated?)", path);
+		ls = elf_getscn(elf, sh.sh_link);
+		if (!ls || !gelf_getshdr(ls, &link) || link.sh_type != SHT_STRTAB ||
+		    !in_file(link.sh_offset, link.sh_size, size))
+			return report(-EINVAL, "%s: the symbol table's string table is missing or lies "
+				      "past the end of the file", path);
+	}
+	return 0;
+}
+
 static int load(struct symtab *st, Elf *elf, const char *path)
 {
 	Elf_Scn *scn = NULL;
@@ -125,6 +163,8 @@ static int load(struct symtab *st, Elf *elf, const char *path)
 
 	if (elf_kind(elf) != ELF_K_ELF)
 		return report(-EINVAL, "%s: not an ELF file", path);
+	if ((ret = check_bounds(elf, path)))
+		return ret;
 	if (elf_getshdrstrndx(elf, &shstrndx))
 		return report(-EINVAL, "%s: %s", path, elf_errmsg(-1));
 	/* Prefer .symtab (every function); .dynsym only when the file was stripped. */
