@@ -44,7 +44,7 @@ static void inject_fault(const char *kind)
  * forever: the monitor must stay responsive and bounded in memory, and the run ends when the
  * monitor is stopped.
  */
-static void flood(const char *kind)
+__attribute__((noipa)) static void flood(const char *kind)
 {
 	uint16_t port;
 
