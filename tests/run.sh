@@ -85,12 +85,17 @@ for fz in build/fuzz/fuzz_*; do
 	corpus="tests/fuzz/corpus/${name#fuzz_}"
 	mkdir -p "$WORKROOT/$name"
 	[ -d "$corpus" ] && cp -r "$corpus/." "$WORKROOT/$name/" 2>/dev/null
-	if "$fz" -max_total_time=20 -timeout=10 -rss_limit_mb=2048 "$WORKROOT/$name" \
+	# A fixed seed keeps CI repeatable; crash artifacts go to the scratch directory, not the tree.
+	if "$fz" -seed=1 -max_total_time=20 -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix="$WORKROOT/$name-" "$WORKROOT/$name" \
 		>"$WORKROOT/$name.log" 2>&1; then
 		echo "PASS: $name (20 s)"
 		passed=$((passed + 1))
 	else
 		tail -40 "$WORKROOT/$name.log" | sed 's/^/  /'
+		for a in "$WORKROOT/$name"-crash-* "$WORKROOT/$name"-timeout-* "$WORKROOT/$name"-oom-*; do
+			[ -f "$a" ] && echo "  reproducer (base64): $(base64 -w0 "$a")"
+		done
 		echo "FAIL: $name"
 		failed=$((failed + 1))
 		failures+=("$name")
