@@ -23,6 +23,9 @@
 #include <unistd.h>
 
 #define DEFAULT_OUTPUT "trace.json"
+
+/* Exit statuses (see the header comment); 2 and 3 agree with `kprof run`'s. */
+enum { COLLECT_PARTIAL = 1, COLLECT_USAGE = 2, COLLECT_FAILED = 3 };
 #define WAIT_ONLINE_S 30.0
 
 struct collect_opts {
@@ -221,25 +224,67 @@ static int stop_signals_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* Sample any target and write the profile: shared by the in-process VM and, through the
+ * gdb client's target, a remote stub.  what names the target in messages; describe_end, when
+ * set, may say better than the sampler why the target went away.  Returns the exit status. */
+static int collect_target(struct target *t, const char *what, struct kernel_syms *syms,
+			  struct collect_opts *o, enum flame_format fmt,
+			  void (*describe_end)(void *ctx, char *buf, size_t len), void *ctx)
+{
+	struct sampler_stats stats;
+	struct profile *prof = NULL;
+	int rc, status = 0;
+
+	o->s.kernel = o->symbols;
+	o->s.build_id = symtab_build_id(syms->st);
+	rc = sampler_run(t, &syms->uw, syms->sym, &o->s, &prof, &stats);
+	if (rc) {
+		kp_error("%s: sampling failed: %s", what,
+			 rc == -ENOENT ? "no vCPU matches --cpu-mask" : strerror(-rc));
+		return rc == -ENOENT ? COLLECT_USAGE : COLLECT_FAILED;
+	}
+	if (stats.end == SAMPLER_TARGET_ENDED || stats.end == SAMPLER_TARGET_ERROR) {
+		char why[sizeof(stats.end_message)];
+
+		snprintf(why, sizeof(why), "%s", stats.end_message);
+		if (describe_end)
+			describe_end(ctx, why, sizeof(why));
+		kp_warn("%s: sampling ended after %zu of %zu samples: %s", what, stats.samples,
+			o->s.samples ? o->s.samples : 200, why);
+		status = COLLECT_PARTIAL;
+	}
+	if (write_profile(prof, fmt, o->output))
+		status = COLLECT_FAILED;
+	profile_free(prof);
+	return status;
+}
+
+/* The VM's own account of its end ("guest wrote 0x0 to the debug-exit port"). */
+static void vm_end_message(void *ctx, char *buf, size_t len)
+{
+	struct vmm_result res;
+
+	vmm_get_result(ctx, &res);
+	if (res.kind != VMM_END_NONE && res.message[0])
+		snprintf(buf, len, "%s", res.message);
+}
+
 int cmd_collect(int argc, char **argv)
 {
 	struct collect_opts o = { .s = { .stop_fd = -1, .progress = true } };
 	struct vmm_config cfg;
 	struct kernel_syms *syms = NULL;
-	struct sampler_stats stats;
-	struct profile *prof = NULL;
-	struct vmm_result res;
 	enum flame_format fmt;
 	struct vmm *vm = NULL;
-	int rc, status = 0;
+	int rc, status;
 
 	kp_cpumask_all(&o.s.cpus);
 	o.s.interval_s = 0.1;
 	rc = parse_options(argc, argv, &o);
 	if (rc)
-		return rc > 0 ? 0 : 2;
+		return rc > 0 ? 0 : COLLECT_USAGE;
 	if (pick_format(&o, &fmt))
-		return 2;
+		return COLLECT_USAGE;
 	if (!o.output)
 		o.output = DEFAULT_OUTPUT;
 
@@ -255,11 +300,9 @@ int cmd_collect(int argc, char **argv)
 	struct kernel_syms_opts ko = { .offset = o.kaslr_offset, .inline_frames = o.inline_frames,
 				       .max_depth = o.max_depth };
 	if (kernel_syms_open(o.symbols, &ko, &syms))
-		return 2;
+		return COLLECT_USAGE;
 
 	o.s.stop_fd = stop_signals_fd();
-	o.s.kernel = o.symbols;
-	o.s.build_id = symtab_build_id(syms->st);
 	o.s.wait_online_s = WAIT_ONLINE_S;
 	rc = vmm_create(&cfg, &vm);
 	if (rc) {
@@ -272,24 +315,8 @@ int cmd_collect(int argc, char **argv)
 		status = VMM_EXIT_HOST;
 		goto out;
 	}
-	rc = sampler_run(vmm_target(vm), &syms->uw, syms->sym, &o.s, &prof, &stats);
-	if (rc) {
-		kp_error("%s: sampling failed: %s", cfg.kernel,
-			 rc == -ENOENT ? "no vCPU matches --cpu-mask" : strerror(-rc));
-		status = rc == -ENOENT ? 2 : VMM_EXIT_HOST;
-		goto out;
-	}
-	vmm_get_result(vm, &res);
-	if (stats.end == SAMPLER_TARGET_ENDED || stats.end == SAMPLER_TARGET_ERROR) {
-		kp_warn("%s: sampling ended after %zu of %zu samples: %s", cfg.kernel,
-			stats.samples, o.s.samples ? o.s.samples : 200,
-			res.kind != VMM_END_NONE && res.message[0] ? res.message : stats.end_message);
-		status = 1;
-	}
-	if (write_profile(prof, fmt, o.output))
-		status = VMM_EXIT_HOST;
+	status = collect_target(vmm_target(vm), cfg.kernel, syms, &o, fmt, vm_end_message, vm);
 out:
-	profile_free(prof);
 	vmm_destroy(vm);
 	kernel_syms_free(syms);
 	if (o.s.stop_fd >= 0)

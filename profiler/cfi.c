@@ -151,7 +151,7 @@ int cfi_open(const char *path, struct cfi **out)
 		cfi_free(c);
 		return ret;
 	}
-	if (c->n)	/* qsort's base may not be NULL, even for no elements */
+	if (c->n > 1)
 		qsort(c->ents, c->n, sizeof(*c->ents), cmp_ent);
 	*out = c;
 	return 0;

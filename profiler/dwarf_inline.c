@@ -262,7 +262,7 @@ static int build(struct inline_index *ix)
 		if (ret)
 			return ret;
 	}
-	if (ix->n)	/* qsort's base may not be NULL, even for no elements */
+	if (ix->n > 1)
 		qsort(ix->v, ix->n, sizeof(*ix->v), cmp_inl);
 	ix->reach = malloc((ix->n ? ix->n : 1) * sizeof(*ix->reach));
 	if (!ix->reach)

@@ -45,16 +45,22 @@ struct sampler {
 	struct sampler_stats *stats;
 };
 
-/* Copy [rsp, rsp + stack_bytes) page by page, stopping at the first page that is not mapped. */
+/* Copy [rsp, rsp + stack_bytes): in one read when the target allows it (a short count means
+ * the range ran into an unmapped page), else page by page up to the first unmapped page, for
+ * targets (such as a gdb stub's 'm' packet) that refuse a range as soon as any byte of it is
+ * unreadable. */
 static size_t copy_stack(struct target *t, int cpu, uint64_t rsp, uint8_t *buf, size_t max)
 {
+	ssize_t n = target_read_mem(t, cpu, rsp, buf, max);
 	size_t got = 0;
 
+	if (n > 0)
+		return (size_t)n;
 	while (got < max) {
 		uint64_t addr = rsp + got;
 		size_t chunk = KP_MIN(max - got, PAGE - (size_t)(addr & (PAGE - 1)));
-		ssize_t n = target_read_mem(t, cpu, addr, buf + got, chunk);
 
+		n = target_read_mem(t, cpu, addr, buf + got, chunk);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
@@ -284,11 +290,16 @@ static void finish_stats(struct sampler *s, uint64_t elapsed)
 
 void sampler_print_summary(FILE *f, const struct sampler_stats *st)
 {
+	char late[48] = "";
+
+	if (st->late)
+		snprintf(late, sizeof(late), ", %zu slots missed", st->late);
 	fprintf(f, "kprof: %zu samples in %.2f s (%.1f/s), stop time median %.1f us, p99 %.1f us, "
-		   "max %.1f us%s%s\n",
+		   "max %.1f us%s%s%s\n",
 		st->samples, (double)st->elapsed_ns / 1e9, st->rate_hz,
 		(double)st->stop_median_ns / 1e3, (double)st->stop_p99_ns / 1e3,
-		(double)st->stop_max_ns / 1e3, st->end_message[0] ? "; " : "", st->end_message);
+		(double)st->stop_max_ns / 1e3, late, st->end_message[0] ? "; " : "",
+		st->end_message);
 }
 
 static int setup(struct sampler *s)
@@ -345,14 +356,22 @@ static void wait_online(struct sampler *s)
 {
 	uint64_t until = kp_now_ns() + (uint64_t)(s->o->wait_online_s * 1e9);
 
-	while (kp_now_ns() < until) {
-		bool all = true;
+	for (;;) {
+		int offline = -1;
 
 		if (target_stop(s->t))
 			return;
-		for (size_t i = 0; i < s->ncaps; i++)
-			all &= target_cpu_state(s->t, s->caps[i].cpu) != TARGET_CPU_OFFLINE;
-		if (target_resume(s->t, NULL) || all || wait_until(s, kp_now_ns() + 10000000))
+		for (size_t i = 0; i < s->ncaps && offline < 0; i++)
+			if (target_cpu_state(s->t, s->caps[i].cpu) == TARGET_CPU_OFFLINE)
+				offline = s->caps[i].cpu;
+		if (target_resume(s->t, NULL) || offline < 0)
+			return;
+		if (kp_now_ns() >= until) {
+			kp_warn("vCPU %d did not come online within %.0f s; sampling it anyway",
+				offline, s->o->wait_online_s);
+			return;
+		}
+		if (wait_until(s, kp_now_ns() + 10000000))
 			return;
 	}
 }

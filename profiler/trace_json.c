@@ -320,7 +320,8 @@ static int read_capture(const struct reader *r, size_t idx, json_object *cap,
 		st->nframes = n;
 		*maxcpu = KP_MAX(*maxcpu, st->cpu);
 	}
-	qsort(s->stacks, s->nstacks, sizeof(*s->stacks), cmp_stack);
+	if (s->nstacks > 1)
+		qsort(s->stacks, s->nstacks, sizeof(*s->stacks), cmp_stack);
 	for (size_t k = 1; k < s->nstacks; k++)
 		if (s->stacks[k].cpu == s->stacks[k - 1].cpu)
 			return bad(r, where, "a CPU appears twice");

@@ -163,6 +163,13 @@ static void test_osdk_plain(void **state)
 	assert_int_equal(p->samples[0].stacks[1].frames[1].pc, 0);
 	assert_int_equal(p->samples[1].nstacks, 1);
 	profile_free(p);
+
+	/* A capture with no CPU in it (found by the fuzzer): read, kept, empty. */
+	write_text("empty.json", "{\"stack_traces\":[{}]}\n");
+	assert_int_equal(profile_read_json(path_of("empty.json"), &p), 0);
+	assert_int_equal(p->nsamples, 1);
+	assert_int_equal(p->samples[0].nstacks, 0);
+	profile_free(p);
 }
 
 static void test_errors(void **state)
