@@ -62,7 +62,7 @@ def run_once(delay=0.0):
     t.join()
 
 
-FRAME_RE = re.compile(r"^#\d+\s+(?:0x[0-9a-f]+ in )?([^\s(]+|<signal handler called>)", re.M)
+FRAME_RE = re.compile(r"^#\d+\s+(?:0x[0-9a-f]+ in )?(<signal handler called>|[^\s(]+)", re.M)
 
 
 def frames_of(bt_text):

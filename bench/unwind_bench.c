@@ -6,6 +6,7 @@
  * Prints one line "frames F stacks S seconds T frames_per_s R depth D equal E" where E is the
  * number of stacks whose function names match gdb's (gdb's "<signal handler called>" line
  * stands for the interrupt entry frame kprof names by its symbol, so it is skipped).
+ * UNWIND_BENCH_VERBOSE=1 prints the stacks that differ on stderr.
  */
 #include "common/common.h"
 #include "profiler/profiler.h"
@@ -127,7 +128,14 @@ int main(int argc, char **argv)
 
 		memcpy(r.r, caps[i].regs, sizeof(r.r));
 		unwind_stack(&k->uw, &r, stack_window_read, &win, on_frame, &w);
-		equal += same_as_gdb(&w, caps[i].gdb_names);
+		if (same_as_gdb(&w, caps[i].gdb_names)) {
+			equal++;
+		} else if (getenv("UNWIND_BENCH_VERBOSE")) {
+			fprintf(stderr, "cpu %u differs\n  kprof:", caps[i].cpu);
+			for (size_t j = 0; j < w.n; j++)
+				fprintf(stderr, " %s", w.names[j]);
+			fprintf(stderr, "\n  gdb:   %s\n", caps[i].gdb_names);
+		}
 		depth_total += w.n;
 	}
 	t0 = now_s();
