@@ -51,7 +51,13 @@ def interrupter(delay):
     # gdb announces the resume a moment before it waits on the stub with its Ctrl-C
     # handler in place; a SIGINT before that is only a "Quit" for gdb itself.
     time.sleep(delay + 0.001)
-    os.kill(os.getpid(), signal.SIGINT)
+    # Rarely the SIGINT still comes too early and is lost: try again after a second.  (A
+    # second SIGINT while gdb waits for the stub makes it give up the connection, so the
+    # retries are far apart; the run then fails instead of hanging.)
+    for _ in range(5):
+        os.kill(os.getpid(), signal.SIGINT)
+        if stopped.wait(1.0):
+            return
 
 
 def run_once(delay=0.0):

@@ -25,6 +25,7 @@ qemu_stop() {
 
 # gdb_run MODE ROUNDS OUT [CAPTURE]: bench/gdb_loop.py in one gdb attached to the running QEMU.
 gdb_run() {
-	BENCH_MODE=$1 BENCH_ROUNDS=$2 BENCH_OUT=$3 BENCH_CAPTURE=${4:-} timeout 120 gdb -q -nx -batch \
+	rm -f "$3"
+	BENCH_MODE=$1 BENCH_ROUNDS=$2 BENCH_OUT=$3 BENCH_CAPTURE=${4:-} timeout 60 gdb -q -nx -batch \
 		-ex "target remote 127.0.0.1:$QEMU_PORT" -x bench/gdb_loop.py "$GUEST" >"${BENCH_GDB_LOG:-/dev/null}" 2>&1
 }
