@@ -4,14 +4,14 @@
 # (--boot-profile=json).  The guest runs one workload iteration on one vCPU, so the time is boot,
 # a few ms of work and the exit.  QEMU is measured with TCG and, since it starts here, with KVM.
 #
-#   bench/boot.sh [REPEATS]      prints BENCH/SKIP lines (see bench/run.sh)
+#   bench/boot_qemu.sh [REPEATS]      prints BENCH/SKIP lines (see bench/run.sh)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 KPROF=${KPROF:-build/kprof}
 GUEST=build/guest/kprof-guest-nofp.elf
 REPEATS=${1:-3}
-dir=$(mktemp -d /tmp/kprof-bench-boot.XXXXXX)
+dir=$(mktemp -d /tmp/kprof-bench-bootq.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 tab=$'\t'
 G="boot"
@@ -65,7 +65,7 @@ PY
 		fi
 		read -r kvm rc < <(qemu kvm)
 		if [ "$rc" = 1 ]; then
-			echo "BENCH${tab}$G${tab}to debug-exit vs QEMU KVM${tab}${kms}${tab}${kvm}${tab}ms${tab}QEMU -accel kvm runs SeaBIOS and its PVH option ROM at CPL0, emulated by this PVM backend"
+			echo "BENCH${tab}$G${tab}to debug-exit vs QEMU KVM${tab}${kms}${tab}${kvm}${tab}ms${tab}QEMU -accel kvm works here but slowly: its firmware (SeaBIOS, PVH option ROM) and the guest run at CPL0, which this PVM backend emulates"
 		else
 			echo "SKIP${tab}$G${tab}to debug-exit vs QEMU KVM${tab}qemu-system-x86_64 -accel kvm: exit $rc"
 		fi
