@@ -23,7 +23,7 @@ KP_CFLAGS := -std=gnu11 $(WARN) -I. -I/usr/include/json-c -I/usr/include/libdwar
 LDLIBS  := -ldwarf -lelf -lz -lpcre2-8 -ljson-c -lpthread -lm
 KP_LDFLAGS := -pthread $(SANFLAGS) $(LDFLAGS)
 
-MODULES := common target vmm gdbstub profiler flamegraph
+MODULES := common target vmm gdbstub profiler flamegraph bootlab
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_SRC := $(wildcard cli/*.c)
@@ -72,8 +72,10 @@ bench: deps
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-# vmm/ needs KVM at run time, except its pure parsers, which have their own fuzzers.
-FUZZ_LIB_SRC := $(filter-out vmm/%,$(LIB_SRC)) vmm/elf_pvh.c vmm/pagewalk.c
+# vmm/ needs KVM at run time, except its pure parsers, which have their own fuzzers; bootlab/
+# sits on vmm/.
+FUZZ_LIB_SRC := $(filter-out vmm/% bootlab/%,$(LIB_SRC)) vmm/elf_pvh.c vmm/pagewalk.c \
+		vmm/snapshot_read.c
 fuzz: $(FUZZ_BIN)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(dir $@)

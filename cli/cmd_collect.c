@@ -294,6 +294,18 @@ int cmd_collect(int argc, char **argv)
 	rc = vmm_config_parse_args(&cfg, argc - optind + 1, argv + optind - 1, true);
 	if (rc)
 		return vmm_error_exit_status(rc);
+	if (cfg.snapshot_path) {	/* the sampler owns the stops a snapshot would need */
+		kp_error("kprof collect takes no --snapshot (save one with kprof run)");
+		return 2;
+	}
+	/* --restore FILE: profile from a snapshot; its kernel gives the symbols. */
+	char snap_kernel[4096];
+	if (!cfg.kernel && cfg.restore_path) {
+		rc = vmm_snapshot_kernel(cfg.restore_path, snap_kernel, sizeof(snap_kernel));
+		if (rc)
+			return vmm_error_exit_status(rc);
+		cfg.kernel = snap_kernel;
+	}
 	if (!o.symbols)
 		o.symbols = cfg.kernel;
 	/* Symbols before the VM: a bad file is reported before anything boots. */

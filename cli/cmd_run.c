@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "common/common.h"
 #include "vmm/vmm.h"
+#include "cli/run_gdb.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: kprof run [options] KERNEL.elf\n\n"
 		   "Boot an x86-64 ELF kernel with a PVH entry note under KVM.\n\noptions:\n");
 	vmm_config_usage(f);
+	run_gdb_usage(f);
 	fprintf(f, "\nkprof exits with the value the guest writes to the debug-exit port 0xf4,\n"
 		   "2 for bad usage or input, 3 when KVM is unavailable or fails, 120 when the\n"
 		   "guest shuts down (triple fault), 121 on a KVM internal error, 122 on an\n"
@@ -55,6 +57,7 @@ int cmd_run(int argc, char **argv)
 	struct vmm_boot_profile prof;
 	struct vmm_result res;
 	struct vmm *vm;
+	struct run_gdb_opts gdb = { 0 };
 	int ret, status, sfd;
 
 	vmm_config_init(&cfg);
@@ -67,6 +70,10 @@ int cmd_run(int argc, char **argv)
 			return 0;
 		}
 	}
+	/* gdb stub options (cli/run_gdb.c) are taken out before the VM's own parser. */
+	if (run_gdb_take_options(&gdb, &argc, argv))
+		return VMM_EXIT_USAGE;
+	cfg.start_halted = gdb.wait;
 	ret = vmm_config_parse_args(&cfg, argc, argv, true);
 	if (ret)
 		return vmm_error_exit_status(ret);
@@ -77,9 +84,9 @@ int cmd_run(int argc, char **argv)
 			close(sfd);
 		return vmm_error_exit_status(ret);
 	}
-	ret = vmm_run_until_exit_fd(vm, sfd, &res);
+	ret = gdb.addr ? run_gdb(vm, &gdb, sfd, &res) : vmm_run_until_exit_fd(vm, sfd, &res);
 	if (ret) {
-		kp_error("%s: run failed: %s", cfg.kernel, strerror(-ret));
+		kp_error("%s: run failed: %s", cfg.kernel ? cfg.kernel : cfg.restore_path, strerror(-ret));
 		vmm_destroy(vm);
 		return VMM_EXIT_HOST;
 	}

@@ -21,6 +21,7 @@
 
 struct inl {
 	uint64_t lo, hi;
+	uint64_t entry;		/* where the inlined call begins (DW_AT_entry_pc, else low pc) */
 	unsigned depth;		/* 1 for a function inlined into a real one, 2 inside that, ... */
 	uint32_t name;		/* index into names */
 };
@@ -37,8 +38,8 @@ struct inline_index {
 	Dwarf_Half cu_version;
 };
 
-static int add_range(struct inline_index *ix, uint64_t lo, uint64_t hi, unsigned depth,
-		     uint32_t name)
+static int add_range(struct inline_index *ix, uint64_t lo, uint64_t hi, uint64_t entry,
+		     unsigned depth, uint32_t name)
 {
 	if (hi <= lo || !lo)
 		return 0;	/* empty, or discarded by the linker (address 0) */
@@ -51,7 +52,7 @@ static int add_range(struct inline_index *ix, uint64_t lo, uint64_t hi, unsigned
 		ix->v = v;
 		ix->cap = cap;
 	}
-	ix->v[ix->n++] = (struct inl){ lo, hi, depth, name };
+	ix->v[ix->n++] = (struct inl){ lo, hi, entry, depth, name };
 	return 0;
 }
 
@@ -112,7 +113,7 @@ static char *origin_name(Dwarf_Debug dbg, Dwarf_Die die)
 
 /* DW_AT_ranges of a DIE, DWARF 4 (.debug_ranges) or 5 (.debug_rnglists). */
 static int add_ranges(struct inline_index *ix, Dwarf_Die die, Dwarf_Attribute attr,
-		      unsigned depth, uint32_t name)
+		      uint64_t entry, unsigned depth, uint32_t name)
 {
 	Dwarf_Error err = NULL;
 	Dwarf_Half form;
@@ -141,7 +142,7 @@ static int add_ranges(struct inline_index *ix, Dwarf_Die die, Dwarf_Attribute at
 				break;
 			if (!unavailable && code != DW_RLE_end_of_list && code != DW_RLE_base_address &&
 			    code != DW_RLE_base_addressx)
-				ret = add_range(ix, lo, hi, depth, name);
+				ret = add_range(ix, lo, hi, entry, depth, name);
 		}
 		dwarf_dealloc_rnglists_head(head);
 		return ret;
@@ -159,10 +160,30 @@ static int add_ranges(struct inline_index *ix, Dwarf_Die die, Dwarf_Attribute at
 		if (r[i].dwr_type == DW_RANGES_ADDRESS_SELECTION)
 			base = r[i].dwr_addr2;
 		else if (r[i].dwr_type == DW_RANGES_ENTRY)
-			ret = add_range(ix, base + r[i].dwr_addr1, base + r[i].dwr_addr2, depth, name);
+			ret = add_range(ix, base + r[i].dwr_addr1, base + r[i].dwr_addr2, entry,
+					depth, name);
 	}
 	dwarf_ranges_dealloc(ix->dbg, r, n);
 	return ret;
+}
+
+/* DW_AT_entry_pc: an address, or (DWARF 5) an offset from the low pc; 0 when absent. */
+static uint64_t entry_pc(Dwarf_Die die, uint64_t lo)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Attribute attr;
+	Dwarf_Addr addr;
+	Dwarf_Unsigned off;
+	uint64_t entry = 0;
+
+	if (dwarf_attr(die, DW_AT_entry_pc, &attr, &err) != DW_DLV_OK)
+		return 0;
+	if (dwarf_formaddr(attr, &addr, &err) == DW_DLV_OK)
+		entry = addr;
+	else if (lo && dwarf_formudata(attr, &off, &err) == DW_DLV_OK)
+		entry = lo + off;
+	dwarf_dealloc_attribute(attr);
+	return entry;
 }
 
 static int add_inlined(struct inline_index *ix, Dwarf_Die die, unsigned depth)
@@ -173,17 +194,30 @@ static int add_inlined(struct inline_index *ix, Dwarf_Die die, unsigned depth)
 	Dwarf_Half form;
 	enum Dwarf_Form_Class cls;
 	char *name = origin_name(ix->dbg, die);
+	bool have_lo = dwarf_lowpc(die, &lo, &err) == DW_DLV_OK;
+	uint64_t entry = entry_pc(die, have_lo ? lo : 0);
 	uint32_t id;
 	int ret;
 
 	if ((ret = add_name(ix, name ? name : "??", &id)))
 		return ret;
-	if (dwarf_lowpc(die, &lo, &err) == DW_DLV_OK &&
-	    dwarf_highpc_b(die, &hi, &form, &cls, &err) == DW_DLV_OK)
-		return add_range(ix, lo, cls == DW_FORM_CLASS_CONSTANT ? lo + hi : hi, depth, id);
+	if (have_lo && dwarf_highpc_b(die, &hi, &form, &cls, &err) == DW_DLV_OK)
+		return add_range(ix, lo, cls == DW_FORM_CLASS_CONSTANT ? lo + hi : hi,
+				 entry ? entry : lo, depth, id);
 	if (dwarf_attr(die, DW_AT_ranges, &attr, &err) == DW_DLV_OK) {
-		ret = add_ranges(ix, die, attr, depth, id);
+		size_t first = ix->n;
+
+		ret = add_ranges(ix, die, attr, entry, depth, id);
 		dwarf_dealloc_attribute(attr);
+		/* Without DW_AT_entry_pc the call begins at its lowest address. */
+		if (!entry && ix->n > first) {
+			uint64_t low = ix->v[first].lo;
+
+			for (size_t i = first; i < ix->n; i++)
+				low = KP_MIN(low, ix->v[i].lo);
+			for (size_t i = first; i < ix->n; i++)
+				ix->v[i].entry = low;
+		}
 	}
 	return ret;
 }
@@ -338,7 +372,8 @@ const char *inline_index_name(const struct inline_index *ix, uint32_t id)
 	return id < ix->nnames ? ix->names[id] : "??";
 }
 
-size_t inline_lookup(const struct inline_index *ix, uint64_t pc, uint32_t *ids, size_t max)
+size_t inline_lookup(const struct inline_index *ix, uint64_t pc, bool at_stop, uint32_t *ids,
+		     size_t max)
 {
 	unsigned depths[64];
 	size_t lo = 0, hi = ix->n, n = 0;
@@ -357,6 +392,8 @@ size_t inline_lookup(const struct inline_index *ix, uint64_t pc, uint32_t *ids, 
 
 		if (pc >= e->hi || n == max || n == KP_ARRAY_SIZE(depths))
 			continue;
+		if (at_stop && pc == e->entry)
+			continue;	/* stopped on the call's first instruction: not entered yet */
 		/* Keep innermost (deepest) first. */
 		for (k = n; k > 0 && depths[k - 1] < e->depth; k--) {
 			depths[k] = depths[k - 1];

@@ -154,8 +154,11 @@ void inline_index_free(struct inline_index *ix);
 size_t inline_index_count(const struct inline_index *ix);	/* address ranges */
 size_t inline_index_names(const struct inline_index *ix);	/* distinct name ids */
 const char *inline_index_name(const struct inline_index *ix, uint32_t id);
-/* Name ids of the functions inlined at pc, innermost first; returns how many (<= max). */
-size_t inline_lookup(const struct inline_index *ix, uint64_t pc, uint32_t *ids, size_t max);
+/* Name ids of the functions inlined at pc, innermost first; returns how many (<= max).
+ * at_stop: pc is where the vCPU stopped; an inlined call whose entry pc is exactly there has
+ * not begun yet and is left out, as gdb does. */
+size_t inline_lookup(const struct inline_index *ix, uint64_t pc, bool at_stop, uint32_t *ids,
+		     size_t max);
 
 /* ---------------------------------------------------------------------------------------
  * Unwinder (unwind.c): perf's shape.  Memory comes through rd, each frame goes to cb
@@ -172,6 +175,9 @@ struct unwinder {
 /* Set in an unwinder callback's flags (not stored in profiles) when pc is a return address:
  * name it by pc - 1, which is inside the call instruction's function. */
 #define UNWIND_RETADDR (1u << 8)
+/* Set for the innermost frame: pc is where the vCPU stopped. */
+#define UNWIND_INNERMOST (1u << 9)
+#define UNWIND_FLAGS (UNWIND_RETADDR | UNWIND_INNERMOST)
 typedef int (*unwind_frame_fn)(void *ctx, uint64_t pc, unsigned flags);
 
 /* Returns the number of frames delivered, or a negative errno when regs lack rip/rsp. */
@@ -208,10 +214,11 @@ void symbolizer_free(struct symbolizer *s);
 const char *symbolizer_name(struct symbolizer *s, uint64_t pc, bool *known);
 /* Show inlined functions as frames of their own (`--inline`); ix outlives s. */
 int symbolizer_set_inline(struct symbolizer *s, const struct inline_index *ix);
-/* All names for one physical frame: inlined functions innermost first (flagged
- * PROFILE_FRAME_INLINE), then the function itself.  Returns how many (<= max, max >= 1). */
-size_t symbolizer_frames(struct symbolizer *s, uint64_t pc, const char **names,
-			 unsigned *flags, size_t max);
+/* All names for one physical frame as the unwinder reported it (pc and its flags): inlined
+ * functions innermost first (flagged PROFILE_FRAME_INLINE), then the function itself, or "??"
+ * (PROFILE_FRAME_UNKNOWN).  Returns how many (<= max, max >= 1). */
+size_t symbolizer_frames(struct symbolizer *s, uint64_t pc, unsigned unwind_flags,
+			 const char **names, unsigned *flags, size_t max);
 
 /* ---------------------------------------------------------------------------------------
  * Sampler (sampler.c): stop all vCPUs on an absolute schedule, copy registers and stack

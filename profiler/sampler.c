@@ -117,8 +117,8 @@ static int name_frames(struct sampler *s, struct profile_stack *st)
 			names[0] = "??";
 			nflags[0] = 0;
 		} else {
-			n = symbolizer_frames(s->sym, s->pcs[k] - (fl & UNWIND_RETADDR ? 1 : 0), names,
-					      nflags, KP_ARRAY_SIZE(names));
+			n = symbolizer_frames(s->sym, s->pcs[k], fl, names, nflags,
+					      KP_ARRAY_SIZE(names));
 		}
 		if (st->nframes + n > cap) {
 			struct profile_frame *grown;
@@ -137,7 +137,7 @@ static int name_frames(struct sampler *s, struct profile_stack *st)
 				return -ENOMEM;
 			f->pc = s->pcs[k];
 			/* The physical frame keeps how it was found; inlined ones say so. */
-			f->flags = (fl & ~UNWIND_RETADDR) | (nflags[i] & PROFILE_FRAME_INLINE);
+			f->flags = (fl & ~UNWIND_FLAGS) | (nflags[i] & PROFILE_FRAME_INLINE);
 			st->nframes++;
 		}
 	}

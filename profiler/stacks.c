@@ -32,9 +32,8 @@ static int print_frame(void *ctx, uint64_t pc, unsigned flags)
 	unsigned nflags[16] = { 0 };
 	size_t n = 1;
 
-	if (p->sym && !(flags & PROFILE_FRAME_UNKNOWN))
-		n = symbolizer_frames(p->sym, pc - (flags & UNWIND_RETADDR ? 1 : 0), names, nflags,
-				      KP_ARRAY_SIZE(names));
+	if (p->sym)
+		n = symbolizer_frames(p->sym, pc, flags, names, nflags, KP_ARRAY_SIZE(names));
 	for (size_t i = 0; i < n && !p->err; i++) {
 		int rc;
 

@@ -85,17 +85,26 @@ static const char *inline_name(struct symbolizer *s, uint32_t id)
 	return s->inl_clean[id] ? s->inl_clean[id] : inline_index_name(s->inl, id);
 }
 
-size_t symbolizer_frames(struct symbolizer *s, uint64_t pc, const char **names,
-			 unsigned *flags, size_t max)
+size_t symbolizer_frames(struct symbolizer *s, uint64_t pc, unsigned unwind_flags,
+			 const char **names, unsigned *flags, size_t max)
 {
 	uint32_t ids[32];
 	size_t n = 0, k;
 	bool known;
 
+	/* A return address names the call instruction just before it. */
+	if (unwind_flags & UNWIND_RETADDR)
+		pc--;
+	if (unwind_flags & PROFILE_FRAME_UNKNOWN) {
+		names[0] = "??";
+		flags[0] = PROFILE_FRAME_UNKNOWN;
+		return 1;
+	}
 	if (s->inl && max > 1) {
 		/* Inlined code lies inside its caller's symbol: only look where one is known. */
 		if (symtab_lookup(s->st, pc, NULL) >= 0)
-			n = inline_lookup(s->inl, pc - symtab_offset(s->st), ids,
+			n = inline_lookup(s->inl, pc - symtab_offset(s->st),
+					  unwind_flags & UNWIND_INNERMOST, ids,
 					  KP_MIN(max - 1, KP_ARRAY_SIZE(ids)));
 		for (k = 0; k < n; k++) {
 			names[k] = inline_name(s, ids[k]);

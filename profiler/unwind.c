@@ -136,7 +136,7 @@ int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwi
 {
 	unsigned max = uw->max_depth ? uw->max_depth : DEFAULT_MAX_DEPTH;
 	struct unwind_regs cur = *regs, next;
-	unsigned flags = PROFILE_FRAME_CFI;
+	unsigned flags = PROFILE_FRAME_CFI | UNWIND_INNERMOST;
 	bool exact = true;	/* the innermost pc is where the vCPU is, not a return address */
 	bool have_cfa = false;
 	uint64_t prev_cfa = 0;

@@ -14,10 +14,10 @@
 static void port80_out(void *dev, struct vmm_vcpu *vcpu, uint16_t port, const uint8_t *data,
 		       unsigned size)
 {
-	(void)vcpu;
 	(void)port;
 	(void)size;
 	vmm_profile_port80(dev, data[0]);
+	vmm_lab_port80(dev, vcpu, data[0]);	/* boot lab hook: --exit-at, --snapshot-on */
 }
 
 static void port80_in(void *dev, struct vmm_vcpu *vcpu, uint16_t port, uint8_t *data,

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/common.h"
 #include "target/target.h"
 #include "vmm/pagewalk.h"
 #include "vmm/vmm.h"
@@ -108,6 +109,18 @@ struct vmm_bp {
 	uint64_t addr, len;
 };
 
+/* ---- boot lab and snapshots (endpoint.c, snapshot.c, restore.c) ---- */
+struct vmm_lab {
+	atomic_bool end_hit;		/* the configured end point ended the run */
+	atomic_bool snap_port_done;	/* the port-0x80 snapshot trigger fired (once) */
+	atomic_bool snap_requested;	/* a trigger fired; the controller saves at the stop */
+	bool sig_thread_started;
+	atomic_bool sig_quit;
+	pthread_t sig_thread;		/* sigwait()s for --snapshot-on SIGNAL */
+	bool mem_from_file;		/* guest RAM maps a snapshot file (restore) */
+	int restore_fd;			/* the snapshot being restored, mapped into RAM */
+};
+
 /* ---- the VM ---- */
 struct vmm {
 	struct target target;		/* first: vmm_target() hands out &vm->target */
@@ -150,7 +163,19 @@ struct vmm {
 	pthread_mutex_t prof_lock;
 	struct vmm_boot_profile prof;
 	uint64_t start_ns;
+
+	struct vmm_lab lab;
 };
+
+/* Add the time since *t to a detail of the boot profile and restart *t (vmm_create runs before
+ * any vCPU thread, so no lock is needed). */
+static inline void vmm_detail_mark(struct vmm *vm, enum vmm_detail d, uint64_t *t)
+{
+	uint64_t now = kp_now_ns();
+
+	vm->prof.detail_ns[d] += now - *t;
+	*t = now;
+}
 
 /* kvm.c */
 int vmm_kvm_open(struct vmm *vm);
@@ -179,6 +204,21 @@ int vmm_stop_all(struct vmm *vm);
 /* profile.c */
 void vmm_profile_port80(struct vmm *vm, uint8_t code);
 void vmm_profile_stage(struct vmm *vm, const char *name, uint64_t guest_ns);
+/* endpoint.c: hooks of the boot lab in vmm_create, the devices and the run loop */
+int vmm_lab_init(struct vmm *vm);
+void vmm_lab_release(struct vmm *vm);
+void vmm_lab_stage(struct vmm *vm, const char *name);
+void vmm_lab_port80(struct vmm *vm, struct vmm_vcpu *vcpu, uint8_t code);
+/* After a stop event in vmm_run_until_exit: save a requested snapshot.  1 when it did (the
+ * caller resumes), 0 when the event was not ours, -errno when the save failed. */
+int vmm_lab_stop_event(struct vmm *vm);
+/* After vmm_start: time the resume of a restored VM. */
+void vmm_lab_started(struct vmm *vm);
+/* lab_profile.c: the create-VM breakdown and split, inside the boot profile's table / JSON */
+void vmm_lab_profile_print_text(const struct vmm_boot_profile *p, FILE *f);
+void vmm_lab_profile_print_json(const struct vmm_boot_profile *p, FILE *f);
+/* restore.c: vmm_create's path for cfg.restore_path (vm allocated, nothing else done). */
+int vmm_restore_create(struct vmm *vm);
 /* target.c */
 void vmm_target_init(struct vmm *vm);
 int vmm_vcpu_read_state(struct vmm_vcpu *vcpu, struct kvm_regs *regs, struct kvm_sregs *sregs);

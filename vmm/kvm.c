@@ -56,6 +56,7 @@ int vmm_kvm_create_vm(struct vmm *vm)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	uint64_t ident = VMM_IDENTITY_MAP_ADDR;
+	uint64_t t = kp_now_ns();
 	int ret;
 
 	do {
@@ -66,6 +67,7 @@ int vmm_kvm_create_vm(struct vmm *vm)
 		kp_error("KVM_CREATE_VM: %s", strerror(-ret));
 		return ret;
 	}
+	vmm_detail_mark(vm, VMM_DETAIL_KVM_CREATE_VM, &t);
 	/* VMX needs these two pages for real mode; they sit in the hole below 4 GiB, above RAM. */
 	ret = vm_ioctl(vm, KVM_SET_TSS_ADDR, VMM_TSS_ADDR, "KVM_SET_TSS_ADDR");
 	if (!ret)
@@ -80,13 +82,16 @@ int vmm_kvm_create_vm(struct vmm *vm)
 		int caps = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
 		vm->guest_debug_caps = caps > 0 ? (uint32_t)caps : 0;
 	}
+	vmm_detail_mark(vm, VMM_DETAIL_VM_ARCH_SETUP, &t);
 	return ret;
 }
 
 int vmm_memory_init(struct vmm *vm)
 {
 	struct kvm_userspace_memory_region region;
+	uint64_t t = kp_now_ns();
 	void *p;
+	int ret;
 
 	/* Anonymous and lazily backed: a large --mem costs nothing until the guest touches it. */
 	p = mmap(NULL, vm->cfg.mem_size, PROT_READ | PROT_WRITE,
@@ -99,11 +104,14 @@ int vmm_memory_init(struct vmm *vm)
 	}
 	vm->mem.base = p;
 	vm->mem.size = vm->cfg.mem_size;
+	vmm_detail_mark(vm, VMM_DETAIL_MEM_MMAP, &t);
 	memset(&region, 0, sizeof(region));
 	region.slot = 0;
 	region.guest_phys_addr = 0;
 	region.memory_size = vm->mem.size;
 	region.userspace_addr = (uintptr_t)p;
-	return vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&region,
-			"KVM_SET_USER_MEMORY_REGION");
+	ret = vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&region,
+		       "KVM_SET_USER_MEMORY_REGION");
+	vmm_detail_mark(vm, VMM_DETAIL_MEM_REGION, &t);
+	return ret;
 }

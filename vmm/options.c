@@ -25,6 +25,7 @@ void vmm_config_usage(FILE *f)
 		"  --boot-profile[=json]  print host phases, guest BOOT_TIME stages and port-0x80\n"
 		"                       events on stderr at the end, as a table or one JSON line\n",
 		VMM_MAX_CPUS);
+	vmm_config_lab_usage(f);
 }
 
 /* "--name VALUE" or "--name=VALUE".  Returns 1 matched (value set), 0 not this option,
@@ -74,6 +75,8 @@ int vmm_config_parse_option(struct vmm_config *cfg, int argc, char **argv, int *
 	const char *v;
 	int r;
 
+	if ((r = vmm_config_parse_lab_option(cfg, argc, argv, i)) != 0)
+		return r;
 	if ((r = opt_value("--cpus", argc, argv, i, &v)) != 0) {
 		uint64_t n;
 
@@ -164,7 +167,7 @@ int vmm_config_parse_args(struct vmm_config *cfg, int argc, char **argv, bool sk
 		}
 		cfg->kernel = argv[i++];
 	}
-	if (!cfg->kernel) {
+	if (!cfg->kernel && !cfg->restore_path) {	/* a snapshot names its kernel */
 		kp_error("no kernel ELF given");
 		return -EINVAL;
 	}

@@ -73,6 +73,11 @@ void vmm_get_boot_profile(struct vmm *vm, struct vmm_boot_profile *out)
 	pthread_mutex_unlock(&vm->prof_lock);
 	/* boot_wait: from vmm_start until the guest ended the run (or until now). */
 	out->phase_ns[VMM_PHASE_BOOT_WAIT] = start ? end - start : 0;
+	/* Boot lab: when the guest started and when the run ended (0: not yet), since t0. */
+	out->start_ns = start ? start - out->t0_ns : 0;
+	pthread_mutex_lock(&vm->lock);
+	out->end_ns = vm->end_ns ? vm->end_ns - out->t0_ns : 0;
+	pthread_mutex_unlock(&vm->lock);
 }
 
 void vmm_boot_profile_finish(struct vmm_boot_profile *p, uint64_t now_ns)
@@ -104,6 +109,7 @@ static void print_text(const struct vmm_boot_profile *p, FILE *f)
 		fprintf(f, "  %-16s %12.3f %7.1f%%\n", phase_names[i], ms(p->phase_ns[i]),
 			share(p->phase_ns[i], p->total_ns));
 	fprintf(f, "  %-16s %12.3f %7.1f%%\n", "total", ms(p->total_ns), 100.0);
+	vmm_lab_profile_print_text(p, f);	/* boot lab: create-VM steps, tVMM/tFW/tKernel */
 
 	fprintf(f, "\n  %-24s %12s %12s %12s\n", "guest stage (BOOT_TIME)", "delta (ms)",
 		"guest (ms)", "host (ms)");
@@ -173,12 +179,16 @@ static void print_json(const struct vmm_boot_profile *p, FILE *f)
 		fprintf(f, "%s{\"code\":%u,\"range\":\"%s\",\"host_ns\":%llu}", i ? "," : "",
 			p->port80[i].code, vmm_port80_range(p->port80[i].code),
 			(unsigned long long)p->port80[i].host_ns);
-	fprintf(f, "],\"port80_dropped\":%u}\n", p->port80_dropped);
+	fprintf(f, "],\"port80_dropped\":%u", p->port80_dropped);
+	vmm_lab_profile_print_json(p, f);	/* boot lab: create_vm steps, split */
+	fprintf(f, "}\n");
 }
 
 int vmm_boot_profile_print(const struct vmm_boot_profile *p, enum vmm_profile_format fmt, FILE *f)
 {
-	if (fmt == VMM_PROFILE_JSON)
+	if (p->restored)	/* boot lab hook: a restore has its own profile */
+		vmm_restore_profile_print(p, fmt, f);
+	else if (fmt == VMM_PROFILE_JSON)
 		print_json(p, f);
 	else if (fmt == VMM_PROFILE_TEXT)
 		print_text(p, f);

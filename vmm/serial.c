@@ -37,6 +37,7 @@ static void boot_time_line(struct vmm_serial *s)
 	if (end == colon + 1)
 		return;
 	vmm_profile_stage(s->vm, line, ns);
+	vmm_lab_stage(s->vm, line);	/* boot lab hook: --exit-at STAGE */
 }
 
 static void transmit(struct vmm_serial *s, uint8_t c)

@@ -109,6 +109,7 @@ static int set_fpu_and_lapic(struct vmm_vcpu *vcpu)
 int vmm_vcpu_create(struct vmm *vm, int id, uint32_t entry)
 {
 	struct vmm_vcpu *vcpu = &vm->vcpus[id];
+	uint64_t t = kp_now_ns();
 	int mmap_size, ret;
 
 	vcpu->vm = vm;
@@ -134,9 +135,12 @@ int vmm_vcpu_create(struct vmm *vm, int id, uint32_t entry)
 		int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
 		vm->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
 	}
+	vmm_detail_mark(vm, VMM_DETAIL_VCPU_CREATE, &t);
 	ret = vmm_vcpu_set_cpuid(vm, vcpu);
+	vmm_detail_mark(vm, VMM_DETAIL_CPUID, &t);
 	if (!ret)
 		ret = vmm_vcpu_set_msrs(vcpu);
+	vmm_detail_mark(vm, VMM_DETAIL_MSRS, &t);
 	if (!ret) {
 		ret = set_fpu_and_lapic(vcpu);
 		if (ret)
@@ -149,6 +153,7 @@ int vmm_vcpu_create(struct vmm *vm, int id, uint32_t entry)
 		if (ret)
 			kp_error("cpu 0: boot registers: %s", strerror(-ret));
 	}
+	vmm_detail_mark(vm, VMM_DETAIL_REGS, &t);
 	vcpu->action = TARGET_RESUME_CONTINUE;
 	vcpu->mp_state = id == 0 ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED;
 	return ret;

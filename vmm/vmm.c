@@ -20,7 +20,7 @@ static int check_config(const struct vmm_config *cfg)
 	if (cfg->mem_size < VMM_MIN_MEM || cfg->mem_size > VMM_MAX_MEM || cfg->mem_size % 4096)
 		return kp_error("--mem: %llu bytes is out of range (2M to 3G, whole pages)",
 				(unsigned long long)cfg->mem_size), -EINVAL;
-	if (!cfg->kernel)
+	if (!cfg->kernel && !cfg->restore_path)
 		return kp_error("no kernel given"), -EINVAL;
 	if (cfg->cmdline && strlen(cfg->cmdline) >= VMM_CMDLINE_MAX)
 		return kp_error("--cmdline: longer than %d bytes", VMM_CMDLINE_MAX - 1), -EINVAL;
@@ -45,7 +45,7 @@ static int host_error(int ret)
 int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 {
 	struct vmm *vm;
-	uint64_t t;
+	uint64_t t, d;
 	uint32_t entry = 0;
 	int ret;
 
@@ -57,12 +57,13 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	if (!vm)
 		return -ENOMEM;
 	vm->cfg = *cfg;
-	snprintf(vm->kernel_path, sizeof(vm->kernel_path), "%s", cfg->kernel);
+	snprintf(vm->kernel_path, sizeof(vm->kernel_path), "%s", cfg->kernel ? cfg->kernel : "");
 	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cfg->cmdline ? cfg->cmdline : "");
 	vm->cfg.kernel = vm->kernel_path;
 	vm->cfg.cmdline = vm->cmdline;
 	vm->ncpus = cfg->ncpus;
 	vm->kvm_fd = vm->vm_fd = vm->event_fd = -1;
+	vm->lab.restore_fd = -1;
 	for (unsigned i = 0; i < VMM_MAX_CPUS; i++)
 		vm->vcpus[i].fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
@@ -76,11 +77,21 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	vm->prof.t0_ns = cfg->t0_ns ? cfg->t0_ns : kp_now_ns();
 	*out = vm;
 
+	/* Boot lab hook: snapshot file and signal, or a whole different path for --restore. */
+	ret = vmm_lab_init(vm);
+	if (!ret && cfg->restore_path)
+		ret = vmm_restore_create(vm);
+	if (ret)
+		goto fail;
+	if (cfg->restore_path)
+		return 0;
+
 	t = kp_now_ns();
 	ret = vmm_kvm_open(vm);
 	if (ret)
 		goto fail;
 	phase_done(vm, VMM_PHASE_KVM_OPEN, &t);
+	vm->prof.detail_ns[VMM_DETAIL_KVM_OPEN] = vm->prof.phase_ns[VMM_PHASE_KVM_OPEN];
 
 	ret = vmm_kvm_create_vm(vm);
 	if (ret) {
@@ -100,25 +111,34 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	if (ret)
 		goto fail;
 	phase_done(vm, VMM_PHASE_KERNEL_LOAD, &t);
+	vm->prof.detail_ns[VMM_DETAIL_ELF_LOAD] = vm->prof.phase_ns[VMM_PHASE_KERNEL_LOAD];
 
 	ret = vmm_write_boot_params(vm);
 	/* Devices after the kernel checks, so a bad kernel does not truncate the --serial file. */
+	d = kp_now_ns();
 	if (!ret)
 		ret = vmm_serial_init(vm, cfg->serial_path);
 	if (!ret)
 		ret = vmm_debugport_init(vm);
+	vmm_detail_mark(vm, VMM_DETAIL_DEVICES, &d);
 	if (ret)
 		goto fail;
 	phase_done(vm, VMM_PHASE_BOOT_PARAMS, &t);
+	vm->prof.detail_ns[VMM_DETAIL_BOOT_PARAMS] = vm->prof.phase_ns[VMM_PHASE_BOOT_PARAMS] -
+						     vm->prof.detail_ns[VMM_DETAIL_DEVICES];
 
+	d = kp_now_ns();
 	ret = vmm_cpuid_init(vm);
+	vmm_detail_mark(vm, VMM_DETAIL_CPUID, &d);
 	for (unsigned i = 0; !ret && i < vm->ncpus; i++)
 		ret = vmm_vcpu_create(vm, (int)i, entry);
+	d = kp_now_ns();
 	if (!ret)
 		ret = vmm_vcpus_start_threads(vm);
 	/* The threads park at once; wait for that so the VM is a stopped target from here on. */
 	if (!ret)
 		ret = vmm_stop_all(vm);
+	vmm_detail_mark(vm, VMM_DETAIL_VCPU_THREADS, &d);
 	if (ret) {
 		ret = host_error(ret);
 		goto fail;
@@ -143,6 +163,7 @@ int vmm_start(struct vmm *vm)
 		}
 	}
 	pthread_mutex_unlock(&vm->lock);
+	vmm_lab_started(vm);
 	return 0;
 }
 
@@ -230,6 +251,12 @@ int vmm_wait(struct vmm *vm, int cancel_fd, struct vmm_result *res)
 			return ret;
 		if (ev.kind == TARGET_EV_EXITED || ev.kind == TARGET_EV_FAULT)
 			break;
+		/* Boot lab hook: a stop requested by --snapshot-on saves the VM here. */
+		ret = vmm_lab_stop_event(vm);
+		if (ret < 0) {
+			t->ops->kill(t);
+			return ret;
+		}
 		/* Nobody debugs this run: carry on over breakpoints and steps. */
 		target_resume(t, NULL);
 	}
@@ -263,6 +290,7 @@ void vmm_destroy(struct vmm *vm)
 	if (!vm)
 		return;
 	vmm_vcpus_join(vm);
+	vmm_lab_release(vm);
 	for (unsigned i = 0; i < VMM_MAX_CPUS; i++) {
 		struct vmm_vcpu *v = &vm->vcpus[i];
 

@@ -56,6 +56,17 @@ struct vmm_config {
 	enum vmm_profile_format boot_profile;
 	bool start_halted;		/* vmm_start leaves every vCPU parked until target resume */
 	uint64_t t0_ns;			/* kp_now_ns() when the command began (0: at vmm_create) */
+
+	/* Boot lab and snapshots (vmm/endpoint.c, vmm/snapshot.c, vmm/restore.c).  All off when
+	 * zero, so vmm_config_init's memset keeps them disabled. */
+	const char *end_stage;		/* end when the guest prints BOOT_TIME:<end_stage>: */
+	bool end_port80;		/* ... or writes a port-0x80 code in [lo, hi] */
+	uint8_t end_port80_lo, end_port80_hi;
+	const char *snapshot_path;	/* --snapshot FILE */
+	bool snapshot_on_port80;	/* --snapshot-on 0xNN: at the first write of that code */
+	uint8_t snapshot_port80;
+	int snapshot_signal;		/* --snapshot-on SIGNAME: whenever kprof receives it */
+	const char *restore_path;	/* --restore FILE: vmm_create resumes a snapshot */
 };
 
 /* Defaults: 1 vCPU, 128 MiB, empty command line, serial on stdout, no profile. */
@@ -141,6 +152,30 @@ struct vmm_port80_event {
 	uint64_t host_ns;	/* since t0 */
 };
 
+/* Finer steps inside the host phases (vmm_create) and the steps of a restore from a snapshot.
+ * Each is the time spent in it, summed over vCPUs where it is per vCPU. */
+enum vmm_detail {
+	VMM_DETAIL_SNAPSHOT_READ,	/* restore: read and check the snapshot's header and state */
+	VMM_DETAIL_KVM_OPEN,		/* open /dev/kvm */
+	VMM_DETAIL_KVM_CREATE_VM,	/* the KVM_CREATE_VM ioctl */
+	VMM_DETAIL_VM_ARCH_SETUP,	/* TSS, identity map, irqchip, PIT */
+	VMM_DETAIL_DEVICES,		/* serial port, debug ports */
+	VMM_DETAIL_MEM_MMAP,		/* guest RAM mmap (restore: the snapshot mapped privately) */
+	VMM_DETAIL_MEM_REGION,		/* KVM_SET_USER_MEMORY_REGION */
+	VMM_DETAIL_ELF_LOAD,		/* read, check and copy the kernel ELF */
+	VMM_DETAIL_BOOT_PARAMS,		/* hvm_start_info, memory map, command line, ACPI */
+	VMM_DETAIL_VCPU_CREATE,		/* KVM_CREATE_VCPU and the kvm_run mapping */
+	VMM_DETAIL_CPUID,		/* KVM_GET_SUPPORTED_CPUID, patching, KVM_SET_CPUID2 */
+	VMM_DETAIL_MSRS,		/* boot MSRs */
+	VMM_DETAIL_REGS,		/* boot registers, FPU, LAPIC LVTs */
+	VMM_DETAIL_VCPU_THREADS,	/* vCPU threads started and parked */
+	VMM_DETAIL_MEMORY_STATE,	/* restore: saved memory checked (CRC) through the mapping */
+	VMM_DETAIL_VCPU_STATE,		/* restore: registers, MSRs, LAPIC, events, mp state */
+	VMM_DETAIL_DEVICE_STATE,	/* restore: PIC, IOAPIC, PIT, clock, serial */
+	VMM_DETAIL_RESUME,		/* restore: vmm_start until every vCPU is back in KVM_RUN */
+	VMM_DETAIL_COUNT
+};
+
 struct vmm_boot_profile {
 	uint64_t t0_ns;		/* monotonic time at which the profile starts */
 	uint64_t phase_ns[VMM_PHASE_COUNT];
@@ -150,6 +185,11 @@ struct vmm_boot_profile {
 	unsigned nport80;
 	unsigned port80_dropped;
 	struct vmm_port80_event port80[VMM_PROFILE_MAX_PORT80];
+	/* Boot lab additions. */
+	uint64_t detail_ns[VMM_DETAIL_COUNT];
+	uint64_t start_ns;	/* vmm_start (the guest's first instruction), since t0; 0: not yet */
+	uint64_t end_ns;	/* the run ended, since t0; 0: still running */
+	bool restored;		/* the VM was resumed from a snapshot: detail_ns is a restore profile */
 };
 
 const char *vmm_phase_name(enum vmm_phase p);
@@ -161,5 +201,33 @@ void vmm_get_boot_profile(struct vmm *vm, struct vmm_boot_profile *out);
 void vmm_boot_profile_finish(struct vmm_boot_profile *p, uint64_t now_ns);
 /* An aligned table, or one JSON object on one line. */
 int vmm_boot_profile_print(const struct vmm_boot_profile *p, enum vmm_profile_format fmt, FILE *f);
+
+/* ---- boot lab: end points, profile details, snapshots (vmm/endpoint.c, vmm/snapshot.c,
+ * vmm/restore.c; file format in vmm/SNAPSHOT.md) ---- */
+const char *vmm_detail_name(enum vmm_detail d);
+/* True when the run ended at the configured end point (--exit-at), not by the guest's own
+ * debug-exit.  The result then reads as a debug-exit with status 0. */
+bool vmm_end_point_reached(struct vmm *vm);
+/* Parse an end point: a stage name, a port-0x80 code 0xNN, or a range 0xNN-0xMM (the first
+ * code in it).  -EINVAL after printing one line naming `what`. */
+int vmm_config_set_end_point(struct vmm_config *cfg, const char *what, const char *v);
+/* Save the stopped VM (every vCPU parked) to path.  Returns 0 or -errno after one line. */
+int vmm_snapshot_save(struct vmm *vm, const char *path);
+struct vmm_boot_split {
+	uint64_t tvmm, tfw, tkernel;	/* ns; tkernel only when has_kernel */
+	bool has_kernel;		/* the run reached the kernel before its end */
+};
+/* The NEMU/cloud-hypervisor split of a finished run's profile (definitions in lab_profile.c). */
+void vmm_boot_split(const struct vmm_boot_profile *p, struct vmm_boot_split *s);
+/* The restore profile table (rows of the restore, totals with and without the resume). */
+/* The kernel ELF a snapshot was booted from (for symbols), after checking the snapshot's header
+ * and state.  0, or -errno after one line naming the file. */
+int vmm_snapshot_kernel(const char *path, char *buf, size_t len);
+/* `kprof run` options of the boot lab (--exit-at, --snapshot, --snapshot-on, --restore): as
+ * vmm_config_parse_option, which calls it. */
+int vmm_config_parse_lab_option(struct vmm_config *cfg, int argc, char **argv, int *i);
+void vmm_config_lab_usage(FILE *f);
+void vmm_restore_profile_print(const struct vmm_boot_profile *p, enum vmm_profile_format fmt,
+			       FILE *f);
 
 #endif

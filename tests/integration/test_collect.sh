@@ -144,6 +144,13 @@ else
 	fail "frame-pointer fallback without CFI" "$result"
 fi
 
+# --kaslr-offset moves every lookup: told the kernel sits 1 GiB higher than it does, no pc
+# falls in a function, and each stack is one honest "??" rather than invented frames.
+timeout 120 "$KPROF" collect --kaslr-offset 0x40000000 --samples 20 --interval 0.002 \
+	-o "$WORK/kaslr.folded" -- --cpus 2 --cmdline iterations=0 "$GUEST_NOFP" 2>/dev/null
+check "--kaslr-offset applies to every lookup" \
+	bash -c "[ \"\$(cat '$WORK/kaslr.folded')\" = '?? 40' ]"
+
 # kprof parse reads what collect wrote.
 "$KPROF" parse "$WORK/kprof-guest-2.json" --format folded -o "$WORK/re.folded" 2>/dev/null
 check "parse re-renders a collected trace.json" grep -q 'cpu_work;hash_workload' "$WORK/re.folded"

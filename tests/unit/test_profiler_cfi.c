@@ -283,7 +283,9 @@ static void test_unwind_cfi_to_outermost(void **state)
 	assert_int_equal(f.n, 2);
 	assert_int_equal(f.pc[0], 0x1010);
 	assert_int_equal(f.pc[1], 0x2005);
-	assert_int_equal(f.flags[0] & ~UNWIND_RETADDR, PROFILE_FRAME_CFI);
+	assert_int_equal(f.flags[0] & ~UNWIND_FLAGS, PROFILE_FRAME_CFI);
+	assert_true(f.flags[0] & UNWIND_INNERMOST);
+	assert_false(f.flags[1] & UNWIND_INNERMOST);
 	assert_true(f.flags[1] & UNWIND_RETADDR);
 	assert_false(f.flags[0] & UNWIND_RETADDR);
 

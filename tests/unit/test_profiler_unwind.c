@@ -254,8 +254,7 @@ static int name_inline_frames(void *ctx, uint64_t pc, unsigned flags)
 
 	if (flags & PROFILE_FRAME_UNKNOWN || n->n > 48)
 		return 1;
-	n->n += (int)symbolizer_frames(n->sym, pc - (flags & UNWIND_RETADDR ? 1 : 0),
-				       &n->name[n->n], &n->flags[n->n], 8);
+	n->n += (int)symbolizer_frames(n->sym, pc, flags, &n->name[n->n], &n->flags[n->n], 8);
 	return 0;
 }
 
@@ -285,7 +284,7 @@ static void test_inline_frames(void **state)
 	assert_string_equal(n.name[3], "chain_mid");
 	/* The first byte of chain_leaf is not inside the inlined call. */
 	assert_int_equal(symtab_find(e->st, "chain_leaf", &leaf, NULL), 0);
-	assert_int_equal(inline_lookup(ix, leaf - symtab_offset(e->st), ids, 8), 0);
+	assert_int_equal(inline_lookup(ix, leaf - symtab_offset(e->st), false, ids, 8), 0);
 	symbolizer_free(n.sym);
 	inline_index_free(ix);
 }

@@ -1,0 +1,180 @@
+/* The gdb stub client's wire: framed requests, replies, stop replies. */
+#include "gdbstub/client_internal.h"
+#include "gdbstub/rsp_sock.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int gc_send(struct gclient *c, const char *payload, size_t len)
+{
+	int e;
+
+	kp_buf_reset(&c->out);
+	e = rsp_frame(&c->out, payload, len);
+	if (!e)
+		e = rsp_sock_write_all(c->fd, c->out.data, c->out.len, c->timeout_ms);
+	return e;
+}
+
+/* Read one packet into c->reply.  In ack mode, acknowledge it and resend on '-'. */
+int gc_recv(struct gclient *c, int timeout_ms)
+{
+	uint8_t ch;
+
+	for (;;) {
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		ssize_t n;
+		int r = poll(&p, 1, timeout_ms);
+
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		n = recv(c->fd, &ch, 1, 0);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		switch (rsp_framer_feed(&c->fr, ch)) {
+		case RSP_EV_PACKET:
+			if (!c->no_ack && rsp_sock_write_all(c->fd, "+", 1, c->timeout_ms))
+				return -EPIPE;
+			kp_buf_reset(&c->reply);
+			if (kp_buf_append(&c->reply, c->fr.buf, c->fr.len))
+				return -ENOMEM;
+			return 0;
+		case RSP_EV_BAD_CHECKSUM:
+		case RSP_EV_MALFORMED:
+			if (!c->no_ack && rsp_sock_write_all(c->fd, "-", 1, c->timeout_ms))
+				return -EPIPE;
+			break;
+		case RSP_EV_OVERSIZE:
+			return -EMSGSIZE;
+		case RSP_EV_NACK:
+			if (!c->no_ack && c->out.len &&
+			    rsp_sock_write_all(c->fd, c->out.data, c->out.len, c->timeout_ms))
+				return -EPIPE;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+int gc_request(struct gclient *c, const char *fmt, ...)
+{
+	char payload[256];
+	va_list ap;
+	int n, e;
+
+	va_start(ap, fmt);
+	n = vsnprintf(payload, sizeof(payload), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(payload))
+		return -EINVAL;
+	e = gc_send(c, payload, (size_t)n);
+	/* Console output ('O' + hex) may come before the reply (qRcmd); skip it. */
+	while (!e) {
+		e = gc_recv(c, c->timeout_ms);
+		if (e || c->reply.len < 2 || c->reply.data[0] != 'O' || !strcmp(c->reply.data, "OK"))
+			break;
+	}
+	if (e == -ECONNRESET || e == -EPIPE) {
+		c->ended = true;
+		c->end_ev.kind = TARGET_EV_GONE;
+		c->end_ev.cpu = -1;
+	}
+	return e;
+}
+
+int gc_reply_status(const struct gclient *c)
+{
+	const char *r = c->reply.data ? c->reply.data : "";
+
+	if (!strcmp(r, "OK"))
+		return 0;
+	if (!*r)
+		return -ENOTSUP;
+	if (r[0] == 'E')
+		return r[1] == '1' && r[2] == '4' ? -EFAULT : -EIO;
+	return -EPROTO;
+}
+
+static uint64_t hex_field(const char *p, const char *end)
+{
+	uint64_t v = 0;
+	struct rsp_cursor cur;
+
+	rsp_cursor_init(&cur, p, (size_t)(end - p));
+	if (rsp_get_hex(&cur, &v))
+		return 0;
+	return v;
+}
+
+int gc_parse_stop(struct gclient *c, const char *p, size_t n, struct target_event *ev)
+{
+	const char *end = p + n, *q;
+	int sig;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->cpu = -1;
+	if (n < 3 || rsp_hex_value((unsigned char)p[1]) < 0 ||
+	    rsp_hex_value((unsigned char)p[2]) < 0)
+		return 0;
+	sig = rsp_hex_value((unsigned char)p[1]) << 4 | rsp_hex_value((unsigned char)p[2]);
+	switch (p[0]) {
+	case 'W':
+		ev->kind = TARGET_EV_EXITED;
+		ev->exit_status = sig;
+		return 1;
+	case 'X':
+		ev->kind = TARGET_EV_GONE;
+		ev->exit_status = 128 + sig;
+		return 1;
+	case 'S':
+	case 'T':
+		break;
+	default:
+		return 0;
+	}
+	ev->kind = sig == 2 ? TARGET_EV_STOPPED : sig == 5 ? TARGET_EV_STEP : TARGET_EV_FAULT;
+	/* "T05thread:2;swbreak:;watch:addr;..." */
+	for (q = p + 3; q < end;) {
+		const char *colon = memchr(q, ':', (size_t)(end - q));
+		const char *semi = colon ? memchr(colon, ';', (size_t)(end - colon)) : NULL;
+		size_t kl;
+
+		if (!colon || !semi)
+			break;
+		kl = (size_t)(colon - q);
+		if (kl == 6 && !memcmp(q, "thread", 6)) {
+			uint64_t tid = hex_field(colon + 1, semi);
+
+			for (int i = 0; i < c->ncpu; i++)
+				if (c->tids[i] == tid)
+					ev->cpu = i;
+		} else if ((kl == 7 && !memcmp(q, "swbreak", 7)) ||
+			   (kl == 7 && !memcmp(q, "hwbreak", 7))) {
+			ev->kind = TARGET_EV_BREAKPOINT;
+		} else if ((kl == 5 && !memcmp(q, "watch", 5)) ||
+			   (kl == 6 && !memcmp(q, "rwatch", 6)) ||
+			   (kl == 6 && !memcmp(q, "awatch", 6))) {
+			ev->kind = TARGET_EV_WATCHPOINT;
+			ev->watch_kind = q[0] == 'w' ? TARGET_WP_WRITE :
+					 q[0] == 'r' ? TARGET_WP_READ : TARGET_WP_ACCESS;
+			ev->addr = hex_field(colon + 1, semi);
+		}
+		q = semi + 1;
+	}
+	return 1;
+}

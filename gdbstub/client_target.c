@@ -1,0 +1,346 @@
+/* The gdb stub client's target operations (target/target.h) over the remote protocol.
+ *
+ * All-stop, like the server: while the peer runs, the only thing it sends is a stop
+ * reply, so the socket itself is the event fd; while it is stopped, every request gets
+ * exactly one reply.  No thread is needed.
+ */
+#include "gdbstub/client_internal.h"
+#include "gdbstub/rsp_sock.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct gclient *GC(struct target *t)
+{
+	return (struct gclient *)t;
+}
+
+int gc_note_gone(struct gclient *c, int e)
+{
+	if (e == -ECONNRESET || e == -EPIPE || e == -ETIMEDOUT) {
+		c->ended = true;
+		c->end_ev.kind = TARGET_EV_GONE;
+		c->end_ev.cpu = -1;
+		snprintf(c->end_ev.message, sizeof(c->end_ev.message), "%s",
+			 e == -ETIMEDOUT ? "the gdb stub stopped answering" :
+					   "the gdb stub closed the connection");
+	}
+	return e;
+}
+
+static int select_thread(struct gclient *c, int cpu)
+{
+	int e;
+
+	if (cpu < 0 || cpu >= c->ncpu)
+		return -EINVAL;
+	if (c->ended)
+		return -ESRCH;
+	if (c->running)
+		return -EBUSY;
+	if (c->g_tid == c->tids[cpu])
+		return 0;
+	e = gc_request(c, "Hg%llx", (unsigned long long)c->tids[cpu]);
+	if (!e)
+		e = gc_reply_status(c);
+	if (!e)
+		c->g_tid = c->tids[cpu];
+	return gc_note_gone(c, e);
+}
+
+static int gc_cpu_count(struct target *t)
+{
+	return GC(t)->ncpu;
+}
+
+static int gc_describe(struct target *t, int cpu, char *buf, size_t len)
+{
+	struct gclient *c = GC(t);
+	size_t n;
+	int e;
+
+	if (cpu < 0 || cpu >= c->ncpu || len == 0)
+		return -EINVAL;
+	if (c->running || c->ended)
+		return -EBUSY;
+	e = gc_request(c, "qThreadExtraInfo,%llx", (unsigned long long)c->tids[cpu]);
+	if (e)
+		return gc_note_gone(c, e);
+	n = c->reply.len / 2;
+	if (n >= len)
+		n = len - 1;
+	if (!c->reply.len || c->reply.data[0] == 'E' || rsp_hex_decode(c->reply.data, n, buf))
+		return -ENOTSUP;	/* threads without names */
+	buf[n] = 0;
+	return 0;
+}
+
+static int gc_cpu_state(struct target *t, int cpu)
+{
+	char desc[128];
+
+	/* QEMU names threads "CPU#0 [running]" / "[halted ]"; a stub that does not is
+	 * taken as running. */
+	if (gc_describe(t, cpu, desc, sizeof(desc)) == 0 && strstr(desc, "[halted"))
+		return TARGET_CPU_HALTED;
+	return TARGET_CPU_RUNNING;
+}
+
+static void end_with(struct gclient *c, const struct target_event *ev)
+{
+	c->ended = true;
+	c->end_ev = *ev;
+}
+
+static int gc_stop(struct target *t)
+{
+	struct gclient *c = GC(t);
+	struct target_event ev;
+	int e;
+
+	if (!c->running || c->ended)
+		return 0;
+	if (rsp_sock_write_all(c->fd, "\x03", 1, c->timeout_ms))
+		return gc_note_gone(c, -EPIPE);
+	for (;;) {
+		e = gc_recv(c, c->timeout_ms);
+		if (e)
+			return gc_note_gone(c, e);
+		if (gc_parse_stop(c, c->reply.data, c->reply.len, &ev))
+			break;	/* anything else ('O' console output) is not ours to show */
+	}
+	c->running = false;
+	c->g_tid = 0;	/* a stop reply may switch the stub's current thread */
+	if (ev.kind == TARGET_EV_EXITED || ev.kind == TARGET_EV_GONE) {
+		end_with(c, &ev);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+static int gc_resume(struct target *t, const enum target_resume_action *a)
+{
+	struct gclient *c = GC(t);
+	struct kp_buf b;
+	int nstep = 0, step_cpu = -1, e;
+
+	if (c->ended)
+		return -ESRCH;
+	if (c->running)
+		return 0;
+	kp_buf_init(&b);
+	if (!a) {
+		kp_buf_puts(&b, c->vcont ? "vCont;c" : "c");
+	} else if (c->vcont) {
+		kp_buf_puts(&b, "vCont");
+		for (int i = 0; i < c->ncpu; i++)
+			if (a[i] != TARGET_RESUME_STAY)
+				kp_buf_printf(&b, ";%c:%llx", a[i] == TARGET_RESUME_STEP ? 's' : 'c',
+					      (unsigned long long)c->tids[i]);
+	} else {
+		for (int i = 0; i < c->ncpu; i++)
+			if (a[i] == TARGET_RESUME_STEP) {
+				nstep++;
+				step_cpu = i;
+			}
+		if (nstep > 1) {
+			kp_buf_release(&b);
+			return -ENOTSUP;	/* plain 's' steps one thread */
+		}
+		if (step_cpu >= 0) {
+			e = gc_request(c, "Hc%llx", (unsigned long long)c->tids[step_cpu]);
+			if (e || (e = gc_reply_status(c))) {
+				kp_buf_release(&b);
+				return gc_note_gone(c, e);
+			}
+		}
+		kp_buf_puts(&b, step_cpu >= 0 ? "s" : "c");
+	}
+	e = gc_send(c, b.data, b.len);
+	kp_buf_release(&b);
+	if (e)
+		return gc_note_gone(c, e);
+	c->running = true;
+	return 0;
+}
+
+static int gc_is_stopped(struct target *t)
+{
+	return !GC(t)->running;
+}
+
+static int gc_event_fd(struct target *t)
+{
+	return GC(t)->fd;
+}
+
+static int gc_poll_event(struct target *t, struct target_event *ev)
+{
+	struct gclient *c = GC(t);
+	int e;
+
+	if (c->ended) {
+		if (c->end_reported)
+			return -EAGAIN;
+		c->end_reported = true;
+		*ev = c->end_ev;
+		return 0;
+	}
+	if (!c->running)
+		return -EAGAIN;
+	/* Only a stop reply can come now; wait for no more than what is already there. */
+	e = gc_recv(c, 0);
+	if (e == -ETIMEDOUT)
+		return -EAGAIN;
+	if (e) {
+		gc_note_gone(c, e);
+		return gc_poll_event(t, ev);
+	}
+	if (!gc_parse_stop(c, c->reply.data, c->reply.len, ev))
+		return -EAGAIN;
+	c->running = false;
+	c->g_tid = 0;
+	if (ev->kind == TARGET_EV_EXITED || ev->kind == TARGET_EV_GONE) {
+		end_with(c, ev);
+		c->end_reported = true;
+	}
+	return 0;
+}
+
+static int gc_get_regs(struct target *t, int cpu, struct target_regs *r)
+{
+	struct gclient *c = GC(t);
+	int e = select_thread(c, cpu);
+
+	if (!e)
+		e = gc_note_gone(c, gc_request(c, "g"));
+	if (e)
+		return e;
+	if (c->reply.len && c->reply.data[0] == 'E')
+		return -EIO;
+	return gc_decode_regs(c, c->reply.data, c->reply.len, r);
+}
+
+/* The largest m/M chunk: its hex must fit the peer's PacketSize. */
+static size_t mem_chunk(const struct gclient *c)
+{
+	size_t n = (c->packet_size - 32) / 2;
+
+	return n < 16 ? 16 : n;
+}
+
+static ssize_t gc_read_mem(struct target *t, int cpu, uint64_t addr, void *buf, size_t len)
+{
+	struct gclient *c = GC(t);
+	size_t done = 0;
+	int e = select_thread(c, cpu);
+
+	if (e)
+		return e;
+	while (done < len) {
+		size_t want = KP_MIN(len - done, mem_chunk(c)), got;
+
+		e = gc_note_gone(c, gc_request(c, "m%llx,%zx", (unsigned long long)(addr + done), want));
+		if (e)
+			return done ? (ssize_t)done : e;
+		if (c->reply.len == 0 || c->reply.data[0] == 'E' || c->reply.len % 2)
+			break;	/* unmapped from here */
+		got = KP_MIN(c->reply.len / 2, want);
+		if (rsp_hex_decode(c->reply.data, got, (char *)buf + done))
+			return done ? (ssize_t)done : -EPROTO;
+		done += got;
+		if (got < want)
+			break;
+	}
+	return done ? (ssize_t)done : -EFAULT;
+}
+
+static ssize_t gc_write_mem(struct target *t, int cpu, uint64_t addr, const void *buf,
+			    size_t len)
+{
+	struct gclient *c = GC(t);
+	size_t done = 0;
+	struct kp_buf b;
+	int e = select_thread(c, cpu);
+
+	if (e)
+		return e;
+	kp_buf_init(&b);
+	while (done < len) {
+		size_t n = KP_MIN(len - done, mem_chunk(c));
+
+		kp_buf_reset(&b);
+		kp_buf_printf(&b, "M%llx,%zx:", (unsigned long long)(addr + done), n);
+		rsp_hex_append(&b, (const char *)buf + done, n);
+		e = gc_send(c, b.data, b.len);
+		if (!e)
+			e = gc_recv(c, c->timeout_ms);
+		if (!e)
+			e = gc_reply_status(c);
+		if (e)
+			break;
+		done += n;
+	}
+	kp_buf_release(&b);
+	gc_note_gone(c, e);
+	return done ? (ssize_t)done : e;
+}
+
+static int breakpoint(struct target *t, char op, enum target_bp_kind kind, uint64_t addr,
+		      uint64_t len)
+{
+	struct gclient *c = GC(t);
+	int e;
+
+	if (c->ended)
+		return -ESRCH;
+	if (c->running)
+		return -EBUSY;
+	e = gc_note_gone(c, gc_request(c, "%c%d,%llx,%llx", op, (int)kind, (unsigned long long)addr,
+				    (unsigned long long)len));
+	if (!e)
+		e = gc_reply_status(c);
+	return e == -EIO ? -ENOSPC : e;	/* stubs answer an error when out of registers */
+}
+
+static int gc_set_bp(struct target *t, enum target_bp_kind k, uint64_t a, uint64_t l)
+{
+	return breakpoint(t, 'Z', k, a, l);
+}
+
+static int gc_clear_bp(struct target *t, enum target_bp_kind k, uint64_t a, uint64_t l)
+{
+	return breakpoint(t, 'z', k, a, l);
+}
+
+static int gc_kill(struct target *t)
+{
+	struct gclient *c = GC(t);
+
+	if (c->ended)
+		return 0;
+	gc_send(c, "k", 1);
+	c->ended = true;
+	c->end_ev = (struct target_event){ .kind = TARGET_EV_EXITED, .cpu = -1 };
+	return 0;
+}
+
+const struct target_ops gc_target_ops = {
+	.name = "gdb-remote",
+	.cpu_count = gc_cpu_count,
+	.cpu_state = gc_cpu_state,
+	.stop = gc_stop,
+	.resume = gc_resume,
+	.is_stopped = gc_is_stopped,
+	.event_fd = gc_event_fd,
+	.poll_event = gc_poll_event,
+	.get_regs = gc_get_regs,
+	.set_regs = NULL,
+	.read_mem = gc_read_mem,
+	.write_mem = gc_write_mem,
+	.set_bp = gc_set_bp,
+	.clear_bp = gc_clear_bp,
+	.kill = gc_kill,
+	.describe_cpu = gc_describe,
+};
