@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Hostile inputs: truncated and corrupted kernel ELF files (booted and given to --symbols),
 # a kernel larger than guest memory, trace.json files with wrong types and missing keys,
-# binary garbage where text is expected, and a guest that floods the serial port or port
-# 0x80.  Each must end in time with a clear one-line error and a non-zero status (or, where
-# the damage does not touch what the command needs, succeed), and never crash: no sanitizer
-# report, no signal, no core dump.
+# binary garbage where text is expected, damaged snapshots for --restore, and a guest that
+# floods the serial port or port 0x80.  Each must end in time with a clear one-line error and
+# a non-zero status (or, where the damage does not touch what the command needs, succeed),
+# and never crash: no sanitizer report, no signal, no core dump.
 #
 # Not here: --inline over a corrupted .debug_rnglists.  Debian's libdwarf 20210528 frees
 # twice (or faults) inside dwarf_load_rnglists on such a file, which kprof cannot catch.
@@ -145,6 +145,35 @@ outcome "run: random bytes as the kernel" $? "$WORK/err" "random.bin: " 0
 timeout $T "$KPROF" collect --symbols "$WORK/random.bin" --samples 5 -o "$WORK/x.json" -- \
 	--cmdline iterations=1 "$GUEST_NOFP" >/dev/null 2>"$WORK/err"
 outcome "collect: random bytes as --symbols" $? "$WORK/err" "random.bin: " 0
+
+# --- snapshots (--restore): truncated, bit-flipped, not a snapshot
+if timeout $T "$KPROF" run --cpus 2 --cmdline iterations=2 --snapshot-on 0x60 \
+	--snapshot "$WORK/s.snap" "$GUEST_NOFP" >/dev/null 2>"$WORK/err"; then
+	ssz=$(stat -c %s "$WORK/s.snap")
+	for off in 0 10 100 4096 $((ssz / 2)) $((ssz - 1)); do
+		head -c "$off" "$WORK/s.snap" >"$WORK/t$off.snap"
+		timeout $T "$KPROF" run --restore "$WORK/t$off.snap" >/dev/null 2>"$WORK/err"
+		outcome "run --restore: snapshot truncated at $off bytes" $? "$WORK/err" "t$off.snap: " 0
+	done
+	for seed in 1 2 3; do
+		python3 - "$WORK/s.snap" "$WORK/f$seed.snap" "$seed" <<'PY'
+import random, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+r = random.Random(int(sys.argv[3]))
+for _ in range(20):
+    d[r.randrange(len(d))] ^= 1 << r.randrange(8)
+open(sys.argv[2], "wb").write(d)
+PY
+		timeout $T "$KPROF" run --restore "$WORK/f$seed.snap" >/dev/null 2>"$WORK/err"
+		outcome "run --restore: 20 bit flips ($seed)" $? "$WORK/err" "f$seed.snap: " 0
+	done
+	timeout $T "$KPROF" run --restore "$GUEST_NOFP" >/dev/null 2>"$WORK/err"
+	outcome "run --restore: the kernel ELF" $? "$WORK/err" "kprof-guest-nofp.elf: " 0
+	timeout $T "$KPROF" run --restore "$WORK/random.bin" >/dev/null 2>"$WORK/err"
+	outcome "run --restore: random bytes" $? "$WORK/err" "random.bin: " 0
+else
+	fail "take a snapshot to corrupt" "$(head -3 "$WORK/err")"
+fi
 
 # --- a guest flooding the serial port or port 0x80 (guest option flood=, guest/README.md):
 # memory stays flat, and Ctrl-C still ends the run promptly with status 130.
