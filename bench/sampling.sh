@@ -2,8 +2,8 @@
 # In-process sampling: maximum rounds per second with 1, 2 and 4 vCPUs (--interval 0), the
 # stop time per round (median and p99 of the per-sample stop_ns kprof writes in trace.json),
 # and the guest's slowdown at 100 Hz and 1 kHz: workload iterations per second of guest time
-# (BOOT_TIME:work_start .. work_done, 40 iterations per vCPU) with sampling against a run without
-# it (at least 5 pairs).
+# (BOOT_TIME:work_start .. work_done, 40 iterations, 1 vCPU) with sampling against runs without it
+# (at least 5 rounds, alternating).
 #
 #   bench/sampling.sh [REPEATS]      prints BENCH/SKIP lines (see bench/run.sh)
 set -uo pipefail
@@ -35,36 +35,44 @@ for cpus in 1 2 4; do
 	done
 done
 
-# work_rate SERIAL: iterations per second of guest time on 2 vCPUs.
+# work_rate SERIAL: iterations per second of guest time (all vCPUs: 1 here).
 work_rate() {
 	python3 - "$1" "$ITER" <<'PY'
 import re, sys
 t = dict(re.findall(r"BOOT_TIME:(\w+):(\d+)", open(sys.argv[1], errors="replace").read()))
 if "work_done" not in t:
     sys.exit("no BOOT_TIME:work_done in the guest's output")
-print(f"{2 * int(sys.argv[2]) / ((int(t['work_done']) - int(t['work_start'])) / 1e9):.2f}")
+print(f"{int(sys.argv[2]) / ((int(t['work_done']) - int(t['work_start'])) / 1e9):.2f}")
 PY
 }
 
-# The machine's other load moves these figures more than sampling does: take more pairs, and
-# report each run's ratio against the run without sampling just before it.
+# The machine's other load moves these figures more than sampling does, so the runs alternate
+# (unsampled, 100 Hz, 1 kHz, unsampled, ...) and each sampled run is also reported against the
+# mean of the unsampled runs just before and after it.  One vCPU: fewer threads competing.
 SLOW_REPEATS=$((REPEATS < 5 ? 5 : REPEATS))
-for ((r = 0; r < SLOW_REPEATS; r++)); do
-	timeout 120 "$KPROF" run --cpus 2 --cmdline "iterations=$ITER" --serial "$dir/base.txt" "$GUEST" \
+base_run() {
+	timeout 120 "$KPROF" run --cpus 1 --cmdline "iterations=$ITER" --serial "$dir/base.txt" "$GUEST" \
 		>/dev/null 2>"$dir/err"
-	if ! base=$(work_rate "$dir/base.txt" 2>"$dir/err2"); then
-		echo "SKIP${tab}in-process sampling${tab}guest slowdown${tab}kprof run: $(tail -1 "$dir/err2")"
-		break
-	fi
+	work_rate "$dir/base.txt" 2>"$dir/err2"
+}
+if ! before=$(base_run); then
+	echo "SKIP${tab}in-process sampling${tab}guest slowdown${tab}kprof run: $(tail -1 "$dir/err2")"
+	exit 0
+fi
+for ((r = 0; r < SLOW_REPEATS; r++)); do
+	unset w; declare -A w=()
 	for hz in 100 1000; do
 		# Samples enough to outlast the workload; collect ends (status 1) when the guest exits.
 		timeout 120 "$KPROF" collect --frequency "$hz" --samples 1000000 -o "$dir/s.json" -- \
-			--cpus 2 --cmdline "iterations=$ITER" --serial "$dir/s$hz.txt" "$GUEST" 2>"$dir/err"
-		if ! w=$(work_rate "$dir/s$hz.txt" 2>"$dir/err2"); then
-			echo "SKIP${tab}in-process sampling${tab}guest work at ${hz} Hz${tab}$(tail -1 "$dir/err2")"
-			continue
-		fi
-		echo "BENCH${tab}in-process sampling${tab}guest work/s at ${hz} Hz, 2 vCPU${tab}${w}${tab}${base}${tab}iter/s${tab}peer: same run without sampling; ratio < 1 is the slowdown"
-		echo "BENCH${tab}in-process sampling${tab}guest speed at ${hz} Hz, paired${tab}$(python3 -c "print(f'{$w / $base:.3f}')")${tab}-${tab}x unsampled${tab}each run over the unsampled run just before it; 1 - this = slowdown"
+			--cpus 1 --cmdline "iterations=$ITER" --serial "$dir/s$hz.txt" "$GUEST" 2>"$dir/err"
+		w[$hz]=$(work_rate "$dir/s$hz.txt" 2>"$dir/err2") ||
+			echo "SKIP${tab}in-process sampling${tab}guest work/s at ${hz} Hz${tab}$(tail -1 "$dir/err2")"
 	done
+	after=$(base_run) || after=$before
+	for hz in 100 1000; do
+		[ -n "${w[$hz]:-}" ] || continue
+		echo "BENCH${tab}in-process sampling${tab}guest work/s at ${hz} Hz, 1 vCPU${tab}${w[$hz]}${tab}${before}${tab}iter/s${tab}peer: unsampled runs alternating with these; ratio < 1 is the slowdown"
+		echo "BENCH${tab}in-process sampling${tab}guest speed at ${hz} Hz, paired${tab}$(python3 -c "print(f'{2 * ${w[$hz]} / ($before + $after):.3f}')")${tab}-${tab}x unsampled${tab}each run over the mean of the unsampled runs around it; 1 - this = slowdown"
+	done
+	before=$after
 done
