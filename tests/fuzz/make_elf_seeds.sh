@@ -10,3 +10,9 @@ gcc $f -g -fasynchronous-unwind-tables -o corpus/cfi/eh-frame.elf elf_seed.c
 gcc $f -g -fno-asynchronous-unwind-tables -fno-unwind-tables -o corpus/cfi/debug-frame.elf elf_seed.c
 gcc $f -g1 -fasynchronous-unwind-tables -o corpus/cfi/g1.elf elf_seed.c
 cp corpus/cfi/eh-frame.elf corpus/cfi/debug-frame.elf corpus/symtab/
+# The bundled guest without debug info and data (timer_entry's signal-frame CFI, start64's
+# undefined return address), when it has been built.
+if [ -f ../../build/guest/kprof-guest-nofp.elf ]; then
+	objcopy --strip-debug --remove-section=.boot.data --remove-section=.rodata \
+		--remove-section=.data ../../build/guest/kprof-guest-nofp.elf corpus/cfi/guest-nofp.elf 2>/dev/null
+fi
