@@ -76,13 +76,22 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 # sits on vmm/.
 FUZZ_LIB_SRC := $(filter-out vmm/% bootlab/%,$(LIB_SRC)) vmm/elf_pvh.c vmm/pagewalk.c \
 		vmm/snapshot_read.c
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -I. -I/usr/include/json-c -I/usr/include/libdwarf -D_GNU_SOURCE \
+		-pthread -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_OBJ := $(FUZZ_LIB_SRC:%.c=build/fuzz/obj/%.o)
 fuzz: $(FUZZ_BIN)
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
+# The library is compiled once with coverage instrumentation; each harness links against it.
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang-14 -std=gnu11 -g -O1 -I. -I/usr/include/json-c -I/usr/include/libdwarf -D_GNU_SOURCE \
-		-pthread -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
+	clang-14 $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+build/fuzz/libkprof-fuzz.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libkprof-fuzz.a
+	@mkdir -p $(dir $@)
+	clang-14 $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libkprof-fuzz.a $(LDLIBS)
 
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)

@@ -113,20 +113,6 @@ int bootlab_add(struct bootlab *lab, enum bl_group g, const char *name, uint64_t
 	return 0;
 }
 
-static const enum vmm_detail create_rows[] = {
-	VMM_DETAIL_KVM_CREATE_VM, VMM_DETAIL_VM_ARCH_SETUP, VMM_DETAIL_DEVICES,
-	VMM_DETAIL_MEM_MMAP, VMM_DETAIL_MEM_REGION, VMM_DETAIL_ELF_LOAD, VMM_DETAIL_BOOT_PARAMS,
-	VMM_DETAIL_VCPU_CREATE, VMM_DETAIL_CPUID, VMM_DETAIL_MSRS, VMM_DETAIL_REGS,
-	VMM_DETAIL_VCPU_THREADS,
-};
-
-static const enum vmm_detail restore_rows[] = {
-	VMM_DETAIL_SNAPSHOT_READ, VMM_DETAIL_KVM_OPEN, VMM_DETAIL_KVM_CREATE_VM,
-	VMM_DETAIL_VM_ARCH_SETUP, VMM_DETAIL_DEVICES, VMM_DETAIL_MEM_MMAP, VMM_DETAIL_MEM_REGION,
-	VMM_DETAIL_VCPU_CREATE, VMM_DETAIL_CPUID, VMM_DETAIL_MEMORY_STATE, VMM_DETAIL_VCPU_STATE,
-	VMM_DETAIL_DEVICE_STATE, VMM_DETAIL_VCPU_THREADS, VMM_DETAIL_RESUME,
-};
-
 static int add_split(struct bootlab *lab, const struct vmm_boot_profile *p)
 {
 	struct vmm_boot_split s;
@@ -152,12 +138,14 @@ static bool seen_stage(const struct vmm_boot_profile *p, unsigned i)
 int bootlab_add_profile(struct bootlab *lab, const struct vmm_boot_profile *p)
 {
 	bool code_seen[256] = { false };
+	size_t nrows;
+	const enum vmm_detail *rows = vmm_detail_rows(p->restored, &nrows);
 	int ret = 0;
 
 	if (p->restored) {
-		for (size_t i = 0; !ret && i < KP_ARRAY_SIZE(restore_rows); i++)
-			ret = bootlab_add(lab, BL_GROUP_RESTORE, vmm_detail_name(restore_rows[i]),
-					  p->detail_ns[restore_rows[i]]);
+		for (size_t i = 0; !ret && i < nrows; i++)
+			ret = bootlab_add(lab, BL_GROUP_RESTORE, vmm_detail_name(rows[i]),
+					  p->detail_ns[rows[i]]);
 		if (!ret)
 			ret = bootlab_add(lab, BL_GROUP_RESTORE, "total without resume", p->start_ns);
 		if (!ret)
@@ -169,9 +157,9 @@ int bootlab_add_profile(struct bootlab *lab, const struct vmm_boot_profile *p)
 	} else {
 		for (int i = 0; !ret && i <= VMM_PHASE_BOOT_WAIT; i++)
 			ret = bootlab_add(lab, BL_GROUP_HOST, vmm_phase_name(i), p->phase_ns[i]);
-		for (size_t i = 0; !ret && i < KP_ARRAY_SIZE(create_rows); i++)
-			ret = bootlab_add(lab, BL_GROUP_DETAIL, vmm_detail_name(create_rows[i]),
-					  p->detail_ns[create_rows[i]]);
+		for (size_t i = 0; !ret && i < nrows; i++)
+			ret = bootlab_add(lab, BL_GROUP_DETAIL, vmm_detail_name(rows[i]),
+					  p->detail_ns[rows[i]]);
 		if (!ret)
 			ret = add_split(lab, p);
 	}

@@ -84,7 +84,7 @@ int cmd_run(int argc, char **argv)
 			close(sfd);
 		return vmm_error_exit_status(ret);
 	}
-	ret = gdb.addr ? run_gdb(vm, &gdb, sfd, &res) : vmm_run_until_exit_fd(vm, sfd, &res);
+	ret = gdb.addr ? run_gdb(vm, &cfg, &gdb, sfd, &res) : vmm_run_until_exit_fd(vm, sfd, &res);
 	if (ret) {
 		kp_error("%s: run failed: %s", cfg.kernel ? cfg.kernel : cfg.restore_path, strerror(-ret));
 		vmm_destroy(vm);

@@ -19,6 +19,9 @@
 
 /* Print "kprof: <message>" on stderr and return -1, as git's error() does. */
 int kp_error(const char *fmt, ...) KP_PRINTF(1, 2);
+/* Print "kprof: <message>" on stderr and return err (a negative errno), for lower layers:
+ * "return kp_fail(-EINVAL, \"%s: not an ELF file\", path);". */
+int kp_fail(int err, const char *fmt, ...) KP_PRINTF(2, 3);
 /* Print "kprof: warning: <message>" on stderr. */
 void kp_warn(const char *fmt, ...) KP_PRINTF(1, 2);
 /* Print "kprof: <message>" on stderr when verbose logging is on (KPROF_DEBUG set in the environment). */

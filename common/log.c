@@ -23,6 +23,16 @@ int kp_error(const char *fmt, ...)
 	return -1;
 }
 
+int kp_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("", fmt, ap);
+	va_end(ap);
+	return err;
+}
+
 void kp_warn(const char *fmt, ...)
 {
 	va_list ap;

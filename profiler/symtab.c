@@ -15,20 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Print one error line and return err (a negative errno): "return report(-EINVAL, ...)". */
-static int report(int err, const char *fmt, ...) KP_PRINTF(2, 3);
-static int report(int err, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	kp_error("%s", line);
-	return err;
-}
-
 struct sym {
 	uint64_t addr;		/* link address */
 	uint64_t size;
@@ -131,10 +117,10 @@ static int check_bounds(Elf *elf, const char *path)
 	Elf_Scn *scn = NULL;
 
 	if (!elf_rawfile(elf, &size) || !gelf_getehdr(elf, &eh))
-		return report(-EINVAL, "%s: %s", path, elf_errmsg(-1));
+		return kp_fail(-EINVAL, "%s: %s", path, elf_errmsg(-1));
 	if (eh.e_shoff && (elf_getshdrnum(elf, &shnum) ||
 			   !in_file(eh.e_shoff, (uint64_t)shnum * eh.e_shentsize, size)))
-		return report(-EINVAL, "%s: section headers lie past the end of the file (truncated?)",
+		return kp_fail(-EINVAL, "%s: section headers lie past the end of the file (truncated?)",
 			      path);
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh, link;
@@ -143,12 +129,12 @@ static int check_bounds(Elf *elf, const char *path)
 		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
 			continue;
 		if (!in_file(sh.sh_offset, sh.sh_size, size))
-			return report(-EINVAL, "%s: symbol table lies past the end of the file "
+			return kp_fail(-EINVAL, "%s: symbol table lies past the end of the file "
 				      "(truncated?)", path);
 		ls = elf_getscn(elf, sh.sh_link);
 		if (!ls || !gelf_getshdr(ls, &link) || link.sh_type != SHT_STRTAB ||
 		    !in_file(link.sh_offset, link.sh_size, size))
-			return report(-EINVAL, "%s: the symbol table's string table is missing or lies "
+			return kp_fail(-EINVAL, "%s: the symbol table's string table is missing or lies "
 				      "past the end of the file", path);
 	}
 	return 0;
@@ -162,11 +148,11 @@ static int load(struct symtab *st, Elf *elf, const char *path)
 	int ret;
 
 	if (elf_kind(elf) != ELF_K_ELF)
-		return report(-EINVAL, "%s: not an ELF file", path);
+		return kp_fail(-EINVAL, "%s: not an ELF file", path);
 	if ((ret = check_bounds(elf, path)))
 		return ret;
 	if (elf_getshdrstrndx(elf, &shstrndx))
-		return report(-EINVAL, "%s: %s", path, elf_errmsg(-1));
+		return kp_fail(-EINVAL, "%s: %s", path, elf_errmsg(-1));
 	/* Prefer .symtab (every function); .dynsym only when the file was stripped. */
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
@@ -193,7 +179,7 @@ static int load(struct symtab *st, Elf *elf, const char *path)
 		}
 	}
 	if (!st->n)
-		return report(-ENOENT, "%s: no function symbols (was it stripped?)", path);
+		return kp_fail(-ENOENT, "%s: no function symbols (was it stripped?)", path);
 	qsort(st->syms, st->n, sizeof(*st->syms), cmp_sym);
 	/* Aliases share an address: keep one, so a lookup's answer does not depend on luck. */
 	size_t w = 0;
@@ -216,7 +202,7 @@ int symtab_open(const char *path, struct symtab **out)
 
 	*out = NULL;
 	if (elf_version(EV_CURRENT) == EV_NONE)
-		return report(-EINVAL, "libelf: %s", elf_errmsg(-1));
+		return kp_fail(-EINVAL, "libelf: %s", elf_errmsg(-1));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;

@@ -19,20 +19,6 @@
 
 #define KPROF_FORMAT_VERSION 1
 
-/* Print one error line and return err (a negative errno): "return report(-EINVAL, ...)". */
-static int report(int err, const char *fmt, ...) KP_PRINTF(2, 3);
-static int report(int err, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	kp_error("%s", line);
-	return err;
-}
-
 /* ---- writing ---- */
 
 static int add(json_object *obj, const char *key, json_object *val)
@@ -148,12 +134,12 @@ static int write_obj(json_object *root, FILE *f, const char *name)
 	const char *text;
 
 	if (!root)
-		return report(-ENOMEM, "%s: out of memory", name);
+		return kp_fail(-ENOMEM, "%s: out of memory", name);
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
 							    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!text || fputs(text, f) == EOF || fputc('\n', f) == EOF) {
 		json_object_put(root);
-		return report(-EIO, "%s: write failed", name);
+		return kp_fail(-EIO, "%s: write failed", name);
 	}
 	json_object_put(root);
 	return 0;
@@ -294,10 +280,10 @@ static int read_capture(const struct reader *r, size_t idx, json_object *cap,
 		size_t n;
 
 		if (parse_cpu_key(key, &st->cpu))
-			return report(-EINVAL, "%s: %s: key \"%s\" is not a CPU number", r->name,
+			return kp_fail(-EINVAL, "%s: %s: key \"%s\" is not a CPU number", r->name,
 				      where, key);
 		if (!json_object_is_type(val, json_type_array))
-			return report(-EINVAL, "%s: %s: CPU %s: expected an array of frame names",
+			return kp_fail(-EINVAL, "%s: %s: CPU %s: expected an array of frame names",
 				      r->name, where, key);
 		n = json_object_array_length(val);
 		j++;
@@ -308,7 +294,7 @@ static int read_capture(const struct reader *r, size_t idx, json_object *cap,
 			json_object *fr = json_object_array_get_idx(val, k);
 
 			if (!json_object_is_type(fr, json_type_string))
-				return report(-EINVAL, "%s: %s: CPU %s: frame %zu is not a string",
+				return kp_fail(-EINVAL, "%s: %s: CPU %s: frame %zu is not a string",
 					      r->name, where, key, k);
 			st->frames[k].name = strdup(json_object_get_string(fr));
 			if (!st->frames[k].name)
@@ -347,11 +333,11 @@ static int read_frame_extra(const struct reader *r, const char *where, json_obje
 		int cpu;
 
 		if (parse_cpu_key(key, &cpu) || !(st = find_stack(s, cpu)))
-			return report(-EINVAL, "%s: %s: key \"%s\" names no CPU of this capture",
+			return kp_fail(-EINVAL, "%s: %s: key \"%s\" names no CPU of this capture",
 				      r->name, where, key);
 		if (!json_object_is_type(val, json_type_array) ||
 		    json_object_array_length(val) != st->nframes)
-			return report(-EINVAL, "%s: %s: CPU %s: %s must have one entry per frame",
+			return kp_fail(-EINVAL, "%s: %s: CPU %s: %s must have one entry per frame",
 				      r->name, where, key, flags ? "flags" : "pcs");
 		for (size_t k = 0; k < st->nframes; k++) {
 			json_object *v = json_object_array_get_idx(val, k);
@@ -390,7 +376,7 @@ static int read_meta(const struct reader *r, json_object *meta, struct profile *
 			return bad(r, "kprof.format_version", "expected an integer");
 		p->format_version = json_object_get_int(v);
 		if (p->format_version > KPROF_FORMAT_VERSION || p->format_version < 1)
-			return report(-EINVAL, "%s: format version %d is not supported "
+			return kp_fail(-EINVAL, "%s: format version %d is not supported "
 				      "(this kprof reads %d)", r->name, p->format_version,
 				      KPROF_FORMAT_VERSION);
 	}
@@ -464,7 +450,7 @@ static int read_root(const struct reader *r, json_object *root, struct profile *
 	if (!json_object_is_type(root, json_type_object))
 		return bad(r, "line 1", "expected an object");
 	if (!json_object_object_get_ex(root, "stack_traces", &traces))
-		return report(-EINVAL, "%s: no \"stack_traces\" key (not a trace.json file?)",
+		return kp_fail(-EINVAL, "%s: no \"stack_traces\" key (not a trace.json file?)",
 			      r->name);
 	if (!json_object_is_type(traces, json_type_array))
 		return bad(r, "stack_traces", "expected an array");

@@ -19,6 +19,12 @@ static const enum vmm_detail restore_rows[] = {
 	VMM_DETAIL_DEVICE_STATE, VMM_DETAIL_VCPU_THREADS, VMM_DETAIL_RESUME,
 };
 
+const enum vmm_detail *vmm_detail_rows(bool restore, size_t *n)
+{
+	*n = restore ? KP_ARRAY_SIZE(restore_rows) : KP_ARRAY_SIZE(create_rows);
+	return restore ? restore_rows : create_rows;
+}
+
 static double ms(uint64_t ns)
 {
 	return (double)ns / 1e6;

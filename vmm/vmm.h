@@ -205,6 +205,9 @@ int vmm_boot_profile_print(const struct vmm_boot_profile *p, enum vmm_profile_fo
 /* ---- boot lab: end points, profile details, snapshots (vmm/endpoint.c, vmm/snapshot.c,
  * vmm/restore.c; file format in vmm/SNAPSHOT.md) ---- */
 const char *vmm_detail_name(enum vmm_detail d);
+/* The detail rows reported for a cold boot (the create-VM breakdown) or for a restore, in
+ * the order they happen; *n receives the count. */
+const enum vmm_detail *vmm_detail_rows(bool restore, size_t *n);
 /* True when the run ended at the configured end point (--exit-at), not by the guest's own
  * debug-exit.  The result then reads as a debug-exit with status 0. */
 bool vmm_end_point_reached(struct vmm *vm);
