@@ -1,16 +1,20 @@
-/* kprof collect: boot a kernel in-process, sample every vCPU's stack, write a profile.
+/* kprof collect: sample every vCPU's stack of a kernel, write a profile.  The kernel runs
+ * in-process (booted by kprof) or behind any gdb stub (--remote: QEMU's -gdb, kprof run --gdb).
  *
  *   kprof collect [--samples N] [--interval S | --frequency HZ] [--cpu-mask MASK]
  *                 [--max-depth D] [--inline] [--symbols FILE] [--kaslr-offset OFF]
  *                 [--format json|folded|svg|speedscope] [-o FILE] -- [kprof run options] KERNEL.elf
+ *   kprof collect --remote ADDR --symbols KERNEL.elf [the same sampling and output options]
  *
  * Exit status: 0 when the profile was written (also after Ctrl-C, which ends sampling early),
- * 1 when the guest ended or failed before every sample was taken (what was sampled is still
- * written), 2 for bad usage or input, 3 when KVM or the output failed.
+ * 1 when the guest ended or failed, or the gdb stub went away, before every sample was taken
+ * (what was sampled is still written), 2 for bad usage or input, 3 when KVM, the connection
+ * to the stub, or the output failed.
  */
 #include "cli/commands.h"
 #include "cli/flame_input.h"
 #include "common/common.h"
+#include "gdbstub/gdbstub.h"
 #include "profiler/profiler.h"
 #include "vmm/vmm.h"
 
@@ -35,6 +39,7 @@ struct collect_opts {
 	uint64_t kaslr_offset;
 	const char *output;
 	const char *format;
+	const char *remote;	/* --remote ADDR: a gdb stub instead of an in-process VM */
 	bool have_interval, have_frequency;
 	bool inline_frames;
 };
@@ -42,10 +47,14 @@ struct collect_opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: kprof collect [options] [--] [kprof run options] KERNEL.elf\n\n"
-		"Boot KERNEL.elf under KVM, stop every vCPU on a fixed schedule, unwind each stack\n"
-		"with the kernel's DWARF CFI (frame pointers where there is none) and write a profile.\n\n"
+		"usage: kprof collect [options] [--] [kprof run options] KERNEL.elf\n"
+		"       kprof collect --remote ADDR --symbols KERNEL.elf [options]\n\n"
+		"Boot KERNEL.elf under KVM (or attach to a running kernel's gdb stub), stop every vCPU\n"
+		"on a fixed schedule, unwind each stack with the kernel's DWARF CFI (frame pointers\n"
+		"where there is none) and write a profile.\n\n"
 		"options:\n"
+		"  --remote ADDR        sample through a gdb stub: tcp:HOST:PORT, HOST:PORT, :PORT or\n"
+		"                       unix:PATH (QEMU's -gdb, kprof run --gdb); needs --symbols\n"
 		"  --samples N          samples to take (default 200)\n"
 		"  --interval SECONDS   time between samples (default 0.1)\n"
 		"  --frequency HZ       samples per second (instead of --interval)\n"
@@ -60,12 +69,15 @@ static void usage(FILE *f)
 		"\nkprof run options (after the collect options, or after --):\n");
 	vmm_config_usage(f);
 	fprintf(f, "\nThe guest's serial output is discarded unless --serial FILE is given.\n"
-		   "Exit status: 0 profile written, 1 the guest ended before the last sample (the\n"
-		   "samples taken are written), 2 bad usage or input, 3 KVM or output failure.\n");
+		   "With --remote the target is left as it was found: running, or halted (a VM started\n"
+		   "with -S, or stopped by a debugger, is sampled where it stands first).\n"
+		   "Exit status: 0 profile written (also after Ctrl-C), 1 the guest ended or the gdb\n"
+		   "stub went away before the last sample (the samples taken are written), 2 bad usage\n"
+		   "or input, 3 KVM, connection or output failure.\n");
 }
 
 enum { OPT_SAMPLES = 300, OPT_INTERVAL, OPT_FREQUENCY, OPT_MASK, OPT_DEPTH, OPT_SYMBOLS,
-       OPT_KASLR, OPT_FORMAT, OPT_INLINE };
+       OPT_KASLR, OPT_FORMAT, OPT_INLINE, OPT_REMOTE };
 
 static int parse_options(int argc, char **argv, struct collect_opts *o)
 {
@@ -79,6 +91,7 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 		{ "kaslr-offset", required_argument, NULL, OPT_KASLR },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "inline", no_argument, NULL, OPT_INLINE },
+		{ "remote", required_argument, NULL, OPT_REMOTE },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -140,6 +153,9 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 			break;
 		case OPT_INLINE:
 			o->inline_frames = true;
+			break;
+		case OPT_REMOTE:
+			o->remote = optarg;
 			break;
 		case 'o':
 			o->output = optarg;
@@ -269,6 +285,65 @@ static void vm_end_message(void *ctx, char *buf, size_t len)
 		snprintf(buf, len, "%s", res.message);
 }
 
+/* --remote: sample through a gdb stub, then leave the target as it was found: running
+ * (detach with 'D', which resumes QEMU and kprof's stub), or halted (stop, then close without
+ * 'D': both keep a VM halted when the debugger just goes). */
+static int collect_remote(struct collect_opts *o, enum flame_format fmt, int argc, char **argv)
+{
+	/* The first 4 KiB of each stack come with the registers: most kernel stacks need no more. */
+	struct gdbstub_client_opts copts = { .timeout_ms = 5000, .stack_prefetch = 4096 };
+	struct kernel_syms *syms = NULL;
+	struct target *t;
+	bool was_running;
+	int err = 0, status, e;
+
+	if (optind < argc) {
+		kp_error("collect --remote: unexpected argument '%s' (the kernel runs elsewhere; "
+			 "name its ELF with --symbols)", argv[optind]);
+		return COLLECT_USAGE;
+	}
+	if (!o->symbols) {
+		kp_error("collect --remote: --symbols KERNEL.elf is needed to unwind and name "
+			 "the stacks");
+		return COLLECT_USAGE;
+	}
+	struct kernel_syms_opts ko = { .offset = o->kaslr_offset, .inline_frames = o->inline_frames,
+				       .max_depth = o->max_depth };
+	if (kernel_syms_open(o->symbols, &ko, &syms))
+		return COLLECT_USAGE;
+	o->s.stop_fd = stop_signals_fd();
+	t = gdbstub_client_connect(o->remote, &copts, &err);
+	if (!t) {
+		kp_error("%s: cannot attach to the gdb stub: %s", o->remote,
+			 err == -EINVAL ? "not an address (tcp:HOST:PORT, HOST:PORT or unix:PATH)" :
+			 err == -ESRCH ? "the target has already exited" : strerror(-err));
+		status = err == -EINVAL ? COLLECT_USAGE : COLLECT_FAILED;
+		goto out;
+	}
+	was_running = gdbstub_client_found_running(t);
+	/* The stub's threads are the vCPUs; they all exist from the start (no bring-up wait). */
+	o->s.wait_online_s = 0;
+	o->s.stay_stopped = !was_running;
+	o->s.lazy_stack = true;	/* every read is a round trip to the stub */
+	if (!was_running)
+		fprintf(stderr, "kprof: %s: the target is halted: the first sample is where it "
+			"stands, and it is left halted after the last\n", o->remote);
+	status = collect_target(t, o->remote, syms, o, fmt, NULL, NULL);
+	e = gdbstub_client_detach(t, was_running);
+	if (e && e != -ESRCH)
+		kp_warn("%s: could not leave the target %s: %s", o->remote,
+			was_running ? "running" : "halted", strerror(-e));
+	else if (!e)
+		fprintf(stderr, "kprof: %s: detached, the target %s\n", o->remote,
+			was_running ? "runs on" : "stays halted");
+	gdbstub_client_close(t);
+out:
+	kernel_syms_free(syms);
+	if (o->s.stop_fd >= 0)
+		close(o->s.stop_fd);
+	return status;
+}
+
 int cmd_collect(int argc, char **argv)
 {
 	struct collect_opts o = { .s = { .stop_fd = -1, .progress = true } };
@@ -287,6 +362,8 @@ int cmd_collect(int argc, char **argv)
 		return COLLECT_USAGE;
 	if (!o.output)
 		o.output = DEFAULT_OUTPUT;
+	if (o.remote)
+		return collect_remote(&o, fmt, argc, argv);
 
 	vmm_config_init(&cfg);
 	cfg.t0_ns = kp_now_ns();

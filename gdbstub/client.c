@@ -24,8 +24,10 @@ static int handshake(struct gclient *c)
 		e = gc_request(c, "qSupported:swbreak+;hwbreak+;vContSupported+");
 	/* QEMU stops a running VM when a debugger connects and says so with a stop reply
 	 * nobody asked for; it may arrive before the answer to qSupported. */
-	while (!e && gc_parse_stop(c, c->reply.data, c->reply.len, &ev))
+	while (!e && gc_parse_stop(c, c->reply.data, c->reply.len, &ev)) {
+		c->found_running = true;	/* a VM already paused sends none */
 		e = gc_recv(c, c->timeout_ms);
+	}
 	if (e)
 		return e;
 	r = c->reply.data ? c->reply.data : "";
@@ -67,7 +69,7 @@ static int handshake(struct gclient *c)
 		if (c->reply.len == 0 || c->reply.data[0] != 'm')
 			break;
 		rsp_cursor_init(&cur, c->reply.data + 1, c->reply.len - 1);
-		while (!rsp_get_hex(&cur, &tid)) {
+		while (!gc_get_tid(c, &cur, &tid)) {
 			if (c->ncpu < TARGET_MAX_CPUS)
 				c->tids[c->ncpu++] = tid;
 			if (rsp_expect(&cur, ','))
@@ -96,9 +98,16 @@ struct target *gdbstub_client_attach_fd(int fd, const struct gdbstub_client_opts
 	c->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : GC_DEFAULT_TIMEOUT_MS;
 	c->packet_size = 400;	/* until the peer says */
 	kp_buf_init(&c->out);
+	kp_buf_init(&c->wq);
 	kp_buf_init(&c->reply);
 	rsp_framer_init(&c->fr);
 	e = handshake(c);
+	if (!e && o && o->stack_prefetch) {
+		c->prefetch = KP_MIN(o->stack_prefetch, (size_t)65536);
+		c->pf_buf = malloc(c->prefetch * (size_t)c->ncpu);
+		if (!c->pf_buf)
+			e = -ENOMEM;
+	}
 	if (e) {
 		*err = e;
 		gdbstub_client_close(&c->t);
@@ -135,6 +144,8 @@ void gdbstub_client_close(struct target *t)
 	if (c->fd >= 0)
 		close(c->fd);
 	kp_buf_release(&c->out);
+	kp_buf_release(&c->wq);
+	free(c->pf_buf);
 	kp_buf_release(&c->reply);
 	free(c);
 }

@@ -28,6 +28,8 @@ struct gclient {
 	bool vcont;
 	size_t packet_size;
 	bool running;
+	bool found_running;
+	bool multiprocess;	/* thread ids come as pPID.TID (QEMU keeps this once a gdb asked) */	/* the peer announced stopping a running VM when we attached */
 	bool ended;		/* the peer said W/X, or the connection dropped */
 	bool end_reported;
 	struct target_event end_ev;
@@ -35,9 +37,21 @@ struct gclient {
 	uint64_t tids[TARGET_MAX_CPUS];
 	uint64_t g_tid;		/* last Hg sent, 0: none */
 	struct gc_reg layout[GC_NFIELDS];
-	struct kp_buf out;	/* packet being sent */
+	struct kp_buf out;	/* last packet sent (resent on a '-') */
+	struct kp_buf wq;	/* packets and acks not yet written: flushed in one write
+				 * before waiting for a reply, or by gc_flush */
 	struct kp_buf reply;	/* last reply */
 	struct rsp_framer fr;
+	/* Bytes received but not yet framed: replies are read in blocks, not a byte a call. */
+	size_t rpos, rlen;
+	uint8_t rbuf[16384];
+	/* Registers of every thread, fetched in one pipelined batch per stop. */
+	bool regs_valid[TARGET_MAX_CPUS];
+	struct target_regs regs[TARGET_MAX_CPUS];
+	/* With them, the first stack_prefetch bytes from each thread's rsp (opts). */
+	size_t prefetch;
+	uint8_t *pf_buf;		/* ncpu * prefetch bytes */
+	size_t pf_len[TARGET_MAX_CPUS];	/* of them readable, from regs[cpu].rsp */
 };
 
 /* client_target.c */
@@ -45,14 +59,23 @@ extern const struct target_ops gc_target_ops;
 /* A dropped or silent connection ends the target (TARGET_EV_GONE); returns e. */
 int gc_note_gone(struct gclient *c, int e);
 
-/* client_io.c: one request, one reply (console 'O' packets skipped). */
+/* client_io.c: one request, one reply (console 'O' packets skipped).  gc_send queues; the
+ * queue goes out in one write when a reply is awaited (gc_recv) or on gc_flush. */
 int gc_send(struct gclient *c, const char *payload, size_t len);
+int gc_flush(struct gclient *c);
 int gc_recv(struct gclient *c, int timeout_ms);
 int gc_request(struct gclient *c, const char *fmt, ...) KP_PRINTF(2, 3);
+/* The two halves of gc_request, for pipelining: several requests go out back to back and
+ * their replies, which a stub sends in order, are read afterwards. */
+int gc_sendf(struct gclient *c, const char *fmt, ...) KP_PRINTF(2, 3);
+int gc_reply(struct gclient *c);
 /* The reply as an errno: 0 for OK, -ENOTSUP for empty, -EIO/-EFAULT for Exx. */
 int gc_reply_status(const struct gclient *c);
 /* Parse a stop reply into ev; returns 1 for a stop, 0 for something else. */
 int gc_parse_stop(struct gclient *c, const char *p, size_t n, struct target_event *ev);
+/* Thread ids: "TID" or "pPID.TID", kept as PID << 32 | TID; formatted back the same way. */
+int gc_get_tid(struct gclient *c, struct rsp_cursor *cur, uint64_t *tid);
+const char *gc_tid_str(const struct gclient *c, uint64_t tid, char buf[40]);
 /* client_regs.c: learn the peer's register layout (target.xml, or gdb's amd64 default). */
 int gc_learn_layout(struct gclient *c);
 int gc_decode_regs(const struct gclient *c, const char *hex, size_t n, struct target_regs *r);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,8 +17,18 @@ int gc_send(struct gclient *c, const char *payload, size_t len)
 	kp_buf_reset(&c->out);
 	e = rsp_frame(&c->out, payload, len);
 	if (!e)
-		e = rsp_sock_write_all(c->fd, c->out.data, c->out.len, c->timeout_ms);
+		e = kp_buf_append(&c->wq, c->out.data, c->out.len) ? -ENOMEM : 0;
 	return e;
+}
+
+int gc_flush(struct gclient *c)
+{
+	int e = 0;
+
+	if (c->wq.len)
+		e = rsp_sock_write_all(c->fd, c->wq.data, c->wq.len, c->timeout_ms);
+	kp_buf_reset(&c->wq);
+	return e ? -EPIPE : 0;
 }
 
 /* Read one packet into c->reply.  In ack mode, acknowledge it and resend on '-'. */
@@ -26,29 +37,41 @@ int gc_recv(struct gclient *c, int timeout_ms)
 	uint8_t ch;
 
 	for (;;) {
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		ssize_t n;
-		int r = poll(&p, 1, timeout_ms);
+		if (c->rpos == c->rlen) {
+			struct pollfd p = { .fd = c->fd, .events = POLLIN };
+			ssize_t n;
+			int r;
 
-		if (r == 0)
-			return -ETIMEDOUT;
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+			/* Requests and acks still queued go out before we wait. */
+			if (gc_flush(c))
+				return -EPIPE;
+			r = poll(&p, 1, timeout_ms);
+
+			if (r == 0)
+				return -ETIMEDOUT;
+			if (r < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			n = recv(c->fd, c->rbuf, sizeof(c->rbuf), MSG_DONTWAIT);
+			if (n == 0)
+				return -ECONNRESET;
+			if (n < 0) {
+				if (errno == EINTR || errno == EAGAIN)
+					continue;
+				return -errno;
+			}
+			c->rpos = 0;
+			c->rlen = (size_t)n;
 		}
-		n = recv(c->fd, &ch, 1, 0);
-		if (n == 0)
-			return -ECONNRESET;
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
+		ch = c->rbuf[c->rpos++];
 		switch (rsp_framer_feed(&c->fr, ch)) {
 		case RSP_EV_PACKET:
-			if (!c->no_ack && rsp_sock_write_all(c->fd, "+", 1, c->timeout_ms))
-				return -EPIPE;
+			/* The ack waits for the next write (a stub in ack mode reads it before
+			 * our next request either way). */
+			if (!c->no_ack && kp_buf_putc(&c->wq, '+'))
+				return -ENOMEM;
 			kp_buf_reset(&c->reply);
 			if (kp_buf_append(&c->reply, c->fr.buf, c->fr.len))
 				return -ENOMEM;
@@ -71,6 +94,36 @@ int gc_recv(struct gclient *c, int timeout_ms)
 	}
 }
 
+int gc_sendf(struct gclient *c, const char *fmt, ...)
+{
+	char payload[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(payload, sizeof(payload), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(payload))
+		return -EINVAL;
+	return gc_send(c, payload, (size_t)n);
+}
+
+int gc_reply(struct gclient *c)
+{
+	int e;
+
+	/* Console output ('O' + hex) may come before the reply (qRcmd); skip it. */
+	do
+		e = gc_recv(c, c->timeout_ms);
+	while (!e && c->reply.len >= 2 && c->reply.data[0] == 'O' && strcmp(c->reply.data, "OK"));
+	if (e == -ECONNRESET || e == -EPIPE) {
+		c->ended = true;
+		c->end_ev.kind = TARGET_EV_GONE;
+		c->end_ev.cpu = -1;
+	}
+	return e;
+}
+
 int gc_request(struct gclient *c, const char *fmt, ...)
 {
 	char payload[256];
@@ -83,18 +136,7 @@ int gc_request(struct gclient *c, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof(payload))
 		return -EINVAL;
 	e = gc_send(c, payload, (size_t)n);
-	/* Console output ('O' + hex) may come before the reply (qRcmd); skip it. */
-	while (!e) {
-		e = gc_recv(c, c->timeout_ms);
-		if (e || c->reply.len < 2 || c->reply.data[0] != 'O' || !strcmp(c->reply.data, "OK"))
-			break;
-	}
-	if (e == -ECONNRESET || e == -EPIPE) {
-		c->ended = true;
-		c->end_ev.kind = TARGET_EV_GONE;
-		c->end_ev.cpu = -1;
-	}
-	return e;
+	return e ? e : gc_reply(c);
 }
 
 int gc_reply_status(const struct gclient *c)
@@ -108,6 +150,32 @@ int gc_reply_status(const struct gclient *c)
 	if (r[0] == 'E')
 		return r[1] == '1' && r[2] == '4' ? -EFAULT : -EIO;
 	return -EPROTO;
+}
+
+int gc_get_tid(struct gclient *c, struct rsp_cursor *cur, uint64_t *tid)
+{
+	uint64_t pid = 0, t;
+	int e;
+
+	if (rsp_skip(cur, "p")) {
+		if ((e = rsp_get_hex(cur, &pid)) || (e = rsp_expect(cur, '.')))
+			return e;
+		c->multiprocess = true;
+	}
+	e = rsp_get_hex(cur, &t);
+	if (!e)
+		*tid = (pid & 0xffffffffu) << 32 | (t & 0xffffffffu);
+	return e;
+}
+
+const char *gc_tid_str(const struct gclient *c, uint64_t tid, char buf[40])
+{
+	if (c->multiprocess)
+		snprintf(buf, 40, "p%llx.%llx", (unsigned long long)(tid >> 32),
+			 (unsigned long long)(tid & 0xffffffffu));
+	else
+		snprintf(buf, 40, "%llx", (unsigned long long)tid);
+	return buf;
 }
 
 static uint64_t hex_field(const char *p, const char *end)
@@ -158,11 +226,14 @@ int gc_parse_stop(struct gclient *c, const char *p, size_t n, struct target_even
 			break;
 		kl = (size_t)(colon - q);
 		if (kl == 6 && !memcmp(q, "thread", 6)) {
-			uint64_t tid = hex_field(colon + 1, semi);
+			struct rsp_cursor cur;
+			uint64_t tid;
 
-			for (int i = 0; i < c->ncpu; i++)
-				if (c->tids[i] == tid)
-					ev->cpu = i;
+			rsp_cursor_init(&cur, colon + 1, (size_t)(semi - colon - 1));
+			if (!gc_get_tid(c, &cur, &tid))
+				for (int i = 0; i < c->ncpu; i++)
+					if (c->tids[i] == tid)
+						ev->cpu = i;
 		} else if ((kl == 7 && !memcmp(q, "swbreak", 7)) ||
 			   (kl == 7 && !memcmp(q, "hwbreak", 7))) {
 			ev->kind = TARGET_EV_BREAKPOINT;

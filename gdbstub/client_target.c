@@ -31,6 +31,7 @@ int gc_note_gone(struct gclient *c, int e)
 
 static int select_thread(struct gclient *c, int cpu)
 {
+	char id[40];
 	int e;
 
 	if (cpu < 0 || cpu >= c->ncpu)
@@ -41,7 +42,7 @@ static int select_thread(struct gclient *c, int cpu)
 		return -EBUSY;
 	if (c->g_tid == c->tids[cpu])
 		return 0;
-	e = gc_request(c, "Hg%llx", (unsigned long long)c->tids[cpu]);
+	e = gc_request(c, "Hg%s", gc_tid_str(c, c->tids[cpu], id));
 	if (!e)
 		e = gc_reply_status(c);
 	if (!e)
@@ -57,6 +58,7 @@ static int gc_cpu_count(struct target *t)
 static int gc_describe(struct target *t, int cpu, char *buf, size_t len)
 {
 	struct gclient *c = GC(t);
+	char id[40];
 	size_t n;
 	int e;
 
@@ -64,7 +66,7 @@ static int gc_describe(struct target *t, int cpu, char *buf, size_t len)
 		return -EINVAL;
 	if (c->running || c->ended)
 		return -EBUSY;
-	e = gc_request(c, "qThreadExtraInfo,%llx", (unsigned long long)c->tids[cpu]);
+	e = gc_request(c, "qThreadExtraInfo,%s", gc_tid_str(c, c->tids[cpu], id));
 	if (e)
 		return gc_note_gone(c, e);
 	n = c->reply.len / 2;
@@ -101,7 +103,7 @@ static int gc_stop(struct target *t)
 
 	if (!c->running || c->ended)
 		return 0;
-	if (rsp_sock_write_all(c->fd, "\x03", 1, c->timeout_ms))
+	if (kp_buf_putc(&c->wq, 0x03) || gc_flush(c))
 		return gc_note_gone(c, -EPIPE);
 	for (;;) {
 		e = gc_recv(c, c->timeout_ms);
@@ -123,6 +125,7 @@ static int gc_resume(struct target *t, const enum target_resume_action *a)
 {
 	struct gclient *c = GC(t);
 	struct kp_buf b;
+	char id[40];
 	int nstep = 0, step_cpu = -1, e;
 
 	if (c->ended)
@@ -136,8 +139,8 @@ static int gc_resume(struct target *t, const enum target_resume_action *a)
 		kp_buf_puts(&b, "vCont");
 		for (int i = 0; i < c->ncpu; i++)
 			if (a[i] != TARGET_RESUME_STAY)
-				kp_buf_printf(&b, ";%c:%llx", a[i] == TARGET_RESUME_STEP ? 's' : 'c',
-					      (unsigned long long)c->tids[i]);
+				kp_buf_printf(&b, ";%c:%s", a[i] == TARGET_RESUME_STEP ? 's' : 'c',
+					      gc_tid_str(c, c->tids[i], id));
 	} else {
 		for (int i = 0; i < c->ncpu; i++)
 			if (a[i] == TARGET_RESUME_STEP) {
@@ -149,7 +152,7 @@ static int gc_resume(struct target *t, const enum target_resume_action *a)
 			return -ENOTSUP;	/* plain 's' steps one thread */
 		}
 		if (step_cpu >= 0) {
-			e = gc_request(c, "Hc%llx", (unsigned long long)c->tids[step_cpu]);
+			e = gc_request(c, "Hc%s", gc_tid_str(c, c->tids[step_cpu], id));
 			if (e || (e = gc_reply_status(c))) {
 				kp_buf_release(&b);
 				return gc_note_gone(c, e);
@@ -158,10 +161,13 @@ static int gc_resume(struct target *t, const enum target_resume_action *a)
 		kp_buf_puts(&b, step_cpu >= 0 ? "s" : "c");
 	}
 	e = gc_send(c, b.data, b.len);
+	if (!e)
+		e = gc_flush(c);
 	kp_buf_release(&b);
 	if (e)
 		return gc_note_gone(c, e);
 	c->running = true;
+	memset(c->regs_valid, 0, sizeof(c->regs_valid));
 	return 0;
 }
 
@@ -208,20 +214,6 @@ static int gc_poll_event(struct target *t, struct target_event *ev)
 	return 0;
 }
 
-static int gc_get_regs(struct target *t, int cpu, struct target_regs *r)
-{
-	struct gclient *c = GC(t);
-	int e = select_thread(c, cpu);
-
-	if (!e)
-		e = gc_note_gone(c, gc_request(c, "g"));
-	if (e)
-		return e;
-	if (c->reply.len && c->reply.data[0] == 'E')
-		return -EIO;
-	return gc_decode_regs(c, c->reply.data, c->reply.len, r);
-}
-
 /* The largest m/M chunk: its hex must fit the peer's PacketSize. */
 static size_t mem_chunk(const struct gclient *c)
 {
@@ -230,28 +222,185 @@ static size_t mem_chunk(const struct gclient *c)
 	return n < 16 ? 16 : n;
 }
 
+/* After a register batch: Hg and the m packets for [rsp, rsp + prefetch) of each of those
+ * threads, all back to back, then every reply in order (one round trip).  A thread's window
+ * ends at its first short or refused piece (an unmapped page). */
+static int prefetch_stacks(struct gclient *c, int first, int n)
+{
+	size_t chunk = mem_chunk(c), pieces = (c->prefetch + chunk - 1) / chunk;
+	char id[40];
+	int e = 0;
+
+	for (int i = 0; i < n && !e; i++) {
+		int cpu = first + i;
+		uint64_t rsp = c->regs[cpu].gpr[TREG_RSP];
+
+		c->pf_len[cpu] = 0;
+		if (!c->regs_valid[cpu] || (c->regs[cpu].cs & 3) == 3)
+			continue;	/* user mode: no kernel stack to read */
+		e = gc_sendf(c, "Hg%s", gc_tid_str(c, c->tids[cpu], id));
+		for (size_t k = 0; k < pieces && !e; k++)
+			e = gc_sendf(c, "m%llx,%zx", (unsigned long long)(rsp + k * chunk),
+				     KP_MIN(chunk, c->prefetch - k * chunk));
+	}
+	for (int i = 0; i < n && !e; i++) {
+		int cpu = first + i;
+		uint8_t *dst = c->pf_buf + (size_t)cpu * c->prefetch;
+		bool cut;
+
+		if (!c->regs_valid[cpu] || (c->regs[cpu].cs & 3) == 3)
+			continue;
+		e = gc_reply(c);
+		cut = e || gc_reply_status(c) != 0;	/* Hg refused: keep nothing */
+		if (!cut)
+			c->g_tid = c->tids[cpu];
+		for (size_t k = 0; k < pieces && !e; k++) {
+			size_t want = KP_MIN(chunk, c->prefetch - k * chunk), got;
+
+			e = gc_reply(c);
+			if (e || cut)
+				continue;
+			if (!c->reply.len || c->reply.data[0] == 'E' || c->reply.len % 2) {
+				cut = true;
+				continue;
+			}
+			got = KP_MIN(c->reply.len / 2, want);
+			if (rsp_hex_decode(c->reply.data, got, dst + c->pf_len[cpu])) {
+				cut = true;
+				continue;
+			}
+			c->pf_len[cpu] += got;
+			cut = got < want;
+		}
+	}
+	return e;
+}
+
+/* Registers of threads first..first+n-1: Hg and g for each, all sent back to back, then the
+ * replies read in order: one round trip for the whole batch. */
+#define GC_REG_BATCH 16
+
+static int fetch_regs(struct gclient *c, int first)
+{
+	int n = KP_MIN(c->ncpu - first, GC_REG_BATCH), e = 0, sel_err = 0;
+	char id[40];
+
+	for (int i = 0; i < n && !e; i++) {
+		e = gc_sendf(c, "Hg%s", gc_tid_str(c, c->tids[first + i], id));
+		if (!e)
+			e = gc_send(c, "g", 1);
+	}
+	c->g_tid = 0;
+	for (int i = 0; i < n && !e; i++) {
+		int cpu = first + i;
+
+		e = gc_reply(c);
+		if (!e && gc_reply_status(c))
+			sel_err = -EIO;	/* the g that follows reads some other thread */
+		if (!e)
+			e = gc_reply(c);
+		if (e)
+			break;
+		c->g_tid = c->tids[cpu];
+		if (sel_err || (c->reply.len && c->reply.data[0] == 'E') ||
+		    gc_decode_regs(c, c->reply.data, c->reply.len, &c->regs[cpu]))
+			c->g_tid = 0;	/* left unread: get_regs says so */
+		else
+			c->regs_valid[cpu] = true;
+		sel_err = 0;
+	}
+	if (!e && c->prefetch)
+		e = prefetch_stacks(c, first, n);
+	return gc_note_gone(c, e);
+}
+
+static int gc_get_regs(struct target *t, int cpu, struct target_regs *r)
+{
+	struct gclient *c = GC(t);
+	int e;
+
+	if (cpu < 0 || cpu >= c->ncpu)
+		return -EINVAL;
+	if (c->ended)
+		return -ESRCH;
+	if (c->running)
+		return -EBUSY;
+	if (!c->regs_valid[cpu]) {
+		e = fetch_regs(c, cpu);
+		if (e)
+			return e;
+		if (!c->regs_valid[cpu])
+			return -EIO;
+	}
+	*r = c->regs[cpu];
+	return 0;
+}
+
+/* m requests in flight at once: a stack read is one round trip however many packets it
+ * takes, while the replies (up to PacketSize each) still fit the socket buffers. */
+#define GC_PIPELINE 16
+
 static ssize_t gc_read_mem(struct target *t, int cpu, uint64_t addr, void *buf, size_t len)
 {
 	struct gclient *c = GC(t);
-	size_t done = 0;
-	int e = select_thread(c, cpu);
+	size_t done = 0, chunk = mem_chunk(c);
+	bool stop = false;
+	int e;
 
+	/* Served from the stack read ahead with the registers, as far as it goes. */
+	if (cpu >= 0 && cpu < c->ncpu && !c->running && c->regs_valid[cpu] && c->pf_len[cpu]) {
+		uint64_t base = c->regs[cpu].gpr[TREG_RSP];
+
+		if (addr >= base && addr - base < c->pf_len[cpu]) {
+			size_t off = (size_t)(addr - base);
+
+			done = KP_MIN(len, c->pf_len[cpu] - off);
+			memcpy(buf, c->pf_buf + (size_t)cpu * c->prefetch + off, done);
+			if (done == len || c->pf_len[cpu] < c->prefetch)
+				return (ssize_t)done;	/* complete, or unmapped beyond */
+		}
+	}
+	e = select_thread(c, cpu);
 	if (e)
-		return e;
-	while (done < len) {
-		size_t want = KP_MIN(len - done, mem_chunk(c)), got;
+		return done ? (ssize_t)done : e;
+	while (done < len && !stop) {
+		size_t batch = KP_MIN((len - done + chunk - 1) / chunk, (size_t)GC_PIPELINE);
+		size_t sent = 0;
 
-		e = gc_note_gone(c, gc_request(c, "m%llx,%zx", (unsigned long long)(addr + done), want));
-		if (e)
+		for (; sent < batch && !e; sent++) {
+			size_t off = done + sent * chunk;
+
+			e = gc_sendf(c, "m%llx,%zx", (unsigned long long)(addr + off),
+				     KP_MIN(len - off, chunk));
+		}
+		/* Every reply sent for is read, also after one that ends the range. */
+		for (size_t i = 0; i < sent; i++) {
+			size_t want = KP_MIN(len - done, chunk), got;
+			int er = gc_reply(c);
+
+			if (er) {
+				e = er;
+				break;
+			}
+			if (stop)
+				continue;
+			if (c->reply.len == 0 || c->reply.data[0] == 'E' || c->reply.len % 2) {
+				stop = true;	/* unmapped from here */
+				continue;
+			}
+			got = KP_MIN(c->reply.len / 2, want);
+			if (rsp_hex_decode(c->reply.data, got, (char *)buf + done)) {
+				e = -EPROTO;
+				break;
+			}
+			done += got;
+			if (got < want)
+				stop = true;
+		}
+		if (e) {
+			gc_note_gone(c, e);
 			return done ? (ssize_t)done : e;
-		if (c->reply.len == 0 || c->reply.data[0] == 'E' || c->reply.len % 2)
-			break;	/* unmapped from here */
-		got = KP_MIN(c->reply.len / 2, want);
-		if (rsp_hex_decode(c->reply.data, got, (char *)buf + done))
-			return done ? (ssize_t)done : -EPROTO;
-		done += got;
-		if (got < want)
-			break;
+		}
 	}
 	return done ? (ssize_t)done : -EFAULT;
 }
@@ -321,6 +470,7 @@ static int gc_kill(struct target *t)
 	if (c->ended)
 		return 0;
 	gc_send(c, "k", 1);
+	gc_flush(c);
 	c->ended = true;
 	c->end_ev = (struct target_event){ .kind = TARGET_EV_EXITED, .cpu = -1 };
 	return 0;
@@ -344,3 +494,29 @@ const struct target_ops gc_target_ops = {
 	.kill = gc_kill,
 	.describe_cpu = gc_describe,
 };
+
+bool gdbstub_client_found_running(struct target *t)
+{
+	return GC(t)->found_running;
+}
+
+int gdbstub_client_detach(struct target *t, bool resume)
+{
+	struct gclient *c = GC(t);
+	int e;
+
+	if (c->ended)
+		return -ESRCH;
+	e = gc_stop(t);
+	if (e || !resume)
+		return e;	/* closing without 'D' leaves the peer halted */
+	e = gc_note_gone(c, gc_request(c, "D"));
+	if (!e)
+		e = gc_reply_status(c);
+	if (!e) {
+		c->ended = true;
+		c->end_reported = true;
+		c->end_ev = (struct target_event){ .kind = TARGET_EV_GONE, .cpu = -1 };
+	}
+	return e;
+}

@@ -142,6 +142,11 @@ void gdbstub_free(struct gdbstub *gs);
 
 struct gdbstub_client_opts {
 	int timeout_ms;		/* per reply; 0 means 5000 */
+	/* Read this many bytes of each thread's stack, from its rsp, right after its registers
+	 * (one pipelined batch for every thread) and serve reads inside it from there until the
+	 * next resume: a profiler's stack reads then cost no round trip of their own.
+	 * 0: none; at most 65536. */
+	size_t stack_prefetch;
 };
 
 /* Connect to a gdb stub and present it as a target; NULL with *err set on failure.
@@ -151,5 +156,12 @@ struct target *gdbstub_client_connect(const char *addr, const struct gdbstub_cli
 /* The same over an already-connected stream (taken over: closed on failure and by close). */
 struct target *gdbstub_client_attach_fd(int fd, const struct gdbstub_client_opts *o, int *err);
 void gdbstub_client_close(struct target *t);
+/* True when the peer was running when we attached: it then sends a stop reply unasked, as
+ * QEMU does (a VM already paused, by -S or an earlier debugger, sends none). */
+bool gdbstub_client_found_running(struct target *t);
+/* Leave the peer: stop it if it runs, then with resume send 'D' so that it runs on;
+ * without, stay stopped (gdbstub_client_close then disconnects, which leaves QEMU and
+ * kprof's stub halted).  0 or -errno. */
+int gdbstub_client_detach(struct target *t, bool resume);
 
 #endif

@@ -169,6 +169,7 @@ static bool on_bytes(struct gdbstub *gs, const uint8_t *p, size_t n, struct kp_b
 static void session_begin(struct gdbstub *gs, int fd)
 {
 	struct target_event ev;
+	bool was_running = !gs->exited && target_is_stopped(gs->t) != 1;
 
 	gs->fd = fd;
 	gs->no_ack = false;
@@ -177,13 +178,25 @@ static void session_begin(struct gdbstub *gs, int fd)
 	gs->g_cpu = gs->c_cpu = gs->stop_cpu;
 	rsp_framer_init(&gs->fr);
 	kp_buf_reset(&gs->last);
-	if (!gs->exited && target_is_stopped(gs->t) != 1)
+	if (was_running)
 		target_stop(gs->t);
 	while (target_poll_event(gs->t, &ev) == 0) {
 		if (is_end(&ev))
 			note_end(gs, &ev);
 		else if (ev.cpu >= 0 && ev.cpu < gs->ncpu)
 			gs->stop_cpu = gs->g_cpu = gs->c_cpu = ev.cpu;
+	}
+	/* Like QEMU, say that a running VM was stopped for this debugger with a stop reply
+	 * nobody asked for: gdb ignores it, while a client that leaves the VM as it found it
+	 * (kprof collect --remote) learns that it ran.  A VM halted already sends none. */
+	if (was_running && !gs->exited) {
+		struct kp_buf reply;
+
+		kp_buf_init(&reply);
+		ev = (struct target_event){ .kind = TARGET_EV_STOPPED, .cpu = gs->stop_cpu };
+		if (!gs_stop_reply(gs, &ev, &reply))
+			gs_send_packet(gs, reply.data, reply.len);
+		kp_buf_release(&reply);
 	}
 }
 

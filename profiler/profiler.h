@@ -234,6 +234,10 @@ struct sampler_opts {
 	double wait_online_s;		/* first wait up to this long for every CPU to come up */
 	int stop_fd;			/* readable means stop (e.g. a signalfd), or -1 */
 	bool progress;			/* progress bar (tty) or summary line on stderr */
+	bool lazy_stack;		/* read only the stack the unwinder needs, in growing
+					 * blocks (for targets where each read is a round trip) */
+	bool stay_stopped;		/* no resume after the last sample: a target found halted
+					 * is left halted where that sample saw it */
 	const char *kernel;		/* recorded in the profile */
 	const char *build_id;		/* recorded in the profile */
 };

@@ -70,6 +70,68 @@ static size_t copy_stack(struct target *t, int cpu, uint64_t rsp, uint8_t *buf, 
 	return got;
 }
 
+/* Lazy stack reading: the unwinder runs once during the stop over a window that is filled
+ * from rsp upwards only as far as it reads, in blocks that double (4 KiB, then 8, 16, ...),
+ * so a shallow stack costs one small read and a deep one a few.  The filled prefix is kept as
+ * the capture's window; unwinding it again after the resume gives the same frames. */
+#define LAZY_FIRST_BLOCK 4096u
+
+struct lazy_window {
+	struct target *t;
+	int cpu;
+	uint64_t base;
+	uint8_t *buf;
+	size_t cap, have, next_block;
+	bool dead;		/* a read came back short: nothing beyond is readable */
+	size_t frames, max_frames;
+};
+
+static ssize_t lazy_read(void *ctx, uint64_t addr, void *out, size_t len)
+{
+	struct lazy_window *w = ctx;
+	size_t off, end;
+
+	if (addr < w->base || addr - w->base >= w->cap)
+		return -EFAULT;
+	off = (size_t)(addr - w->base);
+	end = KP_MIN(off + len, w->cap);
+	while (end > w->have && !w->dead) {
+		size_t want = KP_MIN(KP_MAX(w->next_block, end - w->have), w->cap - w->have);
+		size_t n = copy_stack(w->t, w->cpu, w->base + w->have, w->buf + w->have, want);
+
+		w->have += n;
+		w->next_block *= 2;
+		if (n < want)
+			w->dead = true;
+	}
+	if (off >= w->have)
+		return -EFAULT;
+	len = KP_MIN(len, w->have - off);
+	memcpy(out, w->buf + off, len);
+	return (ssize_t)len;
+}
+
+static int lazy_frame(void *ctx, uint64_t pc, unsigned flags)
+{
+	struct lazy_window *w = ctx;
+
+	(void)pc;
+	(void)flags;
+	return ++w->frames >= w->max_frames;	/* the same depth limit as the real unwind */
+}
+
+static size_t read_stack_lazily(struct sampler *s, struct capture *c)
+{
+	struct lazy_window w = { .t = s->t, .cpu = c->cpu, .base = c->regs.gpr[TREG_RSP],
+				 .buf = c->stack, .cap = s->stack_bytes,
+				 .next_block = LAZY_FIRST_BLOCK, .max_frames = s->max_frames };
+	struct unwind_regs regs;
+
+	unwind_regs_from_target(&regs, &c->regs);
+	unwind_stack(s->uw, &regs, lazy_read, &w, lazy_frame, &w);
+	return w.have;
+}
+
 /* The stopped part of a sample: registers and stacks of every sampled CPU. */
 static void capture_all(struct sampler *s)
 {
@@ -79,7 +141,11 @@ static void capture_all(struct sampler *s)
 		c->ok = target_get_regs(s->t, c->cpu, &c->regs) == 0;
 		c->stack_len = 0;
 		/* A vCPU in user mode has no kernel stack to read. */
-		if (c->ok && (c->regs.cs & 3) != 3)
+		if (!c->ok || (c->regs.cs & 3) == 3)
+			continue;
+		if (s->o->lazy_stack)
+			c->stack_len = read_stack_lazily(s, c);
+		else
 			c->stack_len = copy_stack(s->t, c->cpu, c->regs.gpr[TREG_RSP], c->stack,
 						  s->stack_bytes);
 	}
@@ -414,8 +480,14 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 			break;
 		}
 		capture_all(&s);
-		ret = target_resume(t, NULL);
+		ret = opts->stay_stopped && stats->samples + 1 == total ? 0 : target_resume(t, NULL);
 		t1 = kp_now_ns();
+		/* A target that went away during the capture (a remote stub's connection
+		 * dropping) left it incomplete: end without it, saying why. */
+		if (ret && target_ended(&s)) {
+			stats->end = SAMPLER_TARGET_ENDED;
+			break;
+		}
 		s.stop_ns[stats->samples] = t1 - t0;
 		if (process(&s, t0 - start, t1 - t0)) {
 			teardown(&s);

@@ -852,6 +852,8 @@ static void test_client(void **state)
 struct script {
 	int lfd;
 	char path[64];
+	bool multiprocess;	/* thread ids as pPID.TID, as QEMU keeps them once a gdb asked */
+	bool paused;		/* a VM paused already: no stop reply on connect */
 };
 
 static void *qemu_like(void *arg)
@@ -865,7 +867,8 @@ static void *qemu_like(void *arg)
 	kp_buf_init(&out);
 	rsp_framer_init(&fr);
 	/* sent ahead of the first reply, as QEMU's arrives when it stops the VM */
-	rsp_frame(&out, "T02thread:01;", 13);
+	if (!sc->paused)
+		kp_buf_puts(&out, sc->multiprocess ? "$T02thread:p01.01;#03" : "$T02thread:01;#04");
 	while (fd >= 0 && read(fd, &ch, 1) == 1) {
 		const char *r = NULL;
 
@@ -878,9 +881,9 @@ static void *qemu_like(void *arg)
 		else if (!strcmp(fr.buf, "?"))
 			r = "T05thread:01;";
 		else if (!strcmp(fr.buf, "qfThreadInfo"))
-			r = "m01";
+			r = sc->multiprocess ? "mp01.01" : "m01";
 		else if (!strcmp(fr.buf, "qsThreadInfo"))
-			r = nth++ ? "l" : "m02";
+			r = nth++ ? "l" : sc->multiprocess ? "mp01.02" : "m02";
 		else if (!strncmp(fr.buf, "qXfer:features:read:target.xml:", 31))
 			r = "l<target><xi:include href=\"a.xml\"/></target>";
 		else if (!strncmp(fr.buf, "qXfer:features:read:a.xml:", 26))
@@ -890,7 +893,7 @@ static void *qemu_like(void *arg)
 			    "<reg name=\"cr3\" bitsize=\"64\" regnum=\"5\"/>"
 			    "<reg name=\"cs\" bitsize=\"32\" regnum=\"3\"/></feature>";
 		else if (!strncmp(fr.buf, "Hg", 2))
-			r = "OK";
+			r = (fr.buf[2] == 'p') == sc->multiprocess ? "OK" : "E22";
 		else if (!strcmp(fr.buf, "g"))
 			r = "1100000000000000" "00000081ffffffff" "46020000" "10000000"
 			    "0040230100000000";
@@ -908,9 +911,9 @@ static void *qemu_like(void *arg)
 	return NULL;
 }
 
-static void test_client_qemu_like(void **state)
+static void client_qemu_like(bool multiprocess, bool paused)
 {
-	struct script sc;
+	struct script sc = { .multiprocess = multiprocess, .paused = paused };
 	struct gdbstub_addr a;
 	struct target_regs r;
 	struct target *t;
@@ -918,7 +921,6 @@ static void test_client_qemu_like(void **state)
 	char addr[80];
 	int err = 0, fd;
 
-	(void)state;
 	snprintf(sc.path, sizeof(sc.path), "/tmp/kprof-test-gdb.%d.sock", (int)getpid());
 	snprintf(addr, sizeof(addr), "unix:%s", sc.path);
 	assert_int_equal(gdbstub_parse_addr(addr, &a), 0);
@@ -942,10 +944,26 @@ static void test_client_qemu_like(void **state)
 	assert_int_equal(r.rflags, 0x246);
 	assert_int_equal(r.cs, 0x10);
 	assert_int_equal(r.cr3, 0x1234000);
+	assert_int_equal(target_get_regs(t, 0, &r), 0);	/* cached from the same batch */
+	assert_int_equal(r.gpr[TREG_RAX], 0x11);
+	assert_int_equal(gdbstub_client_found_running(t), !paused);
 	gdbstub_client_close(t);
 	pthread_join(th, NULL);
 	close(fd);
 	unlink(sc.path);
+}
+
+static void test_client_qemu_like(void **state)
+{
+	(void)state;
+	client_qemu_like(false, false);
+}
+
+/* QEMU after a gdb that negotiated multiprocess+ has left: pPID.TID ids, VM paused. */
+static void test_client_qemu_multiprocess_paused(void **state)
+{
+	(void)state;
+	client_qemu_like(true, true);
 }
 
 int main(void)
@@ -963,6 +981,7 @@ int main(void)
 		cmocka_unit_test(test_server_garbage),
 		cmocka_unit_test(test_client),
 		cmocka_unit_test(test_client_qemu_like),
+		cmocka_unit_test(test_client_qemu_multiprocess_paused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
