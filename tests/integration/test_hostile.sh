@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Hostile inputs: truncated and corrupted kernel ELF files (booted and given to --symbols),
 # a kernel larger than guest memory, trace.json files with wrong types and missing keys,
-# binary garbage where text is expected, damaged snapshots for --restore, and a guest that
-# floods the serial port or port 0x80.  Each must end in time with a clear one-line error and
-# a non-zero status (or, where the damage does not touch what the command needs, succeed),
-# and never crash: no sanitizer report, no signal, no core dump.
+# binary garbage where text is expected, damaged snapshots for --restore, gdb stubs that
+# answer garbage or nothing (collect --remote), and a guest that floods the serial port or
+# port 0x80.  Each must end in time with a clear one-line error and a non-zero status (or,
+# where the damage does not touch what the command needs, succeed), and never crash: no
+# sanitizer report, no signal, no core dump.
 #
 # Not here: --inline over a corrupted .debug_rnglists.  Debian's libdwarf 20210528 frees
 # twice (or faults) inside dwarf_load_rnglists on such a file, which kprof cannot catch.
@@ -174,6 +175,33 @@ PY
 else
 	fail "take a snapshot to corrupt" "$(head -3 "$WORK/err")"
 fi
+
+# --- a gdb stub that misbehaves (collect --remote; data/fake_stub.py): kprof must end within
+# its connection timeout (5 s) with one line naming the stub, never hang or grow.
+for mode in silent close garbage framed-garbage errors endless half; do
+	python3 "$DATA/fake_stub.py" "$mode" >"$WORK/stub.port" &
+	stub=$!
+	for _ in $(seq 50); do [ -s "$WORK/stub.port" ] && break; sleep 0.1; done
+	port=$(cat "$WORK/stub.port")
+	start=$(date +%s)
+	timeout 30 "$KPROF" collect --remote "tcp:127.0.0.1:$port" --symbols "$GUEST_NOFP" --samples 5 \
+		-o "$WORK/r.json" >/dev/null 2>"$WORK/err"
+	st=$?
+	took=$(($(date +%s) - start))
+	kill $stub 2>/dev/null
+	wait $stub 2>/dev/null
+	# The last line says why; a stub error may be quoted on the line before it.
+	tail -1 "$WORK/err" >"$WORK/err1"
+	crashed "$WORK/err" $st && cp "$WORK/err" "$WORK/err1"
+	if [ "$took" -le 15 ]; then
+		outcome "collect --remote: a stub that answers '$mode' (${took} s)" $st "$WORK/err1" "127.0.0.1:$port" 0
+	else
+		fail "collect --remote: a stub that answers '$mode'" "took $took s (status $st)"
+	fi
+done
+timeout 30 "$KPROF" collect --remote tcp:127.0.0.1:1 --symbols "$GUEST_NOFP" -o "$WORK/r.json" \
+	>/dev/null 2>"$WORK/err"
+outcome "collect --remote: nothing listening" $? "$WORK/err" "127.0.0.1:1: .*refused" 0
 
 # --- a guest flooding the serial port or port 0x80 (guest option flood=, guest/README.md):
 # memory stays flat, and Ctrl-C still ends the run promptly with status 130.
