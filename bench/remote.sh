@@ -28,7 +28,7 @@ have_remote=0
 "$KPROF" collect --help 2>&1 | grep -q -- --remote && have_remote=1
 
 for ((r = 0; r < REPEATS; r++)); do
-	qemu_start "$GUEST" || { echo "SKIP${tab}$G${tab}rounds/s vs gdb loop${tab}QEMU's gdbstub did not come up"; exit 0; }
+	qemu_start "$GUEST" || { echo "SKIP${tab}$G${tab}rounds/s vs gdb loop${tab}QEMU did not reach its workload (BOOT_TIME:ready)"; exit 0; }
 	gdb_run loop "$ROUNDS" "$dir/gdb.json"
 	qemu_stop
 	if ! read -r grate gdepth < <(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print("%.1f %.2f" % (d["rate"], d["frames_per_stack"]))' "$dir/gdb.json" 2>/dev/null); then

@@ -36,7 +36,7 @@ if ! cc -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-
 fi
 
 for ((r = 0; r < REPEATS; r++)); do
-	qemu_start "$GUEST" || { echo "SKIP${tab}$G${tab}frames/s vs gdb bt${tab}QEMU's gdbstub did not come up"; exit 0; }
+	qemu_start "$GUEST" || { echo "SKIP${tab}$G${tab}frames/s vs gdb bt${tab}QEMU did not reach its workload (BOOT_TIME:ready)"; exit 0; }
 	gdb_run capture "$STOPS" "$dir/gdb.json" "$dir/cap.bin"
 	qemu_stop
 	if ! read -r gfps < <(python3 -c 'import json, sys; print("%.0f" % json.load(open(sys.argv[1]))["frames_per_s"])' "$dir/gdb.json" 2>/dev/null); then
