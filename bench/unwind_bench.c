@@ -3,6 +3,7 @@
  *
  *   unwind_bench KERNEL.elf CAPTURE [SECONDS]
  *
+ * Frames are named with inlined functions (collect --inline), as gdb names them.
  * Prints one line "frames F stacks S seconds T frames_per_s R depth D equal E" where E is the
  * number of stacks whose function names match gdb's (gdb's "<signal handler called>" line
  * stands for the interrupt entry frame kprof names by its symbol, so it is skipped).
@@ -32,11 +33,13 @@ struct walk {
 static int on_frame(void *ctx, uint64_t pc, unsigned flags)
 {
 	struct walk *w = ctx;
-	bool known;
 
-	if (w->n < KP_ARRAY_SIZE(w->names))
-		w->names[w->n++] = symbolizer_name(w->sym, pc - (flags & UNWIND_RETADDR ? 1 : 0),
-						   &known);
+	const char *names[16];
+	unsigned nflags[16];
+	size_t n = symbolizer_frames(w->sym, pc, flags, names, nflags, KP_ARRAY_SIZE(names));
+
+	for (size_t i = 0; i < n && w->n < KP_ARRAY_SIZE(w->names); i++)
+		w->names[w->n++] = names[i];
 	return 0;
 }
 
@@ -105,7 +108,8 @@ static bool same_as_gdb(const struct walk *w, const char *gdb_names)
 
 int main(int argc, char **argv)
 {
-	struct kernel_syms_opts o = { 0 };
+	/* Inlined functions as frames of their own, as gdb's bt shows them. */
+	struct kernel_syms_opts o = { .inline_frames = true };
 	struct kernel_syms *k;
 	struct capture *caps;
 	size_t ncaps, frames = 0, stacks = 0, equal = 0, depth_total = 0;
@@ -131,7 +135,8 @@ int main(int argc, char **argv)
 		if (same_as_gdb(&w, caps[i].gdb_names)) {
 			equal++;
 		} else if (getenv("UNWIND_BENCH_VERBOSE")) {
-			fprintf(stderr, "cpu %u differs\n  kprof:", caps[i].cpu);
+			fprintf(stderr, "cpu %u at pc 0x%llx differs\n  kprof:", caps[i].cpu,
+				(unsigned long long)caps[i].regs[UNW_REG_RA]);
 			for (size_t j = 0; j < w.n; j++)
 				fprintf(stderr, " %s", w.names[j]);
 			fprintf(stderr, "\n  gdb:   %s\n", caps[i].gdb_names);
