@@ -95,7 +95,9 @@ int cmd_run(int argc, char **argv)
 		close(sfd);
 	vmm_get_boot_profile(vm, &prof);
 	vmm_destroy(vm);
-	if (kp_close_output(stdout, "standard output"))
+	/* After Ctrl-C a write blocked on a full pipe may have been cut short by the stop:
+	 * say so, but the status stays the signal's. */
+	if (kp_close_output(stdout, "standard output") && res.kind != VMM_END_KILLED)
 		return VMM_EXIT_HOST;
 	if (cfg.boot_profile != VMM_PROFILE_NONE) {
 		vmm_boot_profile_finish(&prof, kp_now_ns());

@@ -34,18 +34,26 @@ int gc_flush(struct gclient *c)
 /* Read one packet into c->reply.  In ack mode, acknowledge it and resend on '-'. */
 int gc_recv(struct gclient *c, int timeout_ms)
 {
+	/* The timeout bounds the whole packet, not each read: a stub that streams bytes
+	 * without ever ending a packet must not hold us forever.  A zero timeout (take only
+	 * what is there) is bounded by the connection's timeout. */
+	int budget_ms = timeout_ms > 0 ? timeout_ms : c->timeout_ms;
+	uint64_t deadline = kp_now_ns() + (uint64_t)budget_ms * 1000000u;
 	uint8_t ch;
 
 	for (;;) {
 		if (c->rpos == c->rlen) {
 			struct pollfd p = { .fd = c->fd, .events = POLLIN };
+			uint64_t now = kp_now_ns();
 			ssize_t n;
 			int r;
 
 			/* Requests and acks still queued go out before we wait. */
 			if (gc_flush(c))
 				return -EPIPE;
-			r = poll(&p, 1, timeout_ms);
+			if (now >= deadline)
+				return -ETIMEDOUT;
+			r = poll(&p, 1, timeout_ms > 0 ? (int)((deadline - now + 999999) / 1000000) : 0);
 
 			if (r == 0)
 				return -ETIMEDOUT;

@@ -38,6 +38,29 @@ static void inject_fault(const char *kind)
 	__asm__ volatile("ud2");
 }
 
+/*
+ * flood=serial|port80: hostile-guest tests of the monitor.  Writes the UART's transmit register
+ * (no status polling, one long line without a newline) or port 0x80 as fast as the CPU can,
+ * forever: the monitor must stay responsive and bounded in memory, and the run ends when the
+ * monitor is stopped.
+ */
+__attribute__((noipa)) static void flood(const char *kind)
+{
+	uint16_t port;
+
+	if (strcmp_eq(kind, "serial")) {
+		port = 0x3f8;
+	} else if (strcmp_eq(kind, "port80")) {
+		port = 0x80;
+	} else {
+		kprintf("kprof-guest: ignoring unknown flood kind '%s'\n", kind);
+		return;
+	}
+	kprintf("kprof-guest: flooding port 0x%x until stopped\n", port);
+	for (uint8_t b = 0;; b++)
+		outb(port, port == 0x3f8 ? (uint8_t)('a' + b % 26) : b);
+}
+
 static int is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -47,7 +70,7 @@ static int is_blank(char c)
 static void parse_cmdline(const struct hvm_start_info *si)
 {
 	static char line[CMDLINE_MAX];
-	const char *fault = NULL;
+	const char *fault = NULL, *flood_kind = NULL;
 	const char *src;
 	size_t n = 0;
 
@@ -81,6 +104,8 @@ static void parse_cmdline(const struct hvm_start_info *si)
 				kprintf("kprof-guest: ignoring bad value in '%s'\n", &line[start]);
 		} else if (str_prefix(&line[start], "fault=")) {
 			fault = &line[start + strlen("fault=")];
+		} else if (str_prefix(&line[start], "flood=")) {
+			flood_kind = &line[start + strlen("flood=")];
 		} else {
 			kprintf("kprof-guest: ignoring unknown option '%s'\n", &line[start]);
 		}
@@ -88,6 +113,8 @@ static void parse_cmdline(const struct hvm_start_info *si)
 	}
 	if (fault)
 		inject_fault(fault);
+	if (flood_kind)
+		flood(flood_kind);
 }
 
 static const struct hvm_start_info *start_info(uint32_t paddr)

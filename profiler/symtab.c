@@ -49,6 +49,8 @@ static int add_symbols(struct symtab *st, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh)
 	if (!data || !sh->sh_entsize)
 		return 0;
 	count = sh->sh_size / sh->sh_entsize;
+	if (!count)	/* realloc(p, 0) would free p and return NULL (found by fuzz_symtab) */
+		return 0;
 	grown = realloc(st->syms, (st->n + count) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
@@ -100,6 +102,44 @@ static int read_build_id(struct symtab *st, Elf_Scn *scn)
 	return 0;
 }
 
+/* Does [off, off + len) lie inside a file of size bytes? */
+static bool in_file(uint64_t off, uint64_t len, size_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+/* A truncated or corrupted file would otherwise read as "no function symbols": say where
+ * the section table or a symbol table (with its string table) points past the end. */
+static int check_bounds(Elf *elf, const char *path)
+{
+	size_t size, shnum;
+	GElf_Ehdr eh;
+	Elf_Scn *scn = NULL;
+
+	if (!elf_rawfile(elf, &size) || !gelf_getehdr(elf, &eh))
+		return kp_fail(-EINVAL, "%s: %s", path, elf_errmsg(-1));
+	if (eh.e_shoff && (elf_getshdrnum(elf, &shnum) ||
+			   !in_file(eh.e_shoff, (uint64_t)shnum * eh.e_shentsize, size)))
+		return kp_fail(-EINVAL, "%s: section headers lie past the end of the file (truncated?)",
+			      path);
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh, link;
+		Elf_Scn *ls;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+			continue;
+		if (!in_file(sh.sh_offset, sh.sh_size, size))
+			return kp_fail(-EINVAL, "%s: symbol table lies past the end of the file "
+				      "(truncated?)", path);
+		ls = elf_getscn(elf, sh.sh_link);
+		if (!ls || !gelf_getshdr(ls, &link) || link.sh_type != SHT_STRTAB ||
+		    !in_file(link.sh_offset, link.sh_size, size))
+			return kp_fail(-EINVAL, "%s: the symbol table's string table is missing or lies "
+				      "past the end of the file", path);
+	}
+	return 0;
+}
+
 static int load(struct symtab *st, Elf *elf, const char *path)
 {
 	Elf_Scn *scn = NULL;
@@ -109,6 +149,8 @@ static int load(struct symtab *st, Elf *elf, const char *path)
 
 	if (elf_kind(elf) != ELF_K_ELF)
 		return kp_fail(-EINVAL, "%s: not an ELF file", path);
+	if ((ret = check_bounds(elf, path)))
+		return ret;
 	if (elf_getshdrstrndx(elf, &shstrndx))
 		return kp_fail(-EINVAL, "%s: %s", path, elf_errmsg(-1));
 	/* Prefer .symtab (every function); .dynsym only when the file was stripped. */

@@ -359,6 +359,12 @@ static int read_frame_extra(const struct reader *r, const char *where, json_obje
 	return 0;
 }
 
+/* A non-negative JSON integer (json-c keeps values above INT64_MAX as unsigned). */
+static bool is_count(json_object *v)
+{
+	return json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0;
+}
+
 static int read_meta(const struct reader *r, json_object *meta, struct profile *p)
 {
 	json_object *v, *samples;
@@ -406,10 +412,16 @@ static int read_meta(const struct reader *r, json_object *meta, struct profile *
 		snprintf(where, sizeof(where), "kprof.samples[%zu]", i);
 		if (!json_object_is_type(s, json_type_object))
 			return bad(r, where, "expected an object");
-		if (json_object_object_get_ex(s, "time_ns", &v))
+		if (json_object_object_get_ex(s, "time_ns", &v)) {
+			if (!is_count(v))
+				return bad(r, where, "time_ns: expected a count of nanoseconds");
 			p->samples[i].time_ns = json_object_get_uint64(v);
-		if (json_object_object_get_ex(s, "stop_ns", &v))
+		}
+		if (json_object_object_get_ex(s, "stop_ns", &v)) {
+			if (!is_count(v))
+				return bad(r, where, "stop_ns: expected a count of nanoseconds");
 			p->samples[i].stop_ns = json_object_get_uint64(v);
+		}
 		if (json_object_object_get_ex(s, "pcs", &v) &&
 		    (ret = read_frame_extra(r, where, v, &p->samples[i], false)))
 			return ret;

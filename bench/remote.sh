@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Remote sampling against QEMU's gdbstub (TCG, 2 vCPUs, the nofp guest running its workload):
+# rounds per second of `kprof collect --remote` at interval 0 against the loop OSDK drives
+# through one gdb process (`thread apply all bt`, `continue`, SIGINT; bench/gdb_loop.py), and
+# the frames per stack each gets.
+#
+#   bench/remote.sh [REPEATS]      prints BENCH/SKIP lines (see bench/run.sh)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+KPROF=${KPROF:-build/kprof}
+GUEST=build/guest/kprof-guest-nofp.elf
+REPEATS=${1:-3}
+ROUNDS=${BENCH_REMOTE_ROUNDS:-200}
+dir=$(mktemp -d /tmp/kprof-bench-remote.XXXXXX)
+. bench/lib_qemu.sh
+trap 'qemu_stop; rm -rf "$dir"' EXIT
+tab=$'\t'
+G="remote sampling"
+
+for tool in qemu-system-x86_64 gdb; do
+	if ! command -v $tool >/dev/null; then
+		echo "SKIP${tab}$G${tab}rounds/s vs gdb loop${tab}$tool is not installed"
+		exit 0
+	fi
+done
+have_remote=0
+"$KPROF" collect --help 2>&1 | grep -q -- --remote && have_remote=1
+
+for ((r = 0; r < REPEATS; r++)); do
+	qemu_start "$GUEST" || { echo "SKIP${tab}$G${tab}rounds/s vs gdb loop${tab}QEMU did not reach its workload (BOOT_TIME:ready)"; exit 0; }
+	gdb_run loop "$ROUNDS" "$dir/gdb.json"
+	qemu_stop
+	if ! read -r grate gdepth < <(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print("%.1f %.2f" % (d["rate"], d["frames_per_stack"]))' "$dir/gdb.json" 2>/dev/null); then
+		echo "SKIP${tab}$G${tab}rounds/s vs gdb loop${tab}the gdb loop did not finish"
+		continue
+	fi
+	if ((!have_remote)); then
+		echo "BENCH${tab}$G${tab}gdb loop rounds/s (OSDK's)${tab}-${tab}${grate}${tab}rounds/s${tab}kprof collect has no --remote yet (gdbstub branch): peer only"
+		echo "BENCH${tab}$G${tab}gdb loop frames/stack${tab}-${tab}${gdepth}${tab}frames${tab}peer only"
+		continue
+	fi
+	qemu_start "$GUEST" || continue
+	timeout 120 "$KPROF" collect --remote "tcp:127.0.0.1:$QEMU_PORT" --symbols "$GUEST" \
+		--samples "$ROUNDS" --interval 0 -o "$dir/k.json" 2>"$dir/err"
+	rc=$?
+	qemu_stop
+	krate=$(sed -n 's/.* samples in .* (\([0-9.]*\)\/s).*/\1/p' "$dir/err" | tail -1)
+	if [ -z "$krate" ]; then
+		echo "SKIP${tab}$G${tab}rounds/s vs gdb loop${tab}kprof collect --remote exited $rc: $(tail -1 "$dir/err")"
+		continue
+	fi
+	read -r kdepth _ < <(python3 bench/trace_stats.py depth "$dir/k.json")
+	echo "BENCH${tab}$G${tab}rounds/s at interval 0, kprof --remote vs gdb loop${tab}${krate}${tab}${grate}${tab}rounds/s${tab}QEMU TCG -smp 2, nofp guest; gdb: thread apply all bt, continue, SIGINT (1 ms after resume)"
+	echo "BENCH${tab}$G${tab}frames per stack, kprof vs gdb${tab}${kdepth}${tab}${gdepth}${tab}frames${tab}same guest, different moments"
+done
