@@ -61,9 +61,9 @@ static int print_side_by_side(const struct bootlab *lab, FILE *f)
 	fprintf(f, "  %-12s %14.3f %14.3f\n", "IQR", ms(a.p75 - a.p25), ms(b.p75 - b.p25));
 	fprintf(f, "  kprof: vmm_create to the end point, in process; QEMU: spawning\n"
 		   "  qemu-system-x86_64 -accel tcg to the end point (its process start included).\n"
-		   "  QEMU runs without KVM: its KVM acceleration does not work on a paravirtualized\n"
-		   "  (PVM) KVM host such as the test machines, so the columns compare kprof's VM\n"
-		   "  with QEMU's software emulation.\n");
+		   "  QEMU runs without KVM: on a paravirtualized (PVM) KVM host such as the test\n"
+		   "  machines its firmware runs emulated and a KVM boot takes seconds, so the\n"
+		   "  columns compare kprof's VM with QEMU's software emulation.\n");
 	return 0;
 }
 
