@@ -372,11 +372,10 @@ const char *inline_index_name(const struct inline_index *ix, uint32_t id)
 	return id < ix->nnames ? ix->names[id] : "??";
 }
 
-size_t inline_lookup(const struct inline_index *ix, uint64_t pc, bool at_stop, uint32_t *ids,
-		     size_t max)
+/* Index of the first entry whose lo is above pc (entries before it may cover pc). */
+static size_t first_above(const struct inline_index *ix, uint64_t pc)
 {
-	unsigned depths[64];
-	size_t lo = 0, hi = ix->n, n = 0;
+	size_t lo = 0, hi = ix->n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -386,14 +385,42 @@ size_t inline_lookup(const struct inline_index *ix, uint64_t pc, bool at_stop, u
 		else
 			hi = mid;
 	}
-	for (size_t i = lo; i > 0 && ix->reach[i - 1] > pc; i--) {
+	return lo;
+}
+
+/* Whether a stop at pc has not yet entered the inlined call e.  As gdb decides it: pc is the
+ * call's entry, or the start of one of its ranges whose preceding byte lies outside the call
+ * (the call's code is split into several ranges, and pc begins one of them). */
+static bool not_entered(const struct inline_index *ix, const struct inl *e, uint64_t pc)
+{
+	if (pc == e->entry)
+		return true;
+	if (pc != e->lo || pc == 0)
+		return false;
+	for (size_t i = first_above(ix, pc - 1); i > 0 && ix->reach[i - 1] > pc - 1; i--) {
+		const struct inl *f = &ix->v[i - 1];
+
+		if (pc - 1 < f->hi && f->entry == e->entry && f->depth == e->depth &&
+		    f->name == e->name)
+			return false;
+	}
+	return true;
+}
+
+size_t inline_lookup(const struct inline_index *ix, uint64_t pc, bool at_stop, uint32_t *ids,
+		     size_t max)
+{
+	unsigned depths[64];
+	size_t n = 0;
+
+	for (size_t i = first_above(ix, pc); i > 0 && ix->reach[i - 1] > pc; i--) {
 		const struct inl *e = &ix->v[i - 1];
 		size_t k;
 
 		if (pc >= e->hi || n == max || n == KP_ARRAY_SIZE(depths))
 			continue;
-		if (at_stop && pc == e->entry)
-			continue;	/* stopped on the call's first instruction: not entered yet */
+		if (at_stop && not_entered(ix, e, pc))
+			continue;
 		/* Keep innermost (deepest) first. */
 		for (k = n; k > 0 && depths[k - 1] < e->depth; k--) {
 			depths[k] = depths[k - 1];

@@ -4,7 +4,8 @@
 # segments so each seed stays a few KiB.
 set -euo pipefail
 cd "$(dirname "$0")"
-f="-O2 -nostdlib -static -no-pie -Wl,-N -Wl,--build-id -Wl,-z,norelro -Wl,--no-warn-rwx-segments"
+# No build directory in the seeds' DWARF strings.
+f="-fdebug-prefix-map=$PWD=. -O2 -nostdlib -static -no-pie -Wl,-N -Wl,--build-id -Wl,-z,norelro -Wl,--no-warn-rwx-segments"
 mkdir -p corpus/symtab corpus/cfi
 gcc $f -g -fasynchronous-unwind-tables -o corpus/cfi/eh-frame.elf elf_seed.c
 gcc $f -g -fno-asynchronous-unwind-tables -fno-unwind-tables -o corpus/cfi/debug-frame.elf elf_seed.c
