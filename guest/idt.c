@@ -46,17 +46,28 @@ static const char *const exception_names[32] = {
 	"vmm communication", "security", "reserved",
 };
 
-static void set_gate(unsigned vec, uint64_t handler)
+static void set_gate_dpl(unsigned vec, uint64_t handler, uint8_t type)
 {
 	struct idt_gate *g = &idt[vec];
 
 	g->offset_lo = (uint16_t)handler;
 	g->selector = 0x08;
 	g->ist = 0;
-	g->type = 0x8e;		/* present, DPL 0, 64-bit interrupt gate */
+	g->type = type;
 	g->offset_mid = (uint16_t)(handler >> 16);
 	g->offset_hi = (uint32_t)(handler >> 32);
 	g->zero = 0;
+}
+
+static void set_gate(unsigned vec, uint64_t handler)
+{
+	set_gate_dpl(vec, handler, 0x8e);	/* present, DPL 0, 64-bit interrupt gate */
+}
+
+/* A gate user code may reach with `int vec` (DPL 3); used by user=N. */
+void idt_set_user_gate(unsigned vec, uint64_t handler)
+{
+	set_gate_dpl(vec, handler, 0xee);	/* present, DPL 3, 64-bit interrupt gate */
 }
 
 void idt_init(void)

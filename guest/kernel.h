@@ -178,6 +178,7 @@ uint64_t hv_lapic_bus_khz(void);
 /* idt.c */
 void idt_init(void);
 void idt_load(void);
+void idt_set_user_gate(unsigned vec, uint64_t handler);
 void guest_exit(uint8_t status) __attribute__((noreturn));
 
 /* acpi.c */
@@ -216,6 +217,12 @@ uint64_t dot_row(const uint64_t *row, const uint64_t *vec, size_t n);
 uint64_t crc_workload(uint64_t iter);
 uint64_t crc_block(const uint64_t *words, size_t n);
 uint64_t crc_word(uint64_t crc, uint64_t w);
+
+/* usermode.c */
+#define USER_NONE 0xffffffffu
+extern uint32_t user_cpu;
+void usermode_setup(uint32_t cpu);
+void usermode_run(void);
 
 /* main.c */
 void kernel_main(uint32_t start_info_paddr) __attribute__((noreturn));

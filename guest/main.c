@@ -102,6 +102,14 @@ static void parse_cmdline(const struct hvm_start_info *si)
 				iterations = v;
 			else
 				kprintf("kprof-guest: ignoring bad value in '%s'\n", &line[start]);
+		} else if (str_prefix(&line[start], "user=")) {
+			uint64_t v;
+			size_t k = strlen("user=");
+
+			if (parse_u64(&line[start + k], len - k, &v) == 0 && v < MAX_CPUS)
+				user_cpu = (uint32_t)v;
+			else
+				kprintf("kprof-guest: ignoring bad value in '%s'\n", &line[start]);
 		} else if (str_prefix(&line[start], "fault=")) {
 			fault = &line[start + strlen("fault=")];
 		} else if (str_prefix(&line[start], "flood=")) {
@@ -147,6 +155,8 @@ __attribute__((noipa)) static void run_workload(uint32_t cpu)
 {
 	struct percpu *p = &percpu[cpu];
 
+	if (cpu == user_cpu)
+		usermode_setup(cpu);
 	p->started = 1;
 	kprintf("cpu %u: chain %s start, %llu iterations%s\n", cpu, chain_name(cpu),
 		(unsigned long long)iterations, iterations ? "" : " (until stopped)");

@@ -241,6 +241,8 @@ WORK uint64_t cpu_work(uint32_t cpu, uint64_t iterations)
 		sum = sum * 0x100000001b3ULL ^ r;
 		work_sink[cpu] = sum;
 		work_done[cpu]++;
+		if (cpu == user_cpu)
+			usermode_run();	/* user=N: the same time again at CPL3 */
 	}
 	return sum;
 }

@@ -1,0 +1,85 @@
+/*
+ * user_entry.S: the CPL3 part of the user=N workload (see usermode.c).
+ *
+ * user_enter(count, user_rip, user_rsp) saves the callee-saved registers and
+ * its stack pointer, then iretq's to user_loop at CPL3 with interrupts on.
+ * user_loop counts %rdi down and comes back with int $USER_VECTOR, a DPL-3
+ * gate whose stub (user_return) restores the saved stack and returns from
+ * user_enter.  Timer interrupts taken in user mode run on the TSS's RSP0 stack.
+ */
+#define SEL_DATA	0x10
+#define SEL_UDATA	0x23	/* 0x20 | RPL 3 */
+#define SEL_UCODE	0x2b	/* 0x28 | RPL 3 */
+#define USER_VECTOR	0x80
+
+	.text
+	.globl user_enter
+	.type user_enter, @function
+user_enter:
+	.cfi_startproc
+	pushq %rbp
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %rbp, -16
+	movq %rsp, %rbp
+	.cfi_def_cfa_register %rbp
+	pushq %rbx
+	.cfi_offset %rbx, -24
+	pushq %r12
+	.cfi_offset %r12, -32
+	pushq %r13
+	.cfi_offset %r13, -40
+	pushq %r14
+	.cfi_offset %r14, -48
+	pushq %r15
+	.cfi_offset %r15, -56
+	movq %rsp, user_saved_rsp(%rip)
+	pushq $SEL_UDATA		/* SS */
+	pushq %rdx			/* RSP */
+	pushq $0x202			/* RFLAGS: IF */
+	pushq $SEL_UCODE		/* CS */
+	pushq %rsi			/* RIP */
+	iretq
+	.cfi_endproc
+	.size user_enter, . - user_enter
+
+/* The DPL-3 gate's target: back onto user_enter's stack, then return from it. */
+	.globl user_return
+	.type user_return, @function
+user_return:
+	.cfi_startproc simple
+	.cfi_undefined rip
+	movq user_saved_rsp(%rip), %rsp
+	movl $SEL_DATA, %eax
+	movl %eax, %ds
+	movl %eax, %es
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbx
+	popq %rbp
+	sti
+	ret
+	.cfi_endproc
+	.size user_return, . - user_return
+
+/*
+ * Runs at CPL3 from its identity-mapped address: position independent, no
+ * memory access but the stack.  %rdi = iterations.
+ */
+	.p2align 4
+	.globl user_loop
+	.type user_loop, @function
+user_loop:
+1:	decq %rdi
+	jnz 1b
+	int $USER_VECTOR
+	ud2
+	.size user_loop, . - user_loop
+
+	.bss
+	.p2align 3
+user_saved_rsp:
+	.quad 0
+
+	.section .note.GNU-stack, "", @progbits
