@@ -46,28 +46,17 @@ static const char *const exception_names[32] = {
 	"vmm communication", "security", "reserved",
 };
 
-static void set_gate_dpl(unsigned vec, uint64_t handler, uint8_t type)
+static void set_gate(unsigned vec, uint64_t handler)
 {
 	struct idt_gate *g = &idt[vec];
 
 	g->offset_lo = (uint16_t)handler;
 	g->selector = 0x08;
 	g->ist = 0;
-	g->type = type;
+	g->type = 0x8e;		/* present, DPL 0, 64-bit interrupt gate */
 	g->offset_mid = (uint16_t)(handler >> 16);
 	g->offset_hi = (uint32_t)(handler >> 32);
 	g->zero = 0;
-}
-
-static void set_gate(unsigned vec, uint64_t handler)
-{
-	set_gate_dpl(vec, handler, 0x8e);	/* present, DPL 0, 64-bit interrupt gate */
-}
-
-/* A gate user code may reach with `int vec` (DPL 3); used by user=N. */
-void idt_set_user_gate(unsigned vec, uint64_t handler)
-{
-	set_gate_dpl(vec, handler, 0xee);	/* present, DPL 3, 64-bit interrupt gate */
 }
 
 void idt_init(void)
@@ -104,6 +93,8 @@ void exception_handler(struct exc_frame *f)
 	uint32_t cpu = 0;
 	struct percpu *p;
 
+	if (f->cs & 3)
+		usermode_trap(f->vector, f->rip);	/* user=N's way back from CPL3 */
 	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
 	post_code(POST_FAULT);
 	/* GS base may not be set yet if the fault is early in boot */

@@ -178,7 +178,6 @@ uint64_t hv_lapic_bus_khz(void);
 /* idt.c */
 void idt_init(void);
 void idt_load(void);
-void idt_set_user_gate(unsigned vec, uint64_t handler);
 void guest_exit(uint8_t status) __attribute__((noreturn));
 
 /* acpi.c */
@@ -223,6 +222,7 @@ uint64_t crc_word(uint64_t crc, uint64_t w);
 extern uint32_t user_cpu;
 void usermode_setup(uint32_t cpu);
 void usermode_run(void);
+void usermode_trap(uint64_t vector, uint64_t rip);
 
 /* main.c */
 void kernel_main(uint32_t start_info_paddr) __attribute__((noreturn));

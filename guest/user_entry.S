@@ -3,14 +3,17 @@
  *
  * user_enter(count, user_rip, user_rsp) saves the callee-saved registers and
  * its stack pointer, then iretq's to user_loop at CPL3 with interrupts on.
- * user_loop counts %rdi down and comes back with int $USER_VECTOR, a DPL-3
- * gate whose stub (user_return) restores the saved stack and returns from
- * user_enter.  Timer interrupts taken in user mode run on the TSS's RSP0 stack.
+ * user_loop counts %rdi down and comes back to the kernel with `ud2`: the
+ * invalid-opcode exception from CPL3 at user_exit is the exit (idt.c hands it
+ * to usermode_trap(), which calls user_return), and user_return restores the
+ * saved stack and returns from user_enter.  An exception rather than
+ * `syscall` or `int $0x80` through a DPL-3 gate: on the PVM KVM backend of the
+ * test machines the first faulted at LSTAR still in user mode and the second
+ * raised #UD, while exceptions from CPL3 arrive as on hardware.  Timer interrupts taken in user mode run on the TSS's RSP0 stack.
  */
 #define SEL_DATA	0x10
 #define SEL_UDATA	0x23	/* 0x20 | RPL 3 */
 #define SEL_UCODE	0x2b	/* 0x28 | RPL 3 */
-#define USER_VECTOR	0x80
 
 	.text
 	.globl user_enter
@@ -42,7 +45,7 @@ user_enter:
 	.cfi_endproc
 	.size user_enter, . - user_enter
 
-/* The DPL-3 gate's target: back onto user_enter's stack, then return from it. */
+/* Called from the exception path: back onto user_enter's stack, then return from it. */
 	.globl user_return
 	.type user_return, @function
 user_return:
@@ -73,7 +76,8 @@ user_return:
 user_loop:
 1:	decq %rdi
 	jnz 1b
-	int $USER_VECTOR
+	.globl user_exit
+user_exit:
 	ud2
 	.size user_loop, . - user_loop
 

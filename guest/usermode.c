@@ -3,16 +3,15 @@
  * profiler sees a vCPU in user mode (kprof shows it as one `[user]` frame).
  *
  * After every kernel iteration of cpu_work(), CPU N iretq's to user_loop
- * (user_entry.S), a counting loop, which comes back with `int $0x80`.  For that
- * the CPU loads its own GDT (the boot GDT plus user code/data and a TSS whose
- * RSP0 is the stack timer interrupts from CPL3 run on), a DPL-3 IDT gate for
- * vector 0x80, and the U/S bit on the identity-map entries leading to the
+ * (user_entry.S), a counting loop, which comes back with a `ud2` at user_exit
+ * (see user_entry.S for why).  For that the CPU loads its own GDT (the boot GDT
+ * plus user code/data and a TSS whose RSP0 is the stack interrupts and
+ * exceptions from CPL3 run on), and sets the U/S bit on the identity-map entries leading to the
  * 2 MiB pages that hold user_loop and the user stack.  Only one CPU can be the
  * user CPU: the GDT, TSS and saved stack pointer are single.
  */
 #include "kernel.h"
 
-#define USER_VECTOR 0x80
 /* About 20 M loop iterations: a few ms native, comparable to one kernel iteration under emulation */
 #define USER_LOOPS 20000000ULL
 #define PTE_PRESENT 0x1ULL
@@ -34,8 +33,9 @@ uint32_t user_cpu = USER_NONE;
 
 extern uint64_t pml4[512];
 void user_enter(uint64_t count, uint64_t rip, uint64_t rsp);
-void user_return(void);
+void user_return(void) __attribute__((noreturn));
 void user_loop(void);
+void user_exit(void);
 
 static struct tss64 tss __attribute__((aligned(16)));
 /* 0x08 kernel code, 0x10 kernel data, 0x18 32-bit code (as boot.S), 0x20 user data,
@@ -86,12 +86,22 @@ void usermode_setup(uint32_t cpu)
 	gdt[7] = base >> 32;
 	__asm__ volatile("lgdt %0" : : "m"(ptr));
 	__asm__ volatile("ltr %w0" : : "r"(0x30));
-	idt_set_user_gate(USER_VECTOR, (uint64_t)(uintptr_t)user_return);
 	make_user(identity(user_loop));
 	make_user(identity(user_stack));
 	__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
 	kprintf("cpu %u: user mode on: user_loop at 0x%llx, %llu loops per kernel iteration\n",
 		cpu, (unsigned long long)identity(user_loop), (unsigned long long)USER_LOOPS);
+}
+
+/*
+ * Called by the exception handler for an exception from CPL3.  The invalid
+ * opcode at user_exit on the user CPU is the way back: it does not return.
+ * Anything else returns, and is reported as the fault it is.
+ */
+void usermode_trap(uint64_t vector, uint64_t rip)
+{
+	if (vector == 6 && rip == identity(user_exit) && this_cpu()->index == user_cpu)
+		user_return();
 }
 
 /* One trip to CPL3 and back; noipa keeps it a frame of its own under cpu_work. */
