@@ -1,9 +1,9 @@
 /*
  * user_entry.S: the CPL3 part of the user=N workload (see usermode.c).
  *
- * user_enter(count, user_rip, user_rsp) saves the callee-saved registers and
+ * user_enter(deadline, user_rip, user_rsp) saves the callee-saved registers and
  * its stack pointer, then iretq's to user_loop at CPL3 with interrupts on.
- * user_loop counts %rdi down and comes back to the kernel with `ud2`: the
+ * user_loop spins until the TSC reaches %rdi and comes back to the kernel with `ud2`: the
  * invalid-opcode exception from CPL3 at user_exit is the exit (idt.c hands it
  * to usermode_trap(), which calls user_return), and user_return restores the
  * saved stack and returns from user_enter.  An exception rather than
@@ -68,14 +68,18 @@ user_return:
 
 /*
  * Runs at CPL3 from its identity-mapped address: position independent, no
- * memory access but the stack.  %rdi = iterations.
+ * memory access.  %rdi = the TSC value to stop at (rdtsc is allowed at CPL3:
+ * CR4.TSD is clear).
  */
 	.p2align 4
 	.globl user_loop
 	.type user_loop, @function
 user_loop:
-1:	decq %rdi
-	jnz 1b
+1:	rdtsc
+	shlq $32, %rdx
+	orq %rdx, %rax
+	cmpq %rdi, %rax
+	jb 1b
 	.globl user_exit
 user_exit:
 	ud2

@@ -3,18 +3,18 @@
  * profiler sees a vCPU in user mode (kprof shows it as one `[user]` frame).
  *
  * After every kernel iteration of cpu_work(), CPU N iretq's to user_loop
- * (user_entry.S), a counting loop, which comes back with a `ud2` at user_exit
- * (see user_entry.S for why).  For that the CPU loads its own GDT (the boot GDT
- * plus user code/data and a TSS whose RSP0 is the stack interrupts and
- * exceptions from CPL3 run on), and sets the U/S bit on the identity-map entries leading to the
- * 2 MiB pages that hold user_loop and the user stack.  Only one CPU can be the
+ * (user_entry.S), which spins on the TSC for as long as that kernel iteration
+ * took (so kernel and user time are about even wherever it runs: CPL0 is
+ * emulated and CPL3 native on the PVM machines, both emulated under QEMU
+ * TCG), and comes back with a `ud2` at user_exit
+ * (see user_entry.S for why).  For that the CPU loads its own GDT (the boot
+ * GDT plus user code/data and a TSS whose RSP0 is the stack interrupts and
+ * exceptions from CPL3 run on), and sets the U/S bit on the identity-map
+ * entries leading to the 2 MiB pages that hold user_loop and the user stack.  Only one CPU can be the
  * user CPU: the GDT, TSS and saved stack pointer are single.
  */
 #include "kernel.h"
 
-/* About 20 M loop iterations: a few ms native, comparable to one kernel iteration under emulation */
-#define USER_LOOPS 20000000ULL
-#define PTE_PRESENT 0x1ULL
 #define PTE_USER 0x4ULL
 #define PTE_HUGE 0x80ULL
 #define PTE_ADDR 0x000ffffffffff000ULL
@@ -32,7 +32,7 @@ struct tss64 {
 uint32_t user_cpu = USER_NONE;
 
 extern uint64_t pml4[512];
-void user_enter(uint64_t count, uint64_t rip, uint64_t rsp);
+void user_enter(uint64_t deadline, uint64_t rip, uint64_t rsp);
 void user_return(void) __attribute__((noreturn));
 void user_loop(void);
 void user_exit(void);
@@ -43,6 +43,7 @@ static struct tss64 tss __attribute__((aligned(16)));
 static uint64_t gdt[8] __attribute__((aligned(16)));
 static uint8_t kernel_stack[STACK_SIZE] __attribute__((aligned(16)));
 static uint8_t user_stack[4096] __attribute__((aligned(4096)));
+static uint64_t kernel_since;	/* TSC at the end of the last trip to user mode */
 
 static uint64_t identity(const void *p)
 {
@@ -89,8 +90,9 @@ void usermode_setup(uint32_t cpu)
 	make_user(identity(user_loop));
 	make_user(identity(user_stack));
 	__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
-	kprintf("cpu %u: user mode on: user_loop at 0x%llx, %llu loops per kernel iteration\n",
-		cpu, (unsigned long long)identity(user_loop), (unsigned long long)USER_LOOPS);
+	kprintf("cpu %u: user mode on: user_loop at 0x%llx after every iteration\n",
+		cpu, (unsigned long long)identity(user_loop));
+	kernel_since = rdtsc();
 }
 
 /*
@@ -107,5 +109,9 @@ void usermode_trap(uint64_t vector, uint64_t rip)
 /* One trip to CPL3 and back; noipa keeps it a frame of its own under cpu_work. */
 __attribute__((noipa)) void usermode_run(void)
 {
-	user_enter(USER_LOOPS, identity(user_loop), identity(&user_stack[sizeof(user_stack)]));
+	uint64_t now = rdtsc();
+
+	user_enter(now + (now - kernel_since), identity(user_loop),
+		   identity(&user_stack[sizeof(user_stack)]));
+	kernel_since = rdtsc();
 }

@@ -242,7 +242,7 @@ WORK uint64_t cpu_work(uint32_t cpu, uint64_t iterations)
 		work_sink[cpu] = sum;
 		work_done[cpu]++;
 		if (cpu == user_cpu)
-			usermode_run();	/* user=N: the same time again at CPL3 */
+			usermode_run();	/* user=N: as long again at CPL3 */
 	}
 	return sum;
 }
