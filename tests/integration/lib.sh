@@ -28,3 +28,24 @@ expect_status() {
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# wait_port PORT: a gdb stub listens on PORT (up to 10 s).  Read from /proc rather than by
+# connecting: a connection, even one closed at once, is a debugger attaching, which stops the VM.
+wait_port() {
+	local hex
+	hex=$(printf ':%04X ' "$1")
+	for _ in $(seq 100); do
+		grep -q "^ *[0-9]*: [0-9A-F]*$hex[0-9A-F:]* 0A " /proc/net/tcp && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_ready FILE: the guest's serial output says every CPU runs its workload (up to 60 s).
+wait_ready() {
+	for _ in $(seq 600); do
+		grep -q '^BOOT_TIME:ready:' "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -33,27 +33,6 @@ stop_peer() {
 	PEER_PID=
 }
 
-# wait_port PORT: the stub listens (up to 10 s).  Read from /proc rather than by connecting:
-# a connection, even one closed at once, is a debugger attaching, which stops the VM.
-wait_port() {
-	local hex
-	hex=$(printf ':%04X ' "$1")
-	for _ in $(seq 100); do
-		grep -q "^ *[0-9]*: [0-9A-F]*$hex[0-9A-F:]* 0A " /proc/net/tcp && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# wait_ready FILE: the guest's serial output says every CPU runs its workload (up to 60 s).
-wait_ready() {
-	for _ in $(seq 600); do
-		grep -q '^BOOT_TIME:ready:' "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # start_peer KIND [halted] [CMDLINE]: QEMU or kprof run with a gdb stub on a free port; sets
 # PORT and PEER_PID.  halted: QEMU's -S, kprof run's --gdb-wait.
 start_peer() {

@@ -70,27 +70,6 @@ if ! command -v "$QEMU" >/dev/null; then
 	exit 0
 fi
 
-# wait_port PORT: the stub listens (up to 10 s); read from /proc, since a connection would be a
-# debugger attaching (see test_remote.sh).
-wait_port() {
-	local hex
-	hex=$(printf ':%04X ' "$1")
-	for _ in $(seq 100); do
-		grep -q "^ *[0-9]*: [0-9A-F]*$hex[0-9A-F:]* 0A " /proc/net/tcp && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# wait_ready FILE: every CPU runs its workload (up to 60 s).
-wait_ready() {
-	for _ in $(seq 600); do
-		grep -q '^BOOT_TIME:ready:' "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 PORT=$(free_port)
 SERIAL="$WORK/serial-qemu.txt"
 "$QEMU" -accel tcg -smp 2 -m 128M -kernel "$ELF" -append "user=1 iterations=0" \
