@@ -18,12 +18,14 @@ int kernel_syms_open(const char *path, const struct kernel_syms_opts *o, struct 
 	if (rc)
 		goto fail;
 	symtab_set_offset(k->st, o->offset);
-	rc = cfi_open(path, &k->cfi);
+	rc = orc_open(k->st, path, &k->orc);
+	if (!rc)
+		rc = cfi_open(path, &k->cfi);
 	if (!rc)
 		rc = symbolizer_new(k->st, &k->sym);
 	if (rc)
 		goto fail;
-	if (!cfi_fde_count(k->cfi))
+	if (!cfi_fde_count(k->cfi) && !orc_count(k->orc))
 		kp_warn("%s: no DWARF call-frame information; unwinding by frame pointers only",
 			path);
 	if (o->inline_frames) {
@@ -36,7 +38,7 @@ int kernel_syms_open(const char *path, const struct kernel_syms_opts *o, struct 
 		if (rc)
 			goto fail;
 	}
-	k->uw = (struct unwinder){ .cfi = k->cfi, .syms = k->st, .offset = o->offset,
+	k->uw = (struct unwinder){ .orc = k->orc, .cfi = k->cfi, .syms = k->st, .offset = o->offset,
 				   .max_depth = o->max_depth };
 	*out = k;
 	return 0;
@@ -54,6 +56,7 @@ void kernel_syms_free(struct kernel_syms *k)
 	symbolizer_free(k->sym);
 	inline_index_free(k->inl);
 	cfi_free(k->cfi);
+	orc_free(k->orc);
 	symtab_free(k->st);
 	free(k);
 }

@@ -86,6 +86,15 @@ uint64_t symtab_addr(const struct symtab *st, long idx);
 int symtab_find(const struct symtab *st, const char *name, uint64_t *addr, uint64_t *size);
 /* Hex GNU build id, or NULL when the file has none. */
 const char *symtab_build_id(const struct symtab *st);
+/* A Linux kernel's entry text [start, end), link addresses: where it switches between user
+ * and kernel mode.  -ENOENT when the symbols are absent. */
+int symtab_linux_entry_text(const struct symtab *st, uint64_t *start, uint64_t *end);
+/* A Linux kernel's version banner ("Linux version 6.1.0 ..."), or NULL. */
+const char *symtab_linux_banner(const struct symtab *st);
+/* The bytes and link address of a section kept at load time: .orc_unwind_ip, .orc_unwind,
+ * .orc_header (data may be NULL when the section is empty).  -ENOENT when absent. */
+int symtab_section(const struct symtab *st, const char *name, const void **data, size_t *len,
+		   uint64_t *addr);
 
 /* ---------------------------------------------------------------------------------------
  * Call-frame information (cfi.c, libdwarf): .debug_frame and .eh_frame FDEs indexed once
@@ -161,10 +170,62 @@ size_t inline_lookup(const struct inline_index *ix, uint64_t pc, bool at_stop, u
 		     size_t max);
 
 /* ---------------------------------------------------------------------------------------
+ * Linux's ORC unwind tables (orc.c): .orc_unwind_ip/.orc_unwind, kept by symtab, sorted once.
+ * Link-time addresses.  They cover the kernel's assembly entry code, which has no DWARF.
+ */
+enum orc_format {
+	ORC_FORMAT_6_2,		/* 4.14 - 6.2: type:2 end:1 */
+	ORC_FORMAT_6_3,		/* 6.3: type:2 signal:1 end:1 */
+	ORC_FORMAT_6_4,		/* 6.4 on (.orc_header present): type:3 signal:1 */
+};
+enum orc_type { ORC_UNDEFINED, ORC_END_OF_STACK, ORC_CALL, ORC_REGS, ORC_REGS_PARTIAL };
+#define ORC_ENTRY_SIZE 6
+struct orc_entry {
+	int16_t sp_offset, bp_offset;
+	uint8_t sp_reg, bp_reg;		/* ORC register numbers (orc.c) */
+	enum orc_type type;
+	bool signal;			/* the caller's pc is exact, not a return address */
+};
+struct orc;
+
+/* *out stays NULL (and 0 is returned) when the symtab's file has no ORC tables; errors
+ * print one line naming path. */
+int orc_open(const struct symtab *st, const char *path, struct orc **out);
+/* From raw tables: ip_table holds s32 offsets relative to each slot, ip_addr its address.
+ * Set the entry text afterwards with orc_set_entry_text when known. */
+int orc_from_tables(const void *ip_table, size_t ip_len, uint64_t ip_addr, const void *entries,
+		    size_t entries_len, enum orc_format fmt, struct orc **out);
+void orc_set_entry_text(struct orc *o, uint64_t start, uint64_t end);
+void orc_free(struct orc *o);
+size_t orc_count(const struct orc *o);
+enum orc_format orc_format(const struct orc *o);
+/* The entry covering link-time pc; -ENOENT outside the table. */
+int orc_find(const struct orc *o, uint64_t pc, struct orc_entry *e);
+/* Is link-time pc in the kernel's entry text (where an undefined entry means the vCPU is
+ * between user and kernel mode)? */
+bool orc_in_entry_text(const struct orc *o, uint64_t pc);
+
+/* What an ORC step found besides the caller's registers. */
+struct orc_step {
+	uint64_t cfa;		/* the caller's stack pointer */
+	uint64_t cs;		/* from pt_regs, when regs */
+	bool regs;		/* the caller's registers came from a pt_regs / iret frame */
+	bool user;		/* ... and they are user mode's: the kernel stack ends here */
+	bool signal;		/* look the caller's pc up as is (not pc - 1) */
+	bool switched_stack;	/* the caller runs on another stack (irq stack -> task) */
+};
+#define ORC_STEP_END 1		/* orc_step: the outermost frame (end of stack) */
+struct unwind_regs;
+/* One frame up: 0, ORC_STEP_END, -ENOENT (the entry cannot be used) or -EFAULT. */
+int orc_step(const struct orc_entry *e, const struct unwind_regs *cur, unwind_read_fn rd,
+	     void *rdctx, struct unwind_regs *next, struct orc_step *how);
+
+/* ---------------------------------------------------------------------------------------
  * Unwinder (unwind.c): perf's shape.  Memory comes through rd, each frame goes to cb
  * (return non-zero from cb to stop early), so a captured stack window unwinds offline.
  */
 struct unwinder {
+	const struct orc *orc;		/* may be NULL: a Linux kernel's ORC tables come first */
 	const struct cfi *cfi;		/* may be NULL: frame pointers only */
 	const struct symtab *syms;	/* may be NULL: no "??" check */
 	uint64_t offset;		/* runtime = link + offset, for CFI lookups */
@@ -287,6 +348,7 @@ struct kernel_syms_opts {
 struct kernel_syms {
 	struct symtab *st;
 	struct cfi *cfi;
+	struct orc *orc;		/* NULL unless a Linux kernel with ORC tables */
 	struct inline_index *inl;	/* NULL without inline_frames */
 	struct symbolizer *sym;
 	struct unwinder uw;		/* over the above */

@@ -21,12 +21,24 @@
 #define DEFAULT_STACK_BYTES (16 * 1024)
 #define PAGE 4096u
 
+/* A stack is captured as a few segments of guest memory: the one rsp points into, and any
+ * other stack the unwinder walks onto (Linux runs interrupts on a per-CPU irq stack and
+ * saves the interrupted stack pointer at its top).  Segment k holds [base, base + len) in
+ * buf[off, off + len). */
+#define MAX_SEGMENTS 8
+
+struct segment {
+	uint64_t base;
+	size_t off, len;
+};
+
 struct capture {
 	int cpu;
 	bool ok;			/* registers were read */
 	struct target_regs regs;
-	uint8_t *stack;			/* stack_bytes, from regs.rsp */
-	size_t stack_len;
+	uint8_t *stack;			/* 2 * stack_bytes: the first segment and the others */
+	struct segment seg[MAX_SEGMENTS];
+	size_t nseg;
 };
 
 struct sampler {
@@ -70,66 +82,110 @@ static size_t copy_stack(struct target *t, int cpu, uint64_t rsp, uint8_t *buf, 
 	return got;
 }
 
-/* Lazy stack reading: the unwinder runs once during the stop over a window that is filled
- * from rsp upwards only as far as it reads, in blocks that double (4 KiB, then 8, 16, ...),
- * so a shallow stack costs one small read and a deep one a few.  The filled prefix is kept as
- * the capture's window; unwinding it again after the resume gives the same frames. */
+/* Reading a stack during the stop: the unwinder runs once over the segments, which fill
+ * only as far as it reads.  The first segment starts at rsp; eager capture reads stack_bytes
+ * of it at once, lazy capture (a gdb stub, where every read is a round trip) in blocks that
+ * double (4 KiB, then 8, 16, ...), so a shallow stack costs one small read.  A read outside
+ * every segment opens a new one there (another stack).  The unwind after the resume reads the
+ * same segments and so gives the same frames. */
 #define LAZY_FIRST_BLOCK 4096u
 
-struct lazy_window {
+struct stack_reader {
 	struct target *t;
-	int cpu;
-	uint64_t base;
-	uint8_t *buf;
-	size_t cap, have, next_block;
-	bool dead;		/* a read came back short: nothing beyond is readable */
+	struct capture *c;
+	size_t cap;		/* bytes of c->stack */
+	size_t seg_max;		/* most bytes one segment may hold */
+	size_t next_block;	/* the next growth of the last segment */
+	bool dead;		/* a read came back short: the last segment cannot grow */
 	size_t frames, max_frames;
 };
 
-static ssize_t lazy_read(void *ctx, uint64_t addr, void *out, size_t len)
+/* Grow the last segment until it covers end (an offset from its base), if it can. */
+static void grow_last(struct stack_reader *r, size_t end)
 {
-	struct lazy_window *w = ctx;
-	size_t off, end;
+	struct segment *g = &r->c->seg[r->c->nseg - 1];
+	size_t limit = KP_MIN(r->seg_max, r->cap - g->off);
 
-	if (addr < w->base || addr - w->base >= w->cap)
-		return -EFAULT;
-	off = (size_t)(addr - w->base);
-	end = KP_MIN(off + len, w->cap);
-	while (end > w->have && !w->dead) {
-		size_t want = KP_MIN(KP_MAX(w->next_block, end - w->have), w->cap - w->have);
-		size_t n = copy_stack(w->t, w->cpu, w->base + w->have, w->buf + w->have, want);
+	end = KP_MIN(end, limit);
+	while (end > g->len && !r->dead) {
+		size_t want = KP_MIN(KP_MAX(r->next_block, end - g->len), limit - g->len);
+		size_t n = copy_stack(r->t, r->c->cpu, g->base + g->len, r->c->stack + g->off + g->len,
+				      want);
 
-		w->have += n;
-		w->next_block *= 2;
+		g->len += n;
+		r->next_block *= 2;
 		if (n < want)
-			w->dead = true;
+			r->dead = true;
 	}
-	if (off >= w->have)
-		return -EFAULT;
-	len = KP_MIN(len, w->have - off);
-	memcpy(out, w->buf + off, len);
-	return (ssize_t)len;
 }
 
-static int lazy_frame(void *ctx, uint64_t pc, unsigned flags)
+static ssize_t serve(const struct capture *c, uint64_t addr, void *out, size_t len)
 {
-	struct lazy_window *w = ctx;
+	for (size_t i = 0; i < c->nseg; i++) {
+		const struct segment *g = &c->seg[i];
+
+		if (addr < g->base || addr - g->base >= g->len)
+			continue;
+		size_t off = (size_t)(addr - g->base);
+
+		len = KP_MIN(len, g->len - off);
+		memcpy(out, c->stack + g->off + off, len);
+		return (ssize_t)len;
+	}
+	return -EFAULT;
+}
+
+static ssize_t reader_read(void *ctx, uint64_t addr, void *out, size_t len)
+{
+	struct stack_reader *r = ctx;
+	struct capture *c = r->c;
+	struct segment *last = c->nseg ? &c->seg[c->nseg - 1] : NULL;
+	ssize_t n = serve(c, addr, out, len);
+
+	if (n == (ssize_t)len)
+		return n;
+	/* Past the end of the last segment but within its reach: grow it. */
+	if (last && !r->dead && addr >= last->base && addr - last->base < r->seg_max) {
+		grow_last(r, (size_t)(addr - last->base) + len);
+		return serve(c, addr, out, len);
+	}
+	if (n > 0)
+		return n;
+	/* Somewhere else: another stack, if a segment and room are left. */
+	size_t used = last ? last->off + last->len : 0;
+
+	if (c->nseg == MAX_SEGMENTS || used >= r->cap)
+		return -EFAULT;
+	c->seg[c->nseg++] = (struct segment){ .base = addr & ~(uint64_t)15, .off = used };
+	r->dead = false;
+	r->next_block = LAZY_FIRST_BLOCK;
+	grow_last(r, (size_t)(addr - c->seg[c->nseg - 1].base) + len);
+	return serve(c, addr, out, len);
+}
+
+static int count_frame(void *ctx, uint64_t pc, unsigned flags)
+{
+	struct stack_reader *r = ctx;
 
 	(void)pc;
 	(void)flags;
-	return ++w->frames >= w->max_frames;	/* the same depth limit as the real unwind */
+	return ++r->frames >= r->max_frames;	/* the same depth limit as the real unwind */
 }
 
-static size_t read_stack_lazily(struct sampler *s, struct capture *c)
+static void capture_stack(struct sampler *s, struct capture *c)
 {
-	struct lazy_window w = { .t = s->t, .cpu = c->cpu, .base = c->regs.gpr[TREG_RSP],
-				 .buf = c->stack, .cap = s->stack_bytes,
-				 .next_block = LAZY_FIRST_BLOCK, .max_frames = s->max_frames };
+	uint64_t rsp = c->regs.gpr[TREG_RSP];
+	struct stack_reader r = { .t = s->t, .c = c, .cap = 2 * s->stack_bytes,
+				  .seg_max = s->stack_bytes, .max_frames = s->max_frames };
 	struct unwind_regs regs;
 
+	c->seg[0] = (struct segment){ .base = rsp };
+	c->nseg = 1;
+	r.next_block = s->o->lazy_stack ? LAZY_FIRST_BLOCK : s->stack_bytes;
+	if (!s->o->lazy_stack)
+		grow_last(&r, s->stack_bytes);
 	unwind_regs_from_target(&regs, &c->regs);
-	unwind_stack(s->uw, &regs, lazy_read, &w, lazy_frame, &w);
-	return w.have;
+	unwind_stack(s->uw, &regs, reader_read, &r, count_frame, &r);
 }
 
 /* The stopped part of a sample: registers and stacks of every sampled CPU. */
@@ -139,15 +195,11 @@ static void capture_all(struct sampler *s)
 		struct capture *c = &s->caps[i];
 
 		c->ok = target_get_regs(s->t, c->cpu, &c->regs) == 0;
-		c->stack_len = 0;
+		c->nseg = 0;
 		/* A vCPU in user mode has no kernel stack to read. */
 		if (!c->ok || (c->regs.cs & 3) == 3)
 			continue;
-		if (s->o->lazy_stack)
-			c->stack_len = read_stack_lazily(s, c);
-		else
-			c->stack_len = copy_stack(s->t, c->cpu, c->regs.gpr[TREG_RSP], c->stack,
-						  s->stack_bytes);
+		capture_stack(s, c);
 	}
 }
 
@@ -157,6 +209,12 @@ static bool any_captured(const struct sampler *s)
 		if (s->caps[i].ok)
 			return true;
 	return false;
+}
+
+/* The captured segments, after the resume. */
+static ssize_t capture_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return serve(ctx, addr, buf, len);
 }
 
 static int on_frame(void *ctx, uint64_t pc, unsigned flags)
@@ -233,10 +291,9 @@ static int fill_stack(struct sampler *s, const struct capture *c, struct profile
 		s->nframes = 1;
 	} else {
 		struct unwind_regs regs;
-		struct stack_window w = { c->regs.gpr[TREG_RSP], c->stack, c->stack_len };
 
 		unwind_regs_from_target(&regs, &c->regs);
-		unwind_stack(s->uw, &regs, stack_window_read, &w, on_frame, s);
+		unwind_stack(s->uw, &regs, capture_read, (void *)c, on_frame, s);
 	}
 	return name_frames(s, st);
 }
@@ -392,7 +449,7 @@ static int setup(struct sampler *s)
 			continue;
 		c = &s->caps[s->ncaps++];
 		c->cpu = cpu;
-		c->stack = malloc(s->stack_bytes);
+		c->stack = malloc(2 * s->stack_bytes);
 		if (!c->stack)
 			return -ENOMEM;
 	}

@@ -19,6 +19,19 @@ struct sym {
 	uint64_t addr;		/* link address */
 	uint64_t size;
 	char *name;
+	bool func;		/* STT_FUNC (else a code label) */
+};
+
+/* Sections kept as raw bytes for other readers (ORC unwind tables): copied at load time,
+ * because the ELF is closed once the symbols are in. */
+static const char *const kept_sections[] = { ".orc_unwind_ip", ".orc_unwind", ".orc_header" };
+#define NKEPT KP_ARRAY_SIZE(kept_sections)
+
+struct kept {
+	void *data;
+	size_t len;
+	uint64_t addr;
+	bool present;
 };
 
 struct symtab {
@@ -26,6 +39,9 @@ struct symtab {
 	size_t n;
 	uint64_t offset;
 	char *build_id;
+	char *banner;		/* a Linux kernel's linux_banner string, or NULL */
+	uint64_t entry_text[2];	/* a Linux kernel's [__entry_text_start, __entry_text_end) */
+	struct kept kept[NKEPT];
 };
 
 static int cmp_sym(const void *a, const void *b)
@@ -34,10 +50,25 @@ static int cmp_sym(const void *a, const void *b)
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	/* At equal addresses keep the sized (real) symbol first, then by name for stability. */
+	/* At equal addresses keep a function first, then a sized symbol, then a name that is not
+	 * a section marker ("__entry_text_start"), then by name for stability. */
+	if (x->func != y->func)
+		return x->func ? -1 : 1;
+	if (!x->size != !y->size)
+		return x->size ? -1 : 1;
+	if ((x->name[0] == '_') != (y->name[0] == '_'))
+		return x->name[0] == '_' ? 1 : -1;
 	if (x->size != y->size)
 		return x->size > y->size ? -1 : 1;
 	return strcmp(x->name, y->name);
+}
+
+static bool in_code(Elf *elf, size_t shndx)
+{
+	Elf_Scn *scn = elf_getscn(elf, shndx);
+	GElf_Shdr sh;
+
+	return scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR);
 }
 
 static int add_symbols(struct symtab *st, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh)
@@ -61,13 +92,24 @@ static int add_symbols(struct symtab *st, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh)
 
 		if (!gelf_getsym(data, (int)i, &s))
 			continue;
-		if (GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF || !s.st_value)
+		if (s.st_shndx == SHN_UNDEF || s.st_shndx >= SHN_LORESERVE || !s.st_value)
+			continue;
+		/* Functions, and the code labels of assembly (a kernel's entry code is
+		 * SYM_CODE_START/SYM_INNER_LABEL: no type, sometimes no size). */
+		if (GELF_ST_TYPE(s.st_info) != STT_FUNC &&
+		    (GELF_ST_TYPE(s.st_info) != STT_NOTYPE || !in_code(elf, s.st_shndx)))
 			continue;
 		name = elf_strptr(elf, sh->sh_link, s.st_name);
 		if (!name || !*name)
 			continue;
+		/* Section markers, kept aside: they share addresses with real code. */
+		if (!strcmp(name, "__entry_text_start"))
+			st->entry_text[0] = s.st_value;
+		else if (!strcmp(name, "__entry_text_end"))
+			st->entry_text[1] = s.st_value;
 		st->syms[st->n].addr = s.st_value;
 		st->syms[st->n].size = s.st_size;
+		st->syms[st->n].func = GELF_ST_TYPE(s.st_info) == STT_FUNC;
 		st->syms[st->n].name = strdup(name);
 		if (!st->syms[st->n].name)
 			return -ENOMEM;
@@ -140,6 +182,65 @@ static int check_bounds(Elf *elf, const char *path)
 	return 0;
 }
 
+static int keep_section(struct symtab *st, Elf_Scn *scn, const GElf_Shdr *sh, const char *name)
+{
+	for (size_t i = 0; i < NKEPT; i++) {
+		struct kept *k = &st->kept[i];
+		Elf_Data *data;
+
+		if (strcmp(name, kept_sections[i]) || k->present)
+			continue;
+		k->present = true;
+		k->addr = sh->sh_addr;
+		data = sh->sh_type == SHT_NOBITS ? NULL : elf_getdata(scn, NULL);
+		if (!data || !data->d_size)
+			return 0;
+		k->data = malloc(data->d_size);
+		if (!k->data)
+			return -ENOMEM;
+		memcpy(k->data, data->d_buf, data->d_size);
+		k->len = data->d_size;
+		return 0;
+	}
+	return 0;
+}
+
+/* Linux names its version in linux_banner ("Linux version 6.1.0-... (...) #1 SMP ..."): an
+ * object symbol whose bytes are in .rodata.  Formats that changed between kernel versions
+ * (ORC entries) are told apart by it. */
+static int read_banner(struct symtab *st, Elf *elf, Elf_Scn *symscn, const GElf_Shdr *symsh)
+{
+	Elf_Data *data = elf_getdata(symscn, NULL);
+	size_t count = symsh->sh_entsize ? symsh->sh_size / symsh->sh_entsize : 0;
+
+	for (size_t i = 0; data && i < count; i++) {
+		GElf_Sym s;
+		GElf_Shdr sh;
+		Elf_Scn *scn;
+		Elf_Data *d;
+		const char *name;
+
+		if (!gelf_getsym(data, (int)i, &s) || GELF_ST_TYPE(s.st_info) != STT_OBJECT)
+			continue;
+		name = elf_strptr(elf, symsh->sh_link, s.st_name);
+		if (!name || strcmp(name, "linux_banner"))
+			continue;
+		scn = elf_getscn(elf, s.st_shndx);
+		if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    s.st_value < sh.sh_addr || !(d = elf_getdata(scn, NULL)))
+			return 0;
+		uint64_t off = s.st_value - sh.sh_addr;
+		if (off >= d->d_size)
+			return 0;
+		size_t max = KP_MIN(d->d_size - off, (size_t)256);
+		const char *p = (const char *)d->d_buf + off;
+		size_t len = strnlen(p, max);
+		st->banner = strndup(p, len);
+		return st->banner ? 0 : -ENOMEM;
+	}
+	return 0;
+}
+
 static int load(struct symtab *st, Elf *elf, const char *path)
 {
 	Elf_Scn *scn = NULL;
@@ -157,11 +258,17 @@ static int load(struct symtab *st, Elf *elf, const char *path)
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 
+		const char *name;
+
 		if (!gelf_getshdr(scn, &sh))
 			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && (ret = keep_section(st, scn, &sh, name)))
+			return ret;
 		if (sh.sh_type == SHT_SYMTAB) {
 			have_symtab = true;
-			if ((ret = add_symbols(st, elf, scn, &sh)))
+			if ((ret = add_symbols(st, elf, scn, &sh)) ||
+			    (!st->banner && (ret = read_banner(st, elf, scn, &sh))))
 				return ret;
 		} else if (sh.sh_type == SHT_NOTE && !st->build_id) {
 			if ((ret = read_build_id(st, scn)))
@@ -240,6 +347,9 @@ void symtab_free(struct symtab *st)
 		free(st->syms[i].name);
 	free(st->syms);
 	free(st->build_id);
+	free(st->banner);
+	for (size_t i = 0; i < NKEPT; i++)
+		free(st->kept[i].data);
 	free(st);
 }
 
@@ -310,4 +420,34 @@ int symtab_find(const struct symtab *st, const char *name, uint64_t *addr, uint6
 const char *symtab_build_id(const struct symtab *st)
 {
 	return st->build_id;
+}
+
+const char *symtab_linux_banner(const struct symtab *st)
+{
+	return st->banner;
+}
+
+int symtab_section(const struct symtab *st, const char *name, const void **data, size_t *len,
+		   uint64_t *addr)
+{
+	for (size_t i = 0; i < NKEPT; i++) {
+		const struct kept *k = &st->kept[i];
+
+		if (strcmp(name, kept_sections[i]) || !k->present)
+			continue;
+		*data = k->data;
+		*len = k->len;
+		*addr = k->addr;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int symtab_linux_entry_text(const struct symtab *st, uint64_t *start, uint64_t *end)
+{
+	if (!st->entry_text[0] || st->entry_text[1] <= st->entry_text[0])
+		return -ENOENT;
+	*start = st->entry_text[0];
+	*end = st->entry_text[1];
+	return 0;
 }

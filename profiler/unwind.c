@@ -1,8 +1,12 @@
-/* The stack unwinder: DWARF CFI first, the rbp chain where no FDE covers the pc.
+/* The stack unwinder: a Linux kernel's ORC tables first where they cover the pc (they are
+ * exact at every instruction and the only unwind data its assembly entry code has), then
+ * DWARF CFI, then the rbp chain where nothing else covers the pc.
  *
  * It never invents frames.  It stops at an undefined return address (the outermost frame),
  * a zero return address, a CFA that does not grow (a loop or garbage), memory it cannot
  * read, the depth limit, or a pc outside every known function (reported once as unknown).
+ * When ORC finds the registers a system call, interrupt or exception saved on entry from user
+ * mode, the stack ends with one [user] frame at the user-mode pc.
  */
 #include "profiler/profiler.h"
 #include "target/target.h"
@@ -131,6 +135,31 @@ static int step_fp(const struct unwind_regs *cur, unwind_read_fn rd, void *rdctx
 	return 0;
 }
 
+/* Is pc the first instruction of a known function? */
+static bool at_entry(const struct unwinder *uw, uint64_t pc)
+{
+	uint64_t off;
+
+	return uw->syms && symtab_lookup(uw->syms, pc, &off) >= 0 && off == 0;
+}
+
+/* At a function's first instruction the return address is at rsp (what every x86-64 CIE
+ * says before any FDE instruction): used where no unwind data covers such a pc, e.g. the
+ * retpoline thunks, whose ORC entries are deliberately undefined. */
+static int step_entry(const struct unwind_regs *cur, unwind_read_fn rd, void *rdctx,
+		      struct unwind_regs *next, uint64_t *cfa_out)
+{
+	uint64_t rsp = cur->r[UNW_REG_RSP], ra;
+
+	if (read_u64(rd, rdctx, rsp, &ra))
+		return -EFAULT;
+	*next = *cur;
+	next->r[UNW_REG_RA] = ra;
+	next->r[UNW_REG_RSP] = rsp + 8;
+	*cfa_out = rsp + 8;
+	return 0;
+}
+
 int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwind_read_fn rd,
 		 void *rdctx, unwind_frame_fn cb, void *cbctx)
 {
@@ -162,14 +191,53 @@ int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwi
 			return depth + 1;
 		depth++;
 
-		ret = uw->cfi ? cfi_find(uw->cfi, lookup - uw->offset, &row) : -ENOENT;
+		struct orc_entry oe;
+		struct orc_step os;
+		bool switched = false;
+
+		ret = uw->orc ? orc_find(uw->orc, lookup - uw->offset, &oe) : -ENOENT;
+		if (!ret && (oe.type == ORC_END_OF_STACK || oe.type == ORC_UNDEFINED) && exact) {
+			if (orc_in_entry_text(uw->orc, lookup - uw->offset)) {
+				/* Entry code with no stack state is switching between user and
+				 * kernel mode (after syscall, around sysret): user mode is all
+				 * there is below it, at a pc only the registers might tell. */
+				cb(cbctx, 0, PROFILE_FRAME_USER);
+				return depth + 1;
+			}
+			/* Before 6.4 "no information" and "end of stack" were one mark, also put
+			 * on code such as the retpoline thunks: at a function's first
+			 * instruction the entry rule below still knows where the caller is. */
+			if (at_entry(uw, lookup))
+				ret = -ENOENT;
+		}
 		if (!ret) {
+			ret = orc_step(&oe, &cur, rd, rdctx, &next, &os);
+			if (ret == ORC_STEP_END || ret == -EFAULT)
+				break;	/* the kernel marks its outermost frames */
+		}
+		if (!ret) {
+			if (os.user) {
+				/* The kernel was entered from user mode: that is where this stack
+				 * ends, at the user pc (named [user], never as a kernel frame). */
+				cb(cbctx, next.r[UNW_REG_RA], PROFILE_FRAME_USER);
+				return depth + 1;
+			}
+			cfa = os.cfa;
+			flags = PROFILE_FRAME_CFI;
+			exact = os.signal;
+			switched = os.switched_stack || os.regs;
+		} else if (!(ret = uw->cfi ? cfi_find(uw->cfi, lookup - uw->offset, &row) : -ENOENT)) {
 			if (step_cfi(&row, &cur, rd, rdctx, &next, &cfa))
 				break;
 			if (!valid(&next, UNW_REG_RA))
 				break;	/* undefined return address: the outermost frame */
 			flags = PROFILE_FRAME_CFI;
 			exact = row.signal_frame;
+		} else if (ret == -ENOENT && exact && at_entry(uw, lookup) &&
+			   !step_entry(&cur, rd, rdctx, &next, &cfa)) {
+			/* The first instruction of a function: nothing pushed yet. */
+			flags = PROFILE_FRAME_CFI;
+			exact = false;
 		} else if (ret == -ENOENT && !uw->no_fp_fallback) {
 			if (step_fp(&cur, rd, rdctx, &next, &cfa))
 				break;
@@ -181,8 +249,9 @@ int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwi
 		if (!next.r[UNW_REG_RA])
 			break;
 		/* The stack grows down: each caller's CFA lies above its callee's.  Code that a
-		 * trap interrupted may be on another stack, so only a normal frame is held to that. */
-		if (have_cfa && cfa <= prev_cfa && !interrupted)
+		 * trap interrupted may be on another stack, and so may the caller of code that
+		 * switched stacks (ORC says so), so only a normal frame is held to that. */
+		if (have_cfa && cfa <= prev_cfa && !interrupted && !switched)
 			break;
 		if (next.r[UNW_REG_RA] == pc && valid(&next, UNW_REG_RSP) &&
 		    next.r[UNW_REG_RSP] == cur.r[UNW_REG_RSP])

@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# kprof collect --remote on a real Linux kernel: Debian's cloud kernel (6.1) under QEMU TCG
+# with 2 vCPUs, named by its -dbg package's vmlinux (DWARF + ORC), running the workloads of
+# tests/linux/init.sh (CPU 0 in user mode, CPU 1 in system calls, forks and idle).
+#  - oracle, at hardware breakpoints in a system call (ksys_write), in exception handling
+#    (handle_mm_fault), in a timer interrupt (__sysvec_apic_timer_interrupt), in the idle
+#    loop (default_idle_call), and at unplanned stops: gdb's `thread apply all bt` and one
+#    kprof sample name the same C frames on every CPU, innermost first, up to the assembly
+#    entry code (where gdb, having only DWARF, stops and ORC goes on); a vCPU in user mode is
+#    one [user] frame; kprof's stack ends in [user] or in one of the kernel's outermost
+#    frames.  The stops show syscall, page-fault and interrupt entry each at least once;
+#  - a 300-sample profile: no "??" frames, every stack ends in [user] or an outermost
+#    frame (a handful may stop early in code that has no unwind data, such as retpoline
+#    thunks, and are counted), CPU 0 is [user], CPU 1 shows read/write system calls from user
+#    mode through entry_SYSCALL_64 and the idle loop;
+#  - KASLR: the same kernel booted without nokaslr, profiled with --kaslr-offset (the slide
+#    the guest's /proc/kallsyms shows): the stacks are named as without KASLR.
+# The fixture (tests/linux/fixture.sh, run by make deps) is about 300 MB of Debian packages.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+QEMU=qemu-system-x86_64
+FIX=${LINUX_FIXTURE:-build/linux}
+VMLINUX=$FIX/vmlinux
+PEER_PID=
+trap 'stop_peer' EXIT
+
+if ! command -v "$QEMU" >/dev/null || ! command -v gdb >/dev/null; then
+	fail "linux: needs $QEMU and gdb (make deps installs them)"
+	exit 0
+fi
+if ! bash "$(dirname "$0")/../linux/fixture.sh" "$FIX" >"$WORK/fixture.log" 2>&1; then
+	fail "linux: the Debian kernel fixture could not be made" "$(tail -1 "$WORK/fixture.log")"
+	exit 0
+fi
+
+stop_peer() {
+	[ -n "$PEER_PID" ] || return 0
+	kill "$PEER_PID" 2>/dev/null
+	wait "$PEER_PID" 2>/dev/null
+	PEER_PID=
+}
+
+# start_linux [APPEND]: boot the fixture with a gdb stub on a free port and wait for /init's
+# workloads; sets PORT, PEER_PID and SERIAL.
+start_linux() {
+	stop_peer
+	PORT=$(free_port)
+	SERIAL="$WORK/serial.txt"
+	MON="$WORK/monitor.sock"
+	rm -f "$SERIAL" "$MON"
+	"$QEMU" -accel tcg -smp 2 -m 256M -kernel "$FIX/vmlinuz" -initrd "$FIX/initramfs.cpio" \
+		-append "console=ttyS0 panic=-1 quiet ${1:-nokaslr}" -no-reboot -display none \
+		-serial "file:$SERIAL" -monitor "unix:$MON,server,nowait" \
+		-gdb "tcp:127.0.0.1:$PORT" >/dev/null 2>&1 &
+	PEER_PID=$!
+	wait_port "$PORT" || return 1
+	for _ in $(seq 1200); do
+		grep -q '^KPROF_LINUX_READY' "$SERIAL" 2>/dev/null && return 0
+		kill -0 "$PEER_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# monitor CMD: one command to QEMU's monitor (stop, cont), independent of any gdb.
+monitor() {
+	python3 - "$MON" "$1" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+s.sendall(sys.argv[2].encode() + b"\ninfo status\n")
+buf, end = b"", time.time() + 5
+while b"VM status" not in buf and time.time() < end:
+    buf += s.recv(4096)
+PY
+}
+
+collect() {
+	timeout 300 "$KPROF" collect --remote "tcp:127.0.0.1:$PORT" --symbols "$VMLINUX" "$@"
+}
+
+# Names of the code in the kernel's entry text (assembly without DWARF), the kernel's
+# outermost frames, and every function symbol.
+nm -S --defined-only "$VMLINUX" 2>/dev/null | python3 -c '
+import json, sys
+syms, start, end = [], None, None
+for line in sys.stdin:
+    p = line.split()
+    if len(p) == 3:
+        p.insert(1, "0")
+    if len(p) != 4:
+        continue
+    a, size, t, n = int(p[0], 16), int(p[1], 16), p[2], p[3]
+    if n == "__entry_text_start": start = a
+    if n == "__entry_text_end": end = a
+    if t in "tTwW": syms.append((a, size, n))
+entry = sorted({n for a, _, n in syms if start <= a < end})
+json.dump({"entry": entry, "names": sorted({n for _, _, n in syms}),
+           "span": {n: [a, size] for a, size, n in syms}}, open(sys.argv[1], "w"))
+' "$WORK/syms.json"
+
+# gdb's view of the halted kernel: per thread, the physical frames innermost first with their
+# pcs (inlined frames left out: kprof names a frame by the function holding its pc).
+cat >"$WORK/bt.py" <<'PY'
+import gdb, json, os
+out = {}
+for th in gdb.selected_inferior().threads():
+    th.switch()
+    frames, f = [], gdb.newest_frame()
+    while f is not None and len(frames) < 64:
+        if f.type() != gdb.INLINE_FRAME:
+            frames.append([f.name() or "??", f.pc()])
+        try:
+            f = f.older()
+        except gdb.error:
+            break
+    out[str(th.num - 1)] = frames
+text = gdb.execute("thread apply all bt", to_string=True)
+if text.count("\n#0 ") + text.startswith("#0 ") < len(out):
+    out["error"] = "thread apply all bt printed fewer threads than there are"
+json.dump(out, open(os.environ["BT_OUT"], "w"))
+PY
+
+gdb_bt() {
+	BT_OUT=$1 timeout 120 gdb -q -nx -batch -ex "target remote 127.0.0.1:$PORT" -x "$WORK/bt.py" \
+		-ex disconnect "$VMLINUX" >"$WORK/gdb.log" 2>&1
+}
+
+# compare GDB.json KPROF.json: "ok ..." plus the entries this stop went through, or the
+# first difference.
+cat >"$WORK/compare.py" <<'PY'
+import json, re, sys
+g = json.load(open(sys.argv[1]))
+k = json.load(open(sys.argv[2]))
+syms = json.load(open(sys.argv[3]))
+entry = set(syms["entry"])
+OUTERMOST = {"secondary_startup_64_no_verify", "secondary_startup_64", "ret_from_fork",
+             "start_kernel", "x86_64_start_kernel", "x86_64_start_reservations"}
+if "error" in g:
+    sys.exit(print(g["error"]))
+caps = k["stack_traces"]
+if len(caps) != 1 or sorted(caps[0]) != sorted(g):
+    sys.exit(print(f"kprof has CPUs {[sorted(c) for c in caps]}, gdb threads {sorted(g)}"))
+clone = re.compile(r"\.(constprop|isra|part|cold)(\.\d+)*")
+span = syms["span"]
+# gdb names a pc by the sized function around it, kprof by the nearest label (as the
+# kernel's own backtraces do): secondary_startup_64_no_verify lies inside secondary_startup_64.
+def same(kname, gname):
+    if kname == gname:
+        return True
+    k, g = span.get(kname), span.get(gname)
+    return bool(k and g and g[0] <= k[0] < g[0] + g[1])
+seen, notes = set(), []
+for cpu, gframes in sorted(g.items()):
+    kf = [clone.sub("", n) for n in caps[0][cpu]]          # innermost first
+    gf = [(clone.sub("", n), pc) for n, pc in gframes]
+    where = f"cpu {cpu}: kprof {' < '.join(kf)}; gdb {' < '.join(n for n, _ in gf)}"
+    if kf == ["[user]"]:
+        if gf[0][1] >= 0xffff800000000000:
+            sys.exit(print(f"{where}: kprof says user mode, gdb's pc is the kernel's"))
+        seen.add("user")
+        continue
+    if kf[-1] != "[user]" and kf[-1] not in OUTERMOST:
+        sys.exit(print(f"{where}: kprof's stack ends in neither [user] nor an outermost frame"))
+    for i, name in enumerate(kf):
+        if name == "[user]":
+            break
+        if name in entry:
+            seen.add(name)
+            # gdb has only DWARF: it names the entry code (perhaps by its enclosing
+            # symbol) and then loses the way.  kprof goes on with ORC.
+            if i >= len(gf) or gf[i][0] not in entry:
+                sys.exit(print(f"{where}: frame {i}: kprof in entry code {name}, gdb not"))
+            break
+        if i >= len(gf) or not same(name, gf[i][0]):
+            sys.exit(print(f"{where}: frame {i} differs"))
+    notes.append(f"cpu {cpu}: {len(kf)} frames")
+print("ok " + " ".join(sorted(seen)) + " | " + "; ".join(notes))
+PY
+
+# --- The oracle at breakpoints and unplanned stops.
+name="oracle: gdb and kprof name the same frames at syscall, fault, interrupt, idle and random stops"
+if ! start_linux; then
+	fail "$name" "Linux did not come up: $(tail -3 "$WORK/serial.txt" 2>/dev/null | tr '\n' ' ')"
+	exit 0
+fi
+stops=0 problem= entries=
+for bp in ksys_write handle_mm_fault __sysvec_apic_timer_interrupt default_idle_call \
+	- - - - - -; do
+	if [ "$bp" = - ]; then
+		sleep 0.$((RANDOM % 9 + 1))
+		monitor stop
+	else
+		# Run to a hardware breakpoint, then disconnect: QEMU stays paused.
+		timeout 120 gdb -q -nx -batch -ex "target remote 127.0.0.1:$PORT" -ex "hbreak $bp" \
+			-ex continue -ex delete -ex disconnect "$VMLINUX" >"$WORK/gdb-run.log" 2>&1
+	fi
+	gdb_bt "$WORK/gdb.json"
+	if ! collect --samples 1 -o "$WORK/one.json" 2>"$WORK/one.err"; then
+		problem="at $bp: exit $?: $(tail -1 "$WORK/one.err")"
+		break
+	fi
+	result=$(python3 "$WORK/compare.py" "$WORK/gdb.json" "$WORK/one.json" "$WORK/syms.json")
+	case $result in
+	ok*) stops=$((stops + 1)); r=${result#ok }; entries="$entries ${r%%|*}" ;;
+	*) problem="at $bp: $result"; break ;;
+	esac
+	monitor cont
+done
+if [ -n "$problem" ]; then
+	fail "$name" "$problem"
+else
+	pass "$name ($stops stops)"
+	# The stops went through each kind of entry at least once.
+	name="oracle: the stops went through system-call, page-fault and interrupt entry"
+	missing=
+	for want in entry_SYSCALL_64 asm_exc_page_fault asm_sysvec_apic_timer_interrupt user; do
+		case " $entries " in *" $want"*) ;; *) missing="$missing $want" ;; esac
+	done
+	if [ -z "$missing" ]; then pass "$name"; else fail "$name" "never seen:$missing (saw:$entries)"; fi
+fi
+
+# --- A profile of the running kernel.
+name="300 samples: named, rooted in [user] or the kernel's outermost frames, the workloads show"
+if collect --samples 300 --interval 0.02 -o "$WORK/prof.json" 2>"$WORK/prof.err"; then
+	result=$(python3 - "$WORK/prof.json" "$WORK/syms.json" <<'PY'
+import collections, json, sys
+d = json.load(open(sys.argv[1]))
+names = set(json.load(open(sys.argv[2]))["names"])
+OUTERMOST = {"secondary_startup_64_no_verify", "secondary_startup_64", "ret_from_fork"}
+caps = d["stack_traces"]
+if len(caps) != 300:
+    sys.exit(print(f"{len(caps)} captures, wanted 300"))
+per = collections.defaultdict(list)
+for c in caps:
+    if sorted(c) != ["0", "1"]:
+        sys.exit(print(f"a capture holds CPUs {sorted(c)}"))
+    for cpu, frames in c.items():
+        per[cpu].append(frames)
+unknown = [f for s in per["0"] + per["1"] for f in s if f != "[user]" and f not in names]
+if unknown:
+    sys.exit(print(f"frames outside the symbol table: {sorted(set(unknown))[:5]}"))
+short = [s for s in per["0"] + per["1"] if s[-1] != "[user]" and s[-1] not in OUTERMOST]
+if len(short) > 12:
+    sys.exit(print(f"{len(short)} of 600 stacks end early, e.g. {' < '.join(short[0])}"))
+user0 = sum(s == ["[user]"] for s in per["0"])
+if user0 < 240:
+    sys.exit(print(f"CPU 0 (a user-mode loop) is [user] in only {user0} of 300"))
+sysc = [s for s in per["1"] if "do_syscall_64" in s]
+for s in sysc:
+    i = s.index("do_syscall_64")
+    if s[i + 1:] != ["entry_SYSCALL_64_after_hwframe", "[user]"]:
+        sys.exit(print(f"a system call below do_syscall_64: {' < '.join(s)}"))
+rw = sum(any(f in ("ksys_read", "ksys_write") for f in s) for s in sysc)
+idle = sum("do_idle" in s for s in per["1"])
+if rw < 10 or idle < 1:
+    sys.exit(print(f"CPU 1: {rw} read/write system calls, {idle} idle stacks"))
+print(f"ok: CPU 0 [user] {user0}/300; CPU 1 {len(sysc)} in system calls ({rw} read/write), "
+      f"{idle} idle; {len(short)} of 600 stop early")
+PY
+)
+	case $result in ok*) pass "$name (${result#ok: })" ;; *) fail "$name" "$result" ;; esac
+else
+	fail "$name" "exit $?: $(tail -1 "$WORK/prof.err")"
+fi
+grep -q "detached, the target runs on" "$WORK/prof.err" &&
+	check "the kernel runs on after the profile" kill -0 "$PEER_PID"
+
+# --- KASLR: the slide from the guest's own /proc/kallsyms.
+name="KASLR: with --kaslr-offset the stacks are named as without it"
+if start_linux kaslr; then
+	runtime=$(sed -n 's/^KPROF_LINUX_STEXT=\([0-9a-f]*\).*/\1/p' "$SERIAL" | head -1)
+	link=$(nm "$VMLINUX" | awk '$3 == "_stext" { print $1; exit }')
+	offset=$(printf '0x%x' $((0x$runtime - 0x$link)))
+	if [ -z "$runtime" ] || [ "$offset" = 0x0 ]; then
+		fail "$name" "no KASLR slide seen (runtime _stext ${runtime:-unknown})"
+	elif collect --samples 100 --interval 0.02 --kaslr-offset "$offset" -o "$WORK/kaslr.json" \
+		2>"$WORK/kaslr.err"; then
+		result=$(python3 - "$WORK/kaslr.json" "$WORK/syms.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = set(json.load(open(sys.argv[2]))["names"])
+stacks = [s for c in d["stack_traces"] for s in c.values()]
+kernel = [s for s in stacks if s != ["[user]"]]
+bad = [s for s in kernel if any(f != "[user]" and f not in names for f in s)]
+if len(kernel) < 10 or bad:
+    sys.exit(print(f"{len(kernel)} kernel stacks, {len(bad)} with unnamed frames"))
+sysc = sum(s[-3:] == ["do_syscall_64", "entry_SYSCALL_64_after_hwframe", "[user]"] for s in kernel)
+print(f"ok: {len(kernel)} kernel stacks, {sysc} system calls down to [user]")
+PY
+)
+		case $result in ok*) pass "$name (slide $offset; ${result#ok: })" ;; *) fail "$name" "$result" ;; esac
+	else
+		fail "$name" "exit $?: $(tail -1 "$WORK/kaslr.err")"
+	fi
+else
+	fail "$name" "Linux did not come up with KASLR"
+fi
+stop_peer
