@@ -18,14 +18,17 @@ int kernel_syms_open(const char *path, const struct kernel_syms_opts *o, struct 
 	if (rc)
 		goto fail;
 	symtab_set_offset(k->st, o->offset);
+	/* A Linux kernel's ORC tables cover all of its text (objtool checks every instruction),
+	 * so its DWARF call-frame information, which libdwarf would read the whole of a
+	 * half-gigabyte vmlinux to get at, is not loaded at all. */
 	rc = orc_open(k->st, path, &k->orc);
-	if (!rc)
+	if (!rc && !orc_count(k->orc))
 		rc = cfi_open(path, &k->cfi);
 	if (!rc)
 		rc = symbolizer_new(k->st, &k->sym);
 	if (rc)
 		goto fail;
-	if (!cfi_fde_count(k->cfi) && !orc_count(k->orc))
+	if (!k->orc && !cfi_fde_count(k->cfi))
 		kp_warn("%s: no DWARF call-frame information; unwinding by frame pointers only",
 			path);
 	if (o->inline_frames) {

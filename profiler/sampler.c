@@ -1,8 +1,9 @@
 /* The sampler: stop every vCPU on a fixed schedule, copy what the unwinder needs, resume.
  *
- * While the vCPUs are held stopped this code only copies registers and stack windows into
- * buffers allocated before the first sample: no allocation, file I/O or symbol lookup, so
- * the stop time is the copy time.  Unwinding and naming happen after the resume.
+ * While the vCPUs are held stopped this code only copies registers and the stack memory one
+ * walk of the unwinder reads into buffers allocated before the first sample: no allocation,
+ * file I/O or symbol naming, so the stop time is the copy time.  Unwinding the copy into
+ * frames and naming them happen after the resume.
  * Sample k is due at start + k * interval (a schedule, not a sleep after work): a slow
  * sample does not stretch the period, and slots that a sample overran are skipped.
  */

@@ -20,6 +20,7 @@ struct sym {
 	uint64_t size;
 	char *name;
 	bool func;		/* STT_FUNC (else a code label) */
+	uint64_t sec_end;	/* end of its section: how far an unsized symbol reaches */
 };
 
 /* Sections kept as raw bytes for other readers (ORC unwind tables): copied at load time,
@@ -63,12 +64,16 @@ static int cmp_sym(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static bool in_code(Elf *elf, size_t shndx)
+/* Is section shndx code?  *end gets its end address. */
+static bool in_code(Elf *elf, size_t shndx, uint64_t *end)
 {
 	Elf_Scn *scn = elf_getscn(elf, shndx);
 	GElf_Shdr sh;
 
-	return scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR);
+	if (!scn || !gelf_getshdr(scn, &sh))
+		return false;
+	*end = sh.sh_addr + sh.sh_size;
+	return sh.sh_flags & SHF_EXECINSTR;
 }
 
 static int add_symbols(struct symtab *st, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh)
@@ -96,8 +101,11 @@ static int add_symbols(struct symtab *st, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh)
 			continue;
 		/* Functions, and the code labels of assembly (a kernel's entry code is
 		 * SYM_CODE_START/SYM_INNER_LABEL: no type, sometimes no size). */
+		uint64_t sec_end = UINT64_MAX;
+		bool code = in_code(elf, s.st_shndx, &sec_end);
+
 		if (GELF_ST_TYPE(s.st_info) != STT_FUNC &&
-		    (GELF_ST_TYPE(s.st_info) != STT_NOTYPE || !in_code(elf, s.st_shndx)))
+		    (GELF_ST_TYPE(s.st_info) != STT_NOTYPE || !code))
 			continue;
 		name = elf_strptr(elf, sh->sh_link, s.st_name);
 		if (!name || !*name)
@@ -110,6 +118,7 @@ static int add_symbols(struct symtab *st, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh)
 		st->syms[st->n].addr = s.st_value;
 		st->syms[st->n].size = s.st_size;
 		st->syms[st->n].func = GELF_ST_TYPE(s.st_info) == STT_FUNC;
+		st->syms[st->n].sec_end = sec_end;
 		st->syms[st->n].name = strdup(name);
 		if (!st->syms[st->n].name)
 			return -ENOMEM;
@@ -316,7 +325,7 @@ int symtab_open(const char *path, struct symtab **out)
 		kp_error("%s: %s", path, strerror(errno));
 		return ret;
 	}
-	elf = elf_begin(fd, ELF_C_READ, NULL);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf) {
 		kp_error("%s: %s", path, elf_errmsg(-1));
 		close(fd);
@@ -385,8 +394,9 @@ long symtab_lookup(const struct symtab *st, uint64_t pc, uint64_t *off)
 	if (!lo)
 		return -1;
 	const struct sym *s = &st->syms[lo - 1];
-	/* Unsized symbols (hand-written assembly) extend to the next symbol. */
-	if (s->size ? a - s->addr >= s->size : lo == st->n)
+	/* Unsized symbols (hand-written assembly) extend to the next symbol, within their
+	 * section. */
+	if (s->size ? a - s->addr >= s->size : (lo == st->n || a >= s->sec_end))
 		return -1;
 	if (off)
 		*off = a - s->addr;
