@@ -26,16 +26,24 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
 	missing=("${filtered[@]}")
 fi
 
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
-	if [ "$(id -u)" -ne 0 ]; then
-		SUDO=sudo
-	else
-		SUDO=
-	fi
 	export DEBIAN_FRONTEND=noninteractive
 	$SUDO apt-get update -q >/dev/null
 	$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The real-Linux test's kernel, debug symbols and busybox: downloaded as Debian packages and
+# unpacked into build/linux (nothing is installed into the system; ~300 MB, once per tree).
+if ! bash tests/linux/fixture.sh build/linux; then
+	echo "deps: refreshing the package lists for the Linux fixture"
+	$SUDO apt-get update -q >/dev/null
+	bash tests/linux/fixture.sh build/linux
 fi
 
 # The browser test drives Chromium through playwright-core (no browser download).

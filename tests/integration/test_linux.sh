@@ -16,6 +16,7 @@
 #  - KASLR: the same kernel booted without nokaslr, profiled with --kaslr-offset (the slide
 #    the guest's /proc/kallsyms shows): the stacks are named as without KASLR.
 # The fixture (tests/linux/fixture.sh, run by make deps) is about 300 MB of Debian packages.
+# sanitize: yes
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -102,23 +103,52 @@ json.dump({"entry": entry, "names": sorted({n for _, _, n in syms}),
 ' "$WORK/syms.json"
 
 # gdb's view of the halted kernel: per thread, the physical frames innermost first with their
-# pcs (inlined frames left out: kprof names a frame by the function holding its pc).
+# pcs (inlined and tail-call frames left out: kprof names a frame by the function holding its
+# pc), and, from
+# the innermost C function given the entry code's `struct pt_regs *regs` (do_syscall_64,
+# exc_page_fault, sysvec_apic_timer_interrupt, ...), what the entry interrupted: the function
+# at regs->ip, or [user] when regs->cs is user mode's.  gdb reads that from the saved
+# registers, not by unwinding, so it checks the step through the entry code independently.
 cat >"$WORK/bt.py" <<'PY'
 import gdb, json, os
+
+def symbol(pc):
+    words = gdb.execute("info symbol 0x%x" % pc, to_string=True).split()
+    return words[0] if words and words[0] != "No" else "??"
+
+def interrupted(f):
+    while f is not None:
+        try:
+            regs = f.read_var("regs")
+            if str(regs.type.strip_typedefs()) == "struct pt_regs *":
+                ip, cs = int(regs["ip"]), int(regs["cs"])
+                return "[user]" if cs & 3 == 3 else symbol(ip)
+        except (gdb.error, ValueError, RuntimeError):
+            pass
+        try:
+            f = f.older()
+        except gdb.error:
+            return None
+    return None
+
 out = {}
 for th in gdb.selected_inferior().threads():
     th.switch()
     frames, f = [], gdb.newest_frame()
     while f is not None and len(frames) < 64:
-        if f.type() != gdb.INLINE_FRAME:
+        # Inlined calls and the tail calls gdb rebuilds from DWARF call-site data have no
+        # frame on the stack; kprof (like perf) shows the frames that are there.
+        if f.type() not in (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME):
             frames.append([f.name() or "??", f.pc()])
         try:
             f = f.older()
         except gdb.error:
             break
     out[str(th.num - 1)] = frames
+    if frames and frames[0][1] >= 0xffff800000000000:
+        out["regs" + str(th.num - 1)] = interrupted(gdb.newest_frame())
 text = gdb.execute("thread apply all bt", to_string=True)
-if text.count("\n#0 ") + text.startswith("#0 ") < len(out):
+if text.count("\n#0 ") + text.startswith("#0 ") < len(gdb.selected_inferior().threads()):
     out["error"] = "thread apply all bt printed fewer threads than there are"
 json.dump(out, open(os.environ["BT_OUT"], "w"))
 PY
@@ -140,6 +170,7 @@ OUTERMOST = {"secondary_startup_64_no_verify", "secondary_startup_64", "ret_from
              "start_kernel", "x86_64_start_kernel", "x86_64_start_reservations"}
 if "error" in g:
     sys.exit(print(g["error"]))
+regs = {key[4:]: g.pop(key) for key in list(g) if key.startswith("regs")}
 caps = k["stack_traces"]
 if len(caps) != 1 or sorted(caps[0]) != sorted(g):
     sys.exit(print(f"kprof has CPUs {[sorted(c) for c in caps]}, gdb threads {sorted(g)}"))
@@ -174,6 +205,13 @@ for cpu, gframes in sorted(g.items()):
             # describe the switch to the irq stack).  kprof goes on with ORC.
             if i < len(gf) and gf[i][0] not in entry and gf[i][0] != "??":
                 sys.exit(print(f"{where}: frame {i}: kprof in entry code {name}, gdb elsewhere"))
+            # Below the entry: what its pt_regs say was interrupted.
+            want = regs.get(cpu)
+            if want is not None and i + 1 < len(kf):
+                got = kf[i + 1]
+                if not (got == want == "[user]" or same(got, clone.sub("", want))):
+                    sys.exit(print(f"{where}: below {name} kprof has {got}, pt_regs say {want}"))
+                seen.add("pt_regs")
             break
         if i >= len(gf) or not same(name, gf[i][0]):
             sys.exit(print(f"{where}: frame {i} differs"))
@@ -215,9 +253,9 @@ if [ -n "$problem" ]; then
 else
 	pass "$name ($stops stops)"
 	# The stops went through each kind of entry at least once.
-	name="oracle: the stops went through system-call, page-fault and interrupt entry"
+	name="oracle: the stops went through system-call, page-fault and interrupt entry, checked against pt_regs"
 	missing=
-	for want in entry_SYSCALL_64 asm_exc_page_fault asm_sysvec_apic_timer_interrupt user; do
+	for want in entry_SYSCALL_64 asm_exc_page_fault asm_sysvec_apic_timer_interrupt user pt_regs; do
 		case " $entries " in *" $want"*) ;; *) missing="$missing $want" ;; esac
 	done
 	if [ -z "$missing" ]; then pass "$name"; else fail "$name" "never seen:$missing (saw:$entries)"; fi
