@@ -65,10 +65,12 @@ struct sampler {
 static size_t copy_stack(struct target *t, int cpu, uint64_t rsp, uint8_t *buf, size_t max)
 {
 	ssize_t n = target_read_mem(t, cpu, rsp, buf, max);
-	size_t got = 0;
+	size_t got = n > 0 ? (size_t)n : 0;
 
-	if (n > 0)
-		return (size_t)n;
+	/* A short count may also mean that a stub split the read into packets and refused one
+	 * that ran into an unmapped page: the pages before that one are still readable. */
+	if (got == max || (got && (rsp + got) % PAGE == 0))
+		return got;
 	while (got < max) {
 		uint64_t addr = rsp + got;
 		size_t chunk = KP_MIN(max - got, PAGE - (size_t)(addr & (PAGE - 1)));
