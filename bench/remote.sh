@@ -54,3 +54,47 @@ for ((r = 0; r < REPEATS; r++)); do
 	echo "BENCH${tab}$G${tab}rounds/s at interval 0, kprof --remote vs gdb loop${tab}${krate}${tab}${grate}${tab}rounds/s${tab}QEMU TCG -smp 2, nofp guest; gdb: thread apply all bt, continue, SIGINT (1 ms after resume)"
 	echo "BENCH${tab}$G${tab}frames per stack, kprof vs gdb${tab}${kdepth}${tab}${gdepth}${tab}frames${tab}same guest, different moments"
 done
+
+# The same against a real Linux kernel (Debian's cloud kernel, the fixture make deps fetches):
+# gdb unwinds it with DWARF and stops at the entry code; kprof uses its ORC tables.
+LINUX=build/linux
+if [ ! -s "$LINUX/vmlinux" ]; then
+	echo "SKIP${tab}$G${tab}Linux: rounds/s vs gdb loop${tab}no Linux fixture (make deps fetches it into $LINUX)"
+	exit 0
+fi
+linux_start() {
+	QEMU_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	QEMU_SERIAL=$(mktemp /tmp/kprof-bench-qemu-serial.XXXXXX)
+	qemu-system-x86_64 -accel tcg -smp 2 -m 256M -kernel "$LINUX/vmlinuz" \
+		-initrd "$LINUX/initramfs.cpio" -append "console=ttyS0 nokaslr panic=-1 quiet" \
+		-no-reboot -display none -serial "file:$QEMU_SERIAL" -gdb "tcp:127.0.0.1:$QEMU_PORT" \
+		>/dev/null 2>&1 &
+	QEMU_PID=$!
+	for _ in $(seq 600); do
+		grep -q KPROF_LINUX_READY "$QEMU_SERIAL" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+GUEST=$LINUX/vmlinux
+for ((r = 0; r < REPEATS; r++)); do
+	linux_start || { echo "SKIP${tab}$G${tab}Linux: rounds/s vs gdb loop${tab}Linux did not reach its workloads"; qemu_stop; exit 0; }
+	gdb_run loop "$ROUNDS" "$dir/gdb.json"
+	if ! read -r grate gdepth < <(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print("%.1f %.2f" % (d["rate"], d["frames_per_stack"]))' "$dir/gdb.json" 2>/dev/null); then
+		qemu_stop
+		echo "SKIP${tab}$G${tab}Linux: rounds/s vs gdb loop${tab}the gdb loop did not finish"
+		continue
+	fi
+	timeout 120 "$KPROF" collect --remote "tcp:127.0.0.1:$QEMU_PORT" --symbols "$GUEST" \
+		--samples "$ROUNDS" --interval 0 -o "$dir/k.json" 2>"$dir/err"
+	rc=$?
+	qemu_stop
+	krate=$(sed -n 's/.* samples in .* (\([0-9.]*\)\/s).*/\1/p' "$dir/err" | tail -1)
+	if [ -z "$krate" ]; then
+		echo "SKIP${tab}$G${tab}Linux: rounds/s vs gdb loop${tab}kprof collect --remote exited $rc: $(tail -1 "$dir/err")"
+		continue
+	fi
+	read -r kdepth _ < <(python3 bench/trace_stats.py depth "$dir/k.json")
+	echo "BENCH${tab}$G${tab}Linux 6.1: rounds/s at interval 0, kprof --remote vs gdb loop${tab}${krate}${tab}${grate}${tab}rounds/s${tab}QEMU TCG -smp 2, Debian cloud kernel, user loop + dd; same gdb loop"
+	echo "BENCH${tab}$G${tab}Linux 6.1: frames per stack, kprof vs gdb${tab}${kdepth}${tab}${gdepth}${tab}frames${tab}gdb (DWARF) stops at entry code; kprof (ORC) goes on to [user]"
+done
