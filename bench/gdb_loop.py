@@ -76,7 +76,7 @@ def frames_of(bt_text):
 
 
 def loop():
-    stacks = frames = 0
+    stacks = frames = kstacks = kframes = 0
     t0 = time.perf_counter()
     for _ in range(ROUNDS):
         text = gdb.execute("thread apply all bt", to_string=True)
@@ -85,10 +85,16 @@ def loop():
             if f:
                 stacks += 1
                 frames += len(f)
+            # Stacks stopped in named code (a kernel's, not a user process's), counting only
+            # named frames: what a profile can use.
+            if f and f[0] != "??":
+                kstacks += 1
+                kframes += sum(name != "??" for name in f)
         run_once()
     secs = time.perf_counter() - t0
     json.dump({"rounds": ROUNDS, "seconds": secs, "rate": ROUNDS / secs,
-               "frames_per_stack": frames / max(stacks, 1), "stacks": stacks}, open(OUT, "w"))
+               "frames_per_stack": frames / max(stacks, 1), "stacks": stacks,
+               "named_frames_per_kernel_stack": kframes / max(kstacks, 1)}, open(OUT, "w"))
 
 
 REGS = ["rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp",

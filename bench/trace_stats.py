@@ -3,6 +3,7 @@
 
    trace_stats.py rate TRACE      rounds/s, stop median and p99 (us) over the workload
    trace_stats.py depth TRACE     mean frames per stack
+   trace_stats.py kdepth TRACE    mean named kernel frames per stack that is not only [user]
 
 Only samples taken while every sampled CPU is inside its workload (a stack containing
 cpu_work) count for the rate and stop times, so boot and shutdown do not skew them.
@@ -50,5 +51,17 @@ def depth(path):
     print(f"{frames / max(n, 1):.2f} {n}")
 
 
+def kdepth(path):
+    d = load(path)
+    n = frames = 0
+    for st in d["stack_traces"]:
+        for fr in st.values():
+            if fr == ["[user]"]:
+                continue
+            n += 1
+            frames += sum(f not in ("[user]", "??") for f in fr)
+    print(f"{frames / max(n, 1):.2f} {n}")
+
+
 if __name__ == "__main__":
-    {"rate": rate, "depth": depth}[sys.argv[1]](sys.argv[2])
+    {"rate": rate, "depth": depth, "kdepth": kdepth}[sys.argv[1]](sys.argv[2])
