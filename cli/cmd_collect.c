@@ -16,10 +16,12 @@
 #include "common/common.h"
 #include "gdbstub/gdbstub.h"
 #include "profiler/profiler.h"
+#include "target/target.h"
 #include "vmm/vmm.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,7 @@ struct collect_opts {
 	unsigned max_depth;
 	const char *symbols;
 	uint64_t kaslr_offset;
+	bool kaslr_given;		/* --kaslr-offset N: no search */
 	const char *output;
 	const char *format;
 	const char *remote;	/* --remote ADDR: a gdb stub instead of an in-process VM */
@@ -62,7 +65,9 @@ static void usage(FILE *f)
 		"  --max-depth D        frames per stack at most (default 256)\n"
 		"  --inline             show inlined functions (DWARF debug info) as frames\n"
 		"  --symbols FILE       ELF with symbols and CFI, when not the booted file (e.g. -dbg)\n"
-		"  --kaslr-offset OFF   runtime address minus link address (decimal or 0x-hex)\n"
+		"  --kaslr-offset OFF   runtime address minus link address (decimal or 0x-hex); with\n"
+		"                       --remote and a Linux vmlinux, found in the target when not\n"
+		"                       given (or 'auto')\n"
 		"  --format FMT         json (trace.json), folded, svg or speedscope (default: from\n"
 		"                       -o's extension, else json)\n"
 		"  -o FILE              output file (default " DEFAULT_OUTPUT ", \"-\" for stdout)\n"
@@ -143,10 +148,15 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 			o->symbols = optarg;
 			break;
 		case OPT_KASLR:
+			if (!strcmp(optarg, "auto")) {
+				o->kaslr_given = false;
+				break;
+			}
 			if (kp_parse_u64(optarg, &v))
-				return kp_error("--kaslr-offset: '%s' is not a decimal or 0x-hex number",
-						optarg);
+				return kp_error("--kaslr-offset: '%s' is not 'auto' or a decimal or "
+						"0x-hex number", optarg);
 			o->kaslr_offset = v;
+			o->kaslr_given = true;
 			break;
 		case OPT_FORMAT:
 			o->format = optarg;
@@ -285,6 +295,45 @@ static void vm_end_message(void *ctx, char *buf, size_t len)
 		snprintf(buf, len, "%s", res.message);
 }
 
+/* A Linux kernel's KASLR slide, looked up in the target (kaslr_find) unless --kaslr-offset
+ * gave it.  A running target is stopped for it and resumed; if no vCPU is in kernel code at
+ * that moment, a few more tries.  A halted one is only read. */
+static void find_kaslr_offset(struct target *t, struct kernel_syms *syms,
+			      const struct collect_opts *o, bool was_running)
+{
+	uint64_t off = 0;
+	int rc = -EAGAIN;
+
+	for (int tries = 0; tries < 50 && rc == -EAGAIN; tries++) {
+		if (was_running && target_stop(t))
+			return;
+		rc = kaslr_find(t, syms->st, &off);
+		if (was_running && target_resume(t, NULL))
+			return;
+		if (!was_running)
+			break;
+		if (rc == -EAGAIN)
+			usleep(20000);
+	}
+	if (rc == -ENOENT)
+		return;		/* not a Linux kernel: link addresses are runtime addresses */
+	if (rc == -EAGAIN) {
+		kp_warn("%s: no vCPU was in kernel code, so the KASLR offset was not found: "
+			"assuming 0 (give --kaslr-offset if the kernel was relocated)", o->remote);
+		return;
+	}
+	if (rc) {
+		kp_warn("%s: %s is not the running kernel: its linux_banner is nowhere the kernel "
+			"could have been moved to (give the matching vmlinux, or --kaslr-offset)",
+			o->remote, o->symbols);
+		return;
+	}
+	kernel_syms_set_offset(syms, off);
+	if (off)
+		fprintf(stderr, "kprof: %s: KASLR offset 0x%" PRIx64 " (found in the target: "
+			"where its linux_banner is)\n", o->remote, off);
+}
+
 /* --remote: sample through a gdb stub, then leave the target as it was found: running
  * (detach with 'D', which resumes QEMU and kprof's stub), or halted (stop, then close without
  * 'D': both keep a VM halted when the debugger just goes). */
@@ -321,6 +370,8 @@ static int collect_remote(struct collect_opts *o, enum flame_format fmt, int arg
 		goto out;
 	}
 	was_running = gdbstub_client_found_running(t);
+	if (!o->kaslr_given)
+		find_kaslr_offset(t, syms, o, was_running);
 	/* The stub's threads are the vCPUs; they all exist from the start (no bring-up wait). */
 	o->s.wait_online_s = 0;
 	o->s.stay_stopped = !was_running;

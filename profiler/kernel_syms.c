@@ -52,6 +52,12 @@ fail:
 	return rc;
 }
 
+void kernel_syms_set_offset(struct kernel_syms *k, uint64_t offset)
+{
+	symtab_set_offset(k->st, offset);
+	k->uw.offset = offset;
+}
+
 void kernel_syms_free(struct kernel_syms *k)
 {
 	if (!k)

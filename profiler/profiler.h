@@ -89,6 +89,10 @@ const char *symtab_build_id(const struct symtab *st);
 /* A Linux kernel's entry text [start, end), link addresses: where it switches between user
  * and kernel mode.  -ENOENT when the symbols are absent. */
 int symtab_linux_entry_text(const struct symtab *st, uint64_t *start, uint64_t *end);
+/* A Linux kernel's text [_stext, _etext) and linux_banner's address (link addresses);
+ * -ENOENT unless the file is a Linux kernel with all three. */
+int symtab_linux_text(const struct symtab *st, uint64_t *start, uint64_t *end,
+		      uint64_t *banner_addr);
 /* A Linux kernel's version banner ("Linux version 6.1.0 ..."), or NULL. */
 const char *symtab_linux_banner(const struct symtab *st);
 /* The bytes and link address of a section kept at load time: .orc_unwind_ip, .orc_unwind,
@@ -357,6 +361,16 @@ struct kernel_syms {
 /* Prints one line naming the file on error and returns a negative errno. */
 int kernel_syms_open(const char *path, const struct kernel_syms_opts *o,
 		     struct kernel_syms **out);
+/* Change the KASLR slide after loading (symbols and unwinder alike). */
+void kernel_syms_set_offset(struct kernel_syms *k, uint64_t offset);
+
+/* A running Linux kernel's KASLR slide (kaslr.c), found in the target itself: candidates are
+ * the 2 MiB-aligned slides that put a kernel-mode vCPU's rip inside the ELF's text, and the
+ * one where the ELF's linux_banner string is in the target's memory is it.  The target must
+ * be stopped.  0 and *offset set; -ENOENT when the file is not a Linux kernel; -EAGAIN when
+ * no vCPU runs kernel code at this stop; -ESRCH when no slide shows the banner (the running
+ * kernel is not this file). */
+int kaslr_find(struct target *t, const struct symtab *st, uint64_t *offset);
 void kernel_syms_free(struct kernel_syms *k);
 
 /* `monitor stacks` for the gdb stub, shaped as its gdbstub_monitor_fn; ctx is a struct

@@ -42,6 +42,8 @@ struct symtab {
 	char *build_id;
 	char *banner;		/* a Linux kernel's linux_banner string, or NULL */
 	uint64_t entry_text[2];	/* a Linux kernel's [__entry_text_start, __entry_text_end) */
+	uint64_t text[2];	/* a Linux kernel's [_stext, _etext) */
+	uint64_t banner_addr;	/* link address of linux_banner */
 	struct kept kept[NKEPT];
 };
 
@@ -115,6 +117,10 @@ static int add_symbols(struct symtab *st, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh)
 			st->entry_text[0] = s.st_value;
 		else if (!strcmp(name, "__entry_text_end"))
 			st->entry_text[1] = s.st_value;
+		else if (!strcmp(name, "_stext"))
+			st->text[0] = s.st_value;
+		else if (!strcmp(name, "_etext"))
+			st->text[1] = s.st_value;
 		st->syms[st->n].addr = s.st_value;
 		st->syms[st->n].size = s.st_size;
 		st->syms[st->n].func = GELF_ST_TYPE(s.st_info) == STT_FUNC;
@@ -245,6 +251,7 @@ static int read_banner(struct symtab *st, Elf *elf, Elf_Scn *symscn, const GElf_
 		const char *p = (const char *)d->d_buf + off;
 		size_t len = strnlen(p, max);
 		st->banner = strndup(p, len);
+		st->banner_addr = s.st_value;
 		return st->banner ? 0 : -ENOMEM;
 	}
 	return 0;
@@ -459,5 +466,16 @@ int symtab_linux_entry_text(const struct symtab *st, uint64_t *start, uint64_t *
 		return -ENOENT;
 	*start = st->entry_text[0];
 	*end = st->entry_text[1];
+	return 0;
+}
+
+int symtab_linux_text(const struct symtab *st, uint64_t *start, uint64_t *end,
+		      uint64_t *banner_addr)
+{
+	if (!st->banner || !st->text[0] || st->text[1] <= st->text[0])
+		return -ENOENT;
+	*start = st->text[0];
+	*end = st->text[1];
+	*banner_addr = st->banner_addr;
 	return 0;
 }

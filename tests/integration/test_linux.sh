@@ -14,7 +14,8 @@
 #    thunks, and are counted), CPU 0 is [user], CPU 1 shows read/write system calls from user
 #    mode through entry_SYSCALL_64 and the idle loop;
 #  - KASLR: the same kernel booted without nokaslr, profiled with --kaslr-offset (the slide
-#    the guest's /proc/kallsyms shows): the stacks are named as without KASLR.
+#    the guest's /proc/kallsyms shows): the stacks are named as without KASLR; and without
+#    --kaslr-offset: kprof finds that same slide in the target by itself.
 # The fixture (tests/linux/fixture.sh, run by make deps) is about 300 MB of Debian packages.
 # sanitize: yes
 set -u
@@ -333,6 +334,27 @@ PY
 		case $result in ok*) pass "$name (slide $offset; ${result#ok: })" ;; *) fail "$name" "$result" ;; esac
 	else
 		fail "$name" "exit $?: $(tail -1 "$WORK/kaslr.err")"
+	fi
+	# Without --kaslr-offset kprof finds the slide itself (linux_banner in guest memory).
+	name="KASLR: without --kaslr-offset kprof finds the same slide in the target"
+	if collect --samples 100 --interval 0.02 -o "$WORK/auto.json" 2>"$WORK/auto.err"; then
+		found=$(sed -n 's/.*KASLR offset \(0x[0-9a-f]*\).*/\1/p' "$WORK/auto.err")
+		result=$(python3 - "$WORK/auto.json" "$WORK/syms.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = set(json.load(open(sys.argv[2]))["names"])
+kernel = [s for c in d["stack_traces"] for s in c.values() if s != ["[user]"]]
+bad = [s for s in kernel if any(f != "[user]" and f not in names for f in s)]
+print(f"{len(kernel)} kernel stacks, {len(bad)} with unnamed frames")
+PY
+)
+		if [ "$found" = "$offset" ] && case $result in *", 0 with"*) true ;; *) false ;; esac; then
+			pass "$name ($found; $result)"
+		else
+			fail "$name" "found ${found:-nothing}, /proc/kallsyms says $offset; $result"
+		fi
+	else
+		fail "$name" "exit $?: $(tail -1 "$WORK/auto.err")"
 	fi
 else
 	fail "$name" "Linux did not come up with KASLR"
