@@ -255,6 +255,43 @@ static bool valid(const struct unwind_regs *r, unsigned reg)
 	return r->valid & (1u << reg);
 }
 
+/* Saved registers that make sense: a code selector with RPL 0 (kernel) and a kernel-half ip,
+ * or RPL 3 (user) and a user-half ip.  Anything else is not a frame the hardware pushed. */
+static bool plausible(uint64_t ip, uint64_t cs)
+{
+	unsigned rpl = cs & 3;
+
+	if ((cs & 0xffff) < 8)
+		return false;
+	return rpl == 0 ? ip >= 0xffff800000000000ull : rpl == 3 && ip < 0x0000800000000000ull;
+}
+
+/* The caller's registers from a full pt_regs at addr. */
+static int regs_frame(uint64_t addr, unwind_read_fn rd, void *rdctx, struct unwind_regs *next,
+		      struct orc_step *how)
+{
+	uint64_t pt[PT_NREGS];
+
+	if (read_all(rd, rdctx, addr, pt, sizeof(pt)))
+		return -EFAULT;
+	if (!plausible(pt[PT_IP], pt[PT_CS]))
+		return -EINVAL;
+	memset(next, 0, sizeof(*next));
+	for (unsigned i = 0; i < PT_NREGS; i++) {
+		if (pt_to_dwarf[i] < 0)
+			continue;
+		next->r[pt_to_dwarf[i]] = pt[i];
+		next->valid |= 1u << pt_to_dwarf[i];
+	}
+	next->r[UNW_REG_RA] = pt[PT_IP];
+	next->r[UNW_REG_RSP] = pt[PT_SP];
+	next->valid |= 1u << UNW_REG_RA | 1u << UNW_REG_RSP;
+	how->cs = pt[PT_CS];
+	how->regs = true;
+	how->cfa = pt[PT_SP];
+	return 0;
+}
+
 int orc_step(const struct orc_entry *e, const struct unwind_regs *cur, unwind_read_fn rd,
 	     void *rdctx, struct unwind_regs *next, struct orc_step *how)
 {
@@ -302,22 +339,10 @@ int orc_step(const struct orc_entry *e, const struct unwind_regs *cur, unwind_re
 		how->cfa = sp;
 		break;
 	case ORC_REGS: {
-		uint64_t pt[PT_NREGS];
+		int ret = regs_frame(sp, rd, rdctx, next, how);
 
-		if (read_all(rd, rdctx, sp, pt, sizeof(pt)))
-			return -EFAULT;
-		for (unsigned i = 0; i < PT_NREGS; i++) {
-			if (pt_to_dwarf[i] < 0)
-				continue;
-			next->r[pt_to_dwarf[i]] = pt[i];
-			next->valid |= 1u << pt_to_dwarf[i];
-		}
-		next->r[UNW_REG_RA] = pt[PT_IP];
-		next->r[UNW_REG_RSP] = pt[PT_SP];
-		next->valid |= 1u << UNW_REG_RA | 1u << UNW_REG_RSP;
-		how->cs = pt[PT_CS];
-		how->regs = true;
-		how->cfa = pt[PT_SP];
+		if (ret)
+			return ret == -EINVAL ? -EFAULT : ret;
 		break;
 	}
 	case ORC_REGS_PARTIAL: {
@@ -325,6 +350,15 @@ int orc_step(const struct orc_entry *e, const struct unwind_regs *cur, unwind_re
 
 		if (read_all(rd, rdctx, sp, iret, sizeof(iret)))
 			return -EFAULT;
+		/* Right after `call error_entry` the entry's ORC still describes the iret frame,
+		 * but the registers have been pushed below it, and rsp points at them: one
+		 * instruction that a vCPU stopped from outside can be found at (the kernel's own
+		 * unwinder never runs there). */
+		if (!plausible(iret[0], iret[1])) {
+			if (regs_frame(cur->r[UNW_REG_RSP], rd, rdctx, next, how))
+				return -EFAULT;
+			break;
+		}
 		/* Only the hardware's frame is there: the other registers are still the
 		 * interrupted code's own, as far as they are known. */
 		*next = *cur;

@@ -160,6 +160,37 @@ static int step_entry(const struct unwind_regs *cur, unwind_read_fn rd, void *rd
 	return 0;
 }
 
+/* Linux's retpoline and return thunks, whose ORC entries are deliberately empty. */
+static bool in_thunk(const struct unwinder *uw, uint64_t pc)
+{
+	const char *name = uw->syms ? symtab_name(uw->syms, symtab_lookup(uw->syms, pc, NULL)) : NULL;
+
+	return name && (!strncmp(name, "__x86_indirect_thunk", 20) ||
+			!strcmp(name, "__x86_return_thunk"));
+}
+
+/* In a thunk the caller's return address is at rsp, unless the retpoline's own call has
+ * pushed one more above it: a pc inside the same thunk (the speculation trap), or, once that
+ * slot was overwritten with the branch target, a function's first byte.  Then it is at
+ * rsp + 8. */
+static int step_thunk(const struct unwinder *uw, uint64_t pc, const struct unwind_regs *cur,
+		      unwind_read_fn rd, void *rdctx, struct unwind_regs *next)
+{
+	uint64_t rsp = cur->r[UNW_REG_RSP], top, ra, off;
+
+	if (read_u64(rd, rdctx, rsp, &top))
+		return -EFAULT;
+	if (symtab_lookup(uw->syms, top, NULL) == symtab_lookup(uw->syms, pc, NULL) ||
+	    (symtab_lookup(uw->syms, top, &off) >= 0 && off == 0))
+		rsp += 8;
+	if (read_u64(rd, rdctx, rsp, &ra))
+		return -EFAULT;
+	*next = *cur;
+	next->r[UNW_REG_RA] = ra;
+	next->r[UNW_REG_RSP] = rsp + 8;
+	return 0;
+}
+
 int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwind_read_fn rd,
 		 void *rdctx, unwind_frame_fn cb, void *cbctx)
 {
@@ -175,11 +206,18 @@ int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwi
 		return -EINVAL;
 	while ((unsigned)depth < max) {
 		uint64_t pc = cur.r[UNW_REG_RA];
-		uint64_t lookup = exact ? pc : pc - 1;
 		bool interrupted = exact;	/* this frame was cut off by a trap: any stack */
 		struct cfi_row row;
-		uint64_t cfa;
+		uint64_t cfa, off;
 		int ret;
+
+		/* A saved pc at a function's first byte, with nothing before it, was no call's
+		 * return address: a task switched to for the first time "returns" to Linux's
+		 * ret_from_fork.  It is where execution goes on, as is. */
+		if (!exact && uw->syms && symtab_lookup(uw->syms, pc - 1, NULL) < 0 &&
+		    symtab_lookup(uw->syms, pc, &off) >= 0 && off == 0)
+			exact = true;
+		uint64_t lookup = exact ? pc : pc - 1;
 
 		if (!exact)
 			flags |= UNWIND_RETADDR;
@@ -205,8 +243,15 @@ int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwi
 				return depth + 1;
 			}
 			/* Before 6.4 "no information" and "end of stack" were one mark, also put
-			 * on code such as the retpoline thunks: at a function's first
-			 * instruction the entry rule below still knows where the caller is. */
+			 * on code such as the retpoline thunks: those have a rule of their own,
+			 * and at any function's first instruction the entry rule below still
+			 * knows where the caller is. */
+			if (in_thunk(uw, lookup) && !step_thunk(uw, lookup, &cur, rd, rdctx, &next)) {
+				cfa = next.r[UNW_REG_RSP];
+				flags = PROFILE_FRAME_CFI;
+				exact = false;
+				goto stepped;
+			}
 			if (at_entry(uw, lookup))
 				ret = -ENOENT;
 		}
@@ -246,6 +291,7 @@ int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwi
 		} else {
 			break;
 		}
+stepped:
 		if (!next.r[UNW_REG_RA])
 			break;
 		/* The stack grows down: each caller's CFA lies above its callee's.  Code that a

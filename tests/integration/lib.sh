@@ -49,3 +49,12 @@ wait_ready() {
 	done
 	return 1
 }
+
+# stop_peer: end the background QEMU or kprof a test started (its pid in PEER_PID), if any.
+PEER_PID=
+stop_peer() {
+	[ -n "$PEER_PID" ] || return 0
+	kill "$PEER_PID" 2>/dev/null
+	wait "$PEER_PID" 2>/dev/null
+	PEER_PID=
+}

@@ -126,12 +126,17 @@ def compare(path):
                     names[int(k)] = sym
             # gdb hides an inlined call that starts exactly at the stop pc, but only in the
             # thread that reported the stop; kprof hides it in every vCPU (see
-            # profiler/README.md).  In other threads such a frame, innermost, is not compared.
+            # profiler/README.md).  In other threads such frames, innermost (calls nested
+            # at the same pc, as serial_putc > inb), are not compared.
             full, types = names, fr["types"]
-            if t != rec["event"] and types and types[0] == "inline" and \
-                    kp_inl[t] == names[1:]:
-                full, types = names[1:], types[1:]
-                stop_pc_inline += 1
+            if t != rec["event"]:
+                k = 0
+                while k < len(types) and types[k] == "inline":
+                    k += 1
+                    if kp_inl[t] == names[k:]:
+                        full, types = names[k:], types[k:]
+                        stop_pc_inline += 1
+                        break
             plain = [n for n, ty in zip(full, types) if ty != "inline"]
             ok = kp_inl[t] == full and kp[t] == plain
             crossed = "signal" in fr["types"]

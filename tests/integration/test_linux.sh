@@ -9,10 +9,11 @@
 #    entry code (where gdb, having only DWARF, stops and ORC goes on); a vCPU in user mode is
 #    one [user] frame; kprof's stack ends in [user] or in one of the kernel's outermost
 #    frames.  The stops show syscall, page-fault and interrupt entry each at least once;
-#  - a 300-sample profile: no "??" frames, every stack ends in [user] or an outermost
-#    frame (a handful may stop early in code that has no unwind data, such as retpoline
-#    thunks, and are counted), CPU 0 is [user], CPU 1 shows read/write system calls from user
-#    mode through entry_SYSCALL_64 and the idle loop;
+#  - a 300-sample profile: every frame named from the symbol table (at most 3 stacks of 600
+#    may reach a "??" pc, where boot-time patched code does not match ORC), every stack ends
+#    in [user] or an outermost frame (at most 12 may stop early in code that has no unwind
+#    data, such as inside retpoline thunks; both are counted), CPU 0 is [user], CPU 1 shows
+#    read/write system calls from user mode through entry_SYSCALL_64 and the idle loop;
 #  - KASLR: the same kernel booted without nokaslr, profiled with --kaslr-offset (the slide
 #    the guest's /proc/kallsyms shows): the stacks are named as without KASLR; and without
 #    --kaslr-offset: kprof finds that same slide in the target by itself.
@@ -35,13 +36,6 @@ if ! bash "$(dirname "$0")/../linux/fixture.sh" "$FIX" >"$WORK/fixture.log" 2>&1
 	fail "linux: the Debian kernel fixture could not be made" "$(tail -1 "$WORK/fixture.log")"
 	exit 0
 fi
-
-stop_peer() {
-	[ -n "$PEER_PID" ] || return 0
-	kill "$PEER_PID" 2>/dev/null
-	wait "$PEER_PID" 2>/dev/null
-	PEER_PID=
-}
 
 # start_linux [APPEND]: boot the fixture with a gdb stub on a free port and wait for /init's
 # workloads; sets PORT, PEER_PID and SERIAL.
@@ -279,10 +273,18 @@ for c in caps:
         sys.exit(print(f"a capture holds CPUs {sorted(c)}"))
     for cpu, frames in c.items():
         per[cpu].append(frames)
-unknown = [f for s in per["0"] + per["1"] for f in s if f != "[user]" and f not in names]
-if unknown:
-    sys.exit(print(f"frames outside the symbol table: {sorted(set(unknown))[:5]}"))
-short = [s for s in per["0"] + per["1"] if s[-1] != "[user]" and s[-1] not in OUTERMOST]
+stacks = per["0"] + per["1"]
+odd = [f for s in stacks for f in s if f not in names and f not in ("[user]", "??")]
+if odd:
+    sys.exit(print(f"frames named outside the symbol table: {sorted(set(odd))[:5]}"))
+# "??" is what the unwinder says when a saved pc is in no function.  In Linux that happens
+# where the ORC tables do not describe the code that really runs: alternatives patched in at
+# boot, such as the return-buffer stuffing in __switch_to_asm (measured: 1 stack in 24,000).
+unknown = [s for s in stacks if "??" in s]
+if len(unknown) > 3:
+    sys.exit(print(f"{len(unknown)} of 600 stacks reach a pc in no function, e.g. "
+                   f"{' < '.join(unknown[0])}"))
+short = [s for s in stacks if s[-1] != "[user]" and s[-1] not in OUTERMOST]
 if len(short) > 12:
     sys.exit(print(f"{len(short)} of 600 stacks end early, e.g. {' < '.join(short[0])}"))
 user0 = sum(s == ["[user]"] for s in per["0"])
@@ -298,7 +300,7 @@ idle = sum("do_idle" in s for s in per["1"])
 if rw < 10 or idle < 1:
     sys.exit(print(f"CPU 1: {rw} read/write system calls, {idle} idle stacks"))
 print(f"ok: CPU 0 [user] {user0}/300; CPU 1 {len(sysc)} in system calls ({rw} read/write), "
-      f"{idle} idle; {len(short)} of 600 stop early")
+      f"{idle} idle; {len(short)} of 600 stop early, {len(unknown)} at a pc in no function")
 PY
 )
 	case $result in ok*) pass "$name (${result#ok: })" ;; *) fail "$name" "$result" ;; esac

@@ -26,13 +26,6 @@ if ! command -v "$QEMU" >/dev/null || ! command -v gdb >/dev/null; then
 	exit 0
 fi
 
-stop_peer() {
-	[ -n "$PEER_PID" ] || return 0
-	kill "$PEER_PID" 2>/dev/null
-	wait "$PEER_PID" 2>/dev/null
-	PEER_PID=
-}
-
 # start_peer KIND [halted] [CMDLINE]: QEMU or kprof run with a gdb stub on a free port; sets
 # PORT and PEER_PID.  halted: QEMU's -S, kprof run's --gdb-wait.
 start_peer() {

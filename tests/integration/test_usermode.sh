@@ -12,13 +12,6 @@ ELF=$GUEST_NOFP
 PEER_PID=
 trap 'stop_peer' EXIT
 
-stop_peer() {
-	[ -n "$PEER_PID" ] || return 0
-	kill "$PEER_PID" 2>/dev/null
-	wait "$PEER_PID" 2>/dev/null
-	PEER_PID=
-}
-
 # check_user FILE: prints "ok ..." or the first problem.
 cat >"$WORK/check_user.py" <<'PY'
 import json, sys

@@ -262,6 +262,30 @@ static void test_iret_frame_into_kernel(void **state)
 	orc_free(o);
 }
 
+/* Right after `call error_entry` the ORC entry still says "iret frame at rsp + 8", but the
+ * registers were pushed below it and rsp points at the full pt_regs: what the iret reading
+ * gives is no frame (cs 0, ip 1), and the pt_regs at rsp are used instead. */
+static void test_error_entry_return(void **state)
+{
+	struct orc *o = build(kernel, KP_ARRAY_SIZE(kernel), ORC_FORMAT_6_2);
+	struct mem m;
+	struct seen s;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.task[1] = 1;				/* "ip" in the slot ORC names */
+	m.task[16] = 0x402000;			/* pt_regs at rsp: ip */
+	m.task[17] = 0x33;			/* cs */
+	m.task[19] = 0x7ffd2000;		/* sp */
+	assert_int_equal(run(o, &m, ENTRY + 0x24, TASK, 0, &s), 2);
+	assert_int_equal(s.pc[1], 0x402000);
+	assert_int_equal(s.flags[1], PROFILE_FRAME_USER);
+	/* Neither reading makes sense: the stack ends, no frame is invented. */
+	m.task[17] = 0;
+	assert_int_equal(run(o, &m, ENTRY + 0x24, TASK, 0, &s), 1);
+	orc_free(o);
+}
+
 /* Entry code with no stack state (after syscall, before the stack switch) sits between
  * user and kernel mode: the stack is that frame and [user].  Outside the entry text the
  * same mark ends the stack. */
@@ -309,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_syscall_to_user),
 		cmocka_unit_test(test_irq_stack_switch),
 		cmocka_unit_test(test_iret_frame_into_kernel),
+		cmocka_unit_test(test_error_entry_return),
 		cmocka_unit_test(test_entry_text_without_state),
 		cmocka_unit_test(test_unreadable),
 	};
