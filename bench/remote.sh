@@ -27,11 +27,31 @@ done
 have_remote=0
 "$KPROF" collect --help 2>&1 | grep -q -- --remote && have_remote=1
 
+# gdb_figures KEY: grate and gdepth (the figure KEY) from the gdb loop's JSON; fails when the
+# loop did not finish.
+gdb_figures() {
+	read -r grate gdepth < <(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print("%.1f %.2f" % (d["rate"], d[sys.argv[2]]))' "$dir/gdb.json" "$1" 2>/dev/null)
+}
+# kprof_rate: krate from kprof's summary line in $dir/err; fails when there is none.
+kprof_rate() {
+	krate=$(sed -n 's/.* samples in .* (\([0-9.]*\)\/s).*/\1/p' "$dir/err" | tail -1)
+	[ -n "$krate" ]
+}
+
+# depth_run: kprof's stacks for the depth figure, taken over as long a stretch of the
+# workloads as the gdb loop's (at interval 0 kprof is done within one phase of them), with
+# --inline, as gdb's bt shows inlined calls.  Into $dir/k.json.
+depth_run() {
+	timeout 120 "$KPROF" collect --remote "tcp:127.0.0.1:$QEMU_PORT" --symbols "$GUEST" \
+		--inline --samples "$ROUNDS" --interval "$(python3 -c "print(1 / $grate)")" \
+		-o "$dir/k.json" 2>/dev/null
+}
+
 for ((r = 0; r < REPEATS; r++)); do
 	qemu_start "$GUEST" || { echo "SKIP${tab}$G${tab}rounds/s vs gdb loop${tab}QEMU did not reach its workload (BOOT_TIME:ready)"; exit 0; }
 	gdb_run loop "$ROUNDS" "$dir/gdb.json"
 	qemu_stop
-	if ! read -r grate gdepth < <(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print("%.1f %.2f" % (d["rate"], d["frames_per_stack"]))' "$dir/gdb.json" 2>/dev/null); then
+	if ! gdb_figures frames_per_stack; then
 		echo "SKIP${tab}$G${tab}rounds/s vs gdb loop${tab}the gdb loop did not finish"
 		continue
 	fi
@@ -42,17 +62,17 @@ for ((r = 0; r < REPEATS; r++)); do
 	fi
 	qemu_start "$GUEST" || continue
 	timeout 120 "$KPROF" collect --remote "tcp:127.0.0.1:$QEMU_PORT" --symbols "$GUEST" \
-		--samples "$ROUNDS" --interval 0 -o "$dir/k.json" 2>"$dir/err"
+		--samples "$ROUNDS" --interval 0 -o "$dir/k0.json" 2>"$dir/err"
 	rc=$?
+	depth_run
 	qemu_stop
-	krate=$(sed -n 's/.* samples in .* (\([0-9.]*\)\/s).*/\1/p' "$dir/err" | tail -1)
-	if [ -z "$krate" ]; then
+	if ! kprof_rate; then
 		echo "SKIP${tab}$G${tab}rounds/s vs gdb loop${tab}kprof collect --remote exited $rc: $(tail -1 "$dir/err")"
 		continue
 	fi
 	read -r kdepth _ < <(python3 bench/trace_stats.py depth "$dir/k.json")
 	echo "BENCH${tab}$G${tab}rounds/s at interval 0, kprof --remote vs gdb loop${tab}${krate}${tab}${grate}${tab}rounds/s${tab}QEMU TCG -smp 2, nofp guest; gdb: thread apply all bt, continue, SIGINT (1 ms after resume)"
-	echo "BENCH${tab}$G${tab}frames per stack, kprof vs gdb${tab}${kdepth}${tab}${gdepth}${tab}frames${tab}same guest, different moments"
+	echo "BENCH${tab}$G${tab}frames per stack, kprof vs gdb${tab}${kdepth}${tab}${gdepth}${tab}frames${tab}both with inlined calls, over the same stretch of the workload, different moments"
 done
 
 # The same against a real Linux kernel (Debian's cloud kernel, the fixture make deps fetches):
@@ -80,7 +100,7 @@ GUEST=$LINUX/vmlinux
 for ((r = 0; r < REPEATS; r++)); do
 	linux_start || { echo "SKIP${tab}$G${tab}Linux: rounds/s vs gdb loop${tab}Linux did not reach its workloads"; qemu_stop; exit 0; }
 	gdb_run loop "$ROUNDS" "$dir/gdb.json"
-	if ! read -r grate gdepth < <(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print("%.1f %.2f" % (d["rate"], d["named_frames_per_kernel_stack"]))' "$dir/gdb.json" 2>/dev/null); then
+	if ! gdb_figures named_frames_per_kernel_stack; then
 		qemu_stop
 		echo "SKIP${tab}$G${tab}Linux: rounds/s vs gdb loop${tab}the gdb loop did not finish"
 		continue
@@ -90,18 +110,13 @@ for ((r = 0; r < REPEATS; r++)); do
 	timeout 120 "$KPROF" collect --remote "tcp:127.0.0.1:$QEMU_PORT" --symbols "$GUEST" \
 		--samples "$ROUNDS" --interval 0 -o "$dir/k0.json" 2>"$dir/err"
 	rc=$?
-	# Depth over as long a stretch of the workloads as the gdb loop took (at interval 0
-	# kprof is done within one phase of them), with --inline: gdb's bt shows inlined calls.
-	timeout 120 "$KPROF" collect --remote "tcp:127.0.0.1:$QEMU_PORT" --symbols "$GUEST" \
-		--inline --samples "$ROUNDS" --interval "$(python3 -c "print(1 / $grate)")" \
-		-o "$dir/k.json" 2>/dev/null
+	depth_run
 	qemu_stop
-	krate=$(sed -n 's/.* samples in .* (\([0-9.]*\)\/s).*/\1/p' "$dir/err" | tail -1)
-	if [ -z "$krate" ]; then
+	if ! kprof_rate; then
 		echo "SKIP${tab}$G${tab}Linux: rounds/s vs gdb loop${tab}kprof collect --remote exited $rc: $(tail -1 "$dir/err")"
 		continue
 	fi
 	read -r kdepth _ < <(python3 bench/trace_stats.py kdepth "$dir/k.json")
 	echo "BENCH${tab}$G${tab}Linux 6.1: rounds/s at interval 0, kprof --remote vs gdb loop${tab}${krate}${tab}${grate}${tab}rounds/s${tab}QEMU TCG -smp 2, Debian cloud kernel, user loop + dd; same gdb loop"
-	echo "BENCH${tab}$G${tab}Linux 6.1: named kernel frames per kernel stack, kprof vs gdb${tab}${kdepth}${tab}${gdepth}${tab}frames${tab}both with inlined calls; gdb (DWARF) stops at entry code and adds tail calls, kprof (ORC) goes on; user-mode stacks left out (gdb walks them into ?? frames)"
+	echo "BENCH${tab}$G${tab}Linux 6.1: named kernel frames per kernel stack, kprof vs gdb${tab}${kdepth}${tab}${gdepth}${tab}frames${tab}both with inlined calls, user-mode stacks left out; gdb stops at entry code but counts frames it invents past it, tail calls, and inlined calls beginning at a stop pc that kprof leaves out"
 done
