@@ -32,20 +32,27 @@ have_remote=0
 gdb_figures() {
 	read -r grate gdepth < <(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print("%.1f %.2f" % (d["rate"], d[sys.argv[2]]))' "$dir/gdb.json" "$1" 2>/dev/null)
 }
-# kprof_rate: krate from kprof's summary line in $dir/err; fails when there is none.
-kprof_rate() {
-	krate=$(sed -n 's/.* samples in .* (\([0-9.]*\)\/s).*/\1/p' "$dir/err" | tail -1)
-	[ -n "$krate" ]
-}
 
-# depth_run: kprof's stacks for the depth figure, taken over as long a stretch of the
-# workloads as the gdb loop's (at interval 0 kprof is done within one phase of them), with
-# --inline, as gdb's bt shows inlined calls.  Into $dir/k.json.
-depth_run() {
+# kprof_runs START WHAT: a fresh VM from START (a function), then kprof at interval 0 for the
+# rate and, over as long a stretch of the workloads as the gdb loop's (at interval 0 kprof is
+# done within one phase of them) and with --inline (gdb's bt shows inlined calls), for the
+# depth, into $dir/k.json.  Sets krate; fails with a SKIP line naming WHAT.
+kprof_runs() {
+	local rc
+	"$1" || { qemu_stop; return 1; }
+	timeout 120 "$KPROF" collect --remote "tcp:127.0.0.1:$QEMU_PORT" --symbols "$GUEST" \
+		--samples "$ROUNDS" --interval 0 -o "$dir/k0.json" 2>"$dir/err"
+	rc=$?
 	timeout 120 "$KPROF" collect --remote "tcp:127.0.0.1:$QEMU_PORT" --symbols "$GUEST" \
 		--inline --samples "$ROUNDS" --interval "$(python3 -c "print(1 / $grate)")" \
 		-o "$dir/k.json" 2>/dev/null
+	qemu_stop
+	krate=$(sed -n 's/.* samples in .* (\([0-9.]*\)\/s).*/\1/p' "$dir/err" | tail -1)
+	[ -n "$krate" ] && return 0
+	echo "SKIP${tab}$G${tab}$2${tab}kprof collect --remote exited $rc: $(tail -1 "$dir/err")"
+	return 1
 }
+guest_start() { qemu_start "$GUEST"; }
 
 for ((r = 0; r < REPEATS; r++)); do
 	qemu_start "$GUEST" || { echo "SKIP${tab}$G${tab}rounds/s vs gdb loop${tab}QEMU did not reach its workload (BOOT_TIME:ready)"; exit 0; }
@@ -60,16 +67,7 @@ for ((r = 0; r < REPEATS; r++)); do
 		echo "BENCH${tab}$G${tab}gdb loop frames/stack${tab}-${tab}${gdepth}${tab}frames${tab}peer only"
 		continue
 	fi
-	qemu_start "$GUEST" || continue
-	timeout 120 "$KPROF" collect --remote "tcp:127.0.0.1:$QEMU_PORT" --symbols "$GUEST" \
-		--samples "$ROUNDS" --interval 0 -o "$dir/k0.json" 2>"$dir/err"
-	rc=$?
-	depth_run
-	qemu_stop
-	if ! kprof_rate; then
-		echo "SKIP${tab}$G${tab}rounds/s vs gdb loop${tab}kprof collect --remote exited $rc: $(tail -1 "$dir/err")"
-		continue
-	fi
+	kprof_runs guest_start "rounds/s vs gdb loop" || continue
 	read -r kdepth _ < <(python3 bench/trace_stats.py depth "$dir/k.json")
 	echo "BENCH${tab}$G${tab}rounds/s at interval 0, kprof --remote vs gdb loop${tab}${krate}${tab}${grate}${tab}rounds/s${tab}QEMU TCG -smp 2, nofp guest; gdb: thread apply all bt, continue, SIGINT (1 ms after resume)"
 	echo "BENCH${tab}$G${tab}frames per stack, kprof vs gdb${tab}${kdepth}${tab}${gdepth}${tab}frames${tab}both with inlined calls, over the same stretch of the workload, different moments"
@@ -83,18 +81,8 @@ if [ ! -s "$LINUX/vmlinux" ]; then
 	exit 0
 fi
 linux_start() {
-	QEMU_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	QEMU_SERIAL=$(mktemp /tmp/kprof-bench-qemu-serial.XXXXXX)
-	qemu-system-x86_64 -accel tcg -smp 2 -m 256M -kernel "$LINUX/vmlinuz" \
-		-initrd "$LINUX/initramfs.cpio" -append "console=ttyS0 nokaslr panic=-1 quiet" \
-		-no-reboot -display none -serial "file:$QEMU_SERIAL" -gdb "tcp:127.0.0.1:$QEMU_PORT" \
-		>/dev/null 2>&1 &
-	QEMU_PID=$!
-	for _ in $(seq 600); do
-		grep -q KPROF_LINUX_READY "$QEMU_SERIAL" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+	qemu_boot KPROF_LINUX_READY -m 256M -kernel "$LINUX/vmlinuz" -initrd "$LINUX/initramfs.cpio" \
+		-append "console=ttyS0 nokaslr panic=-1 quiet" -no-reboot
 }
 GUEST=$LINUX/vmlinux
 for ((r = 0; r < REPEATS; r++)); do
@@ -106,16 +94,7 @@ for ((r = 0; r < REPEATS; r++)); do
 		continue
 	fi
 	qemu_stop	# the gdb loop ends its session with kill, as the guest row's does
-	linux_start || { qemu_stop; continue; }
-	timeout 120 "$KPROF" collect --remote "tcp:127.0.0.1:$QEMU_PORT" --symbols "$GUEST" \
-		--samples "$ROUNDS" --interval 0 -o "$dir/k0.json" 2>"$dir/err"
-	rc=$?
-	depth_run
-	qemu_stop
-	if ! kprof_rate; then
-		echo "SKIP${tab}$G${tab}Linux: rounds/s vs gdb loop${tab}kprof collect --remote exited $rc: $(tail -1 "$dir/err")"
-		continue
-	fi
+	kprof_runs linux_start "Linux: rounds/s vs gdb loop" || continue
 	read -r kdepth _ < <(python3 bench/trace_stats.py kdepth "$dir/k.json")
 	echo "BENCH${tab}$G${tab}Linux 6.1: rounds/s at interval 0, kprof --remote vs gdb loop${tab}${krate}${tab}${grate}${tab}rounds/s${tab}QEMU TCG -smp 2, Debian cloud kernel, user loop + dd; same gdb loop"
 	echo "BENCH${tab}$G${tab}Linux 6.1: named kernel frames per kernel stack, kprof vs gdb${tab}${kdepth}${tab}${gdepth}${tab}frames${tab}both with inlined calls, user-mode stacks left out; gdb stops at entry code but counts frames it invents past it, tail calls, and inlined calls beginning at a stop pc that kprof leaves out"

@@ -302,18 +302,21 @@ static void find_kaslr_offset(struct target *t, struct kernel_syms *syms,
 			      const struct collect_opts *o, bool was_running)
 {
 	uint64_t off = 0;
-	int rc = -EAGAIN;
+	int rc;
 
-	for (int tries = 0; tries < 50 && rc == -EAGAIN; tries++) {
-		if (was_running && target_stop(t))
-			return;
+	if (!was_running) {
 		rc = kaslr_find(t, syms->st, &off);
-		if (was_running && target_resume(t, NULL))
-			return;
-		if (!was_running)
-			break;
-		if (rc == -EAGAIN)
+	} else {
+		for (int tries = 0;; tries++) {
+			if (target_stop(t))
+				return;
+			rc = kaslr_find(t, syms->st, &off);
+			if (target_resume(t, NULL))
+				return;
+			if (rc != -EAGAIN || tries == 49)
+				break;
 			usleep(20000);
+		}
 	}
 	if (rc == -ENOENT)
 		return;		/* not a Linux kernel: link addresses are runtime addresses */

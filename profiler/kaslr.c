@@ -27,14 +27,14 @@ static bool banner_at(struct target *t, int cpu, uint64_t addr, const char *want
 
 int kaslr_find(struct target *t, const struct symtab *st, uint64_t *offset)
 {
-	const char *banner = symtab_linux_banner(st);
-	uint64_t start, end, banner_addr;
+	const struct symtab_linux *lx = symtab_linux(st);
 	int ncpu = target_cpu_count(t);
 	bool kernel_mode = false;
 
-	if (!banner || symtab_linux_text(st, &start, &end, &banner_addr))
+	if (!lx || !lx->text[0] || lx->text[1] <= lx->text[0])
 		return -ENOENT;
-	size_t len = strnlen(banner, BANNER_BYTES);
+	uint64_t start = lx->text[0], end = lx->text[1];
+	size_t len = strnlen(lx->banner, BANNER_BYTES);
 
 	for (int cpu = 0; cpu < ncpu; cpu++) {
 		struct target_regs r;
@@ -47,7 +47,7 @@ int kaslr_find(struct target *t, const struct symtab *st, uint64_t *offset)
 		 * the text at all: then no candidate matches and the next vCPU may do better. */
 		uint64_t lo = r.rip >= end ? (r.rip - end + ALIGN) & ~(ALIGN - 1) : 0;
 		for (uint64_t s = lo; r.rip >= start && s <= r.rip - start; s += ALIGN) {
-			if (banner_at(t, cpu, banner_addr + s, banner, len)) {
+			if (banner_at(t, cpu, lx->banner_addr + s, lx->banner, len)) {
 				*offset = s;
 				return 0;
 			}

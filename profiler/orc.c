@@ -146,7 +146,7 @@ nomem:
 /* "Linux version 6.1.0-56-cloud-amd64 ..." -> 6, 1 */
 static bool banner_version(const char *banner, unsigned *major, unsigned *minor)
 {
-	return banner && sscanf(banner, "Linux version %u.%u", major, minor) == 2;
+	return sscanf(banner, "Linux version %u.%u", major, minor) == 2;
 }
 
 int orc_open(const struct symtab *st, const char *path, struct orc **out)
@@ -154,6 +154,7 @@ int orc_open(const struct symtab *st, const char *path, struct orc **out)
 	const void *ips, *ents, *hdr;
 	size_t ips_len, ents_len, hdr_len;
 	uint64_t ips_addr, ents_addr, hdr_addr;
+	const struct symtab_linux *lx = symtab_linux(st);
 	enum orc_format fmt = ORC_FORMAT_6_2;
 	unsigned major, minor;
 	int ret;
@@ -164,15 +165,14 @@ int orc_open(const struct symtab *st, const char *path, struct orc **out)
 		return 0;	/* not a Linux kernel built with ORC: nothing to do */
 	if (!symtab_section(st, ".orc_header", &hdr, &hdr_len, &hdr_addr))
 		fmt = ORC_FORMAT_6_4;
-	else if (banner_version(symtab_linux_banner(st), &major, &minor) &&
+	else if (lx && banner_version(lx->banner, &major, &minor) &&
 		 (major > 6 || (major == 6 && minor >= 3)))
 		fmt = ORC_FORMAT_6_3;
 	if (!ips_len)
 		return 0;
 	ret = orc_from_tables(ips, ips_len, ips_addr, ents, ents_len, fmt, out);
-	uint64_t lo, hi;
-	if (!ret && !symtab_linux_entry_text(st, &lo, &hi))
-		orc_set_entry_text(*out, lo, hi);
+	if (!ret && lx)
+		orc_set_entry_text(*out, lx->entry_text[0], lx->entry_text[1]);
 	if (ret == -EINVAL)
 		return kp_fail(ret, "%s: .orc_unwind_ip (%zu bytes) and .orc_unwind (%zu bytes) "
 			       "do not describe the same number of entries", path, ips_len, ents_len);

@@ -86,15 +86,16 @@ uint64_t symtab_addr(const struct symtab *st, long idx);
 int symtab_find(const struct symtab *st, const char *name, uint64_t *addr, uint64_t *size);
 /* Hex GNU build id, or NULL when the file has none. */
 const char *symtab_build_id(const struct symtab *st);
-/* A Linux kernel's entry text [start, end), link addresses: where it switches between user
- * and kernel mode.  -ENOENT when the symbols are absent. */
-int symtab_linux_entry_text(const struct symtab *st, uint64_t *start, uint64_t *end);
-/* A Linux kernel's text [_stext, _etext) and linux_banner's address (link addresses);
- * -ENOENT unless the file is a Linux kernel with all three. */
-int symtab_linux_text(const struct symtab *st, uint64_t *start, uint64_t *end,
-		      uint64_t *banner_addr);
-/* A Linux kernel's version banner ("Linux version 6.1.0 ..."), or NULL. */
-const char *symtab_linux_banner(const struct symtab *st);
+/* A Linux kernel's landmarks, link addresses (0: the symbol is absent). */
+struct symtab_linux {
+	const char *banner;		/* linux_banner: "Linux version 6.1.0-... #1 SMP ..." */
+	uint64_t banner_addr;
+	uint64_t text[2];		/* [_stext, _etext) */
+	uint64_t entry_text[2];		/* [__entry_text_start, __entry_text_end): where it
+					 * switches between user and kernel mode */
+};
+/* NULL when the file is not a Linux kernel (no linux_banner). */
+const struct symtab_linux *symtab_linux(const struct symtab *st);
 /* The bytes and link address of a section kept at load time: .orc_unwind_ip, .orc_unwind,
  * .orc_header (data may be NULL when the section is empty).  -ENOENT when absent. */
 int symtab_section(const struct symtab *st, const char *name, const void **data, size_t *len,

@@ -40,10 +40,8 @@ struct symtab {
 	size_t n;
 	uint64_t offset;
 	char *build_id;
-	char *banner;		/* a Linux kernel's linux_banner string, or NULL */
-	uint64_t entry_text[2];	/* a Linux kernel's [__entry_text_start, __entry_text_end) */
-	uint64_t text[2];	/* a Linux kernel's [_stext, _etext) */
-	uint64_t banner_addr;	/* link address of linux_banner */
+	char *banner;			/* owned copy of linux_banner's string */
+	struct symtab_linux lx;	/* a Linux kernel's landmarks; banner NULL otherwise */
 	struct kept kept[NKEPT];
 };
 
@@ -114,13 +112,13 @@ static int add_symbols(struct symtab *st, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh)
 			continue;
 		/* Section markers, kept aside: they share addresses with real code. */
 		if (!strcmp(name, "__entry_text_start"))
-			st->entry_text[0] = s.st_value;
+			st->lx.entry_text[0] = s.st_value;
 		else if (!strcmp(name, "__entry_text_end"))
-			st->entry_text[1] = s.st_value;
+			st->lx.entry_text[1] = s.st_value;
 		else if (!strcmp(name, "_stext"))
-			st->text[0] = s.st_value;
+			st->lx.text[0] = s.st_value;
 		else if (!strcmp(name, "_etext"))
-			st->text[1] = s.st_value;
+			st->lx.text[1] = s.st_value;
 		st->syms[st->n].addr = s.st_value;
 		st->syms[st->n].size = s.st_size;
 		st->syms[st->n].func = GELF_ST_TYPE(s.st_info) == STT_FUNC;
@@ -251,7 +249,8 @@ static int read_banner(struct symtab *st, Elf *elf, Elf_Scn *symscn, const GElf_
 		const char *p = (const char *)d->d_buf + off;
 		size_t len = strnlen(p, max);
 		st->banner = strndup(p, len);
-		st->banner_addr = s.st_value;
+		st->lx.banner = st->banner;
+		st->lx.banner_addr = s.st_value;
 		return st->banner ? 0 : -ENOMEM;
 	}
 	return 0;
@@ -439,9 +438,9 @@ const char *symtab_build_id(const struct symtab *st)
 	return st->build_id;
 }
 
-const char *symtab_linux_banner(const struct symtab *st)
+const struct symtab_linux *symtab_linux(const struct symtab *st)
 {
-	return st->banner;
+	return st->lx.banner ? &st->lx : NULL;
 }
 
 int symtab_section(const struct symtab *st, const char *name, const void **data, size_t *len,
@@ -458,24 +457,4 @@ int symtab_section(const struct symtab *st, const char *name, const void **data,
 		return 0;
 	}
 	return -ENOENT;
-}
-
-int symtab_linux_entry_text(const struct symtab *st, uint64_t *start, uint64_t *end)
-{
-	if (!st->entry_text[0] || st->entry_text[1] <= st->entry_text[0])
-		return -ENOENT;
-	*start = st->entry_text[0];
-	*end = st->entry_text[1];
-	return 0;
-}
-
-int symtab_linux_text(const struct symtab *st, uint64_t *start, uint64_t *end,
-		      uint64_t *banner_addr)
-{
-	if (!st->banner || !st->text[0] || st->text[1] <= st->text[0])
-		return -ENOENT;
-	*start = st->text[0];
-	*end = st->text[1];
-	*banner_addr = st->banner_addr;
-	return 0;
 }

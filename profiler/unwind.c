@@ -143,21 +143,40 @@ static bool at_entry(const struct unwinder *uw, uint64_t pc)
 	return uw->syms && symtab_lookup(uw->syms, pc, &off) >= 0 && off == 0;
 }
 
-/* At a function's first instruction the return address is at rsp (what every x86-64 CIE
- * says before any FDE instruction): used where no unwind data covers such a pc, e.g. the
- * retpoline thunks, whose ORC entries are deliberately undefined. */
-static int step_entry(const struct unwind_regs *cur, unwind_read_fn rd, void *rdctx,
-		      struct unwind_regs *next, uint64_t *cfa_out)
-{
-	uint64_t rsp = cur->r[UNW_REG_RSP], ra;
+/* What one step up the stack found. */
+enum step_result {
+	STEP_NEXT,	/* st->next holds the caller's registers */
+	STEP_USER,	/* the kernel was entered from user mode at st->user_pc: the stack ends */
+	STEP_END,	/* the outermost frame, or no way further */
+	STEP_NONE,	/* this kind of unwind data does not cover the pc: try the next kind */
+};
 
-	if (read_u64(rd, rdctx, rsp, &ra))
-		return -EFAULT;
-	*next = *cur;
-	next->r[UNW_REG_RA] = ra;
-	next->r[UNW_REG_RSP] = rsp + 8;
-	*cfa_out = rsp + 8;
-	return 0;
+struct step {
+	struct unwind_regs next;
+	uint64_t cfa;
+	unsigned flags;		/* how the caller was found: PROFILE_FRAME_CFI or _FP */
+	bool exact;		/* the caller's pc is where it was cut off, not a return address */
+	bool switched;		/* the caller may run on another stack */
+	uint64_t user_pc;
+};
+
+/* The caller's return address is at addr, its stack pointer just above (a function's first
+ * instruction, where every x86-64 CIE says the same, or a thunk). */
+static enum step_result step_return_at(const struct unwind_regs *cur, uint64_t addr,
+				       unwind_read_fn rd, void *rdctx, struct step *st)
+{
+	uint64_t ra;
+
+	if (read_u64(rd, rdctx, addr, &ra))
+		return STEP_END;
+	st->next = *cur;
+	st->next.r[UNW_REG_RA] = ra;
+	st->next.r[UNW_REG_RSP] = addr + 8;
+	st->cfa = addr + 8;
+	st->flags = PROFILE_FRAME_CFI;
+	st->exact = false;
+	st->switched = false;
+	return STEP_NEXT;
 }
 
 /* Linux's retpoline and return thunks, whose ORC entries are deliberately empty. */
@@ -173,29 +192,108 @@ static bool in_thunk(const struct unwinder *uw, uint64_t pc)
  * pushed one more above it: a pc inside the same thunk (the speculation trap), or, once that
  * slot was overwritten with the branch target, a function's first byte.  Then it is at
  * rsp + 8. */
-static int step_thunk(const struct unwinder *uw, uint64_t pc, const struct unwind_regs *cur,
-		      unwind_read_fn rd, void *rdctx, struct unwind_regs *next)
+static enum step_result step_thunk(const struct unwinder *uw, uint64_t pc,
+				   const struct unwind_regs *cur, unwind_read_fn rd, void *rdctx,
+				   struct step *st)
 {
-	uint64_t rsp = cur->r[UNW_REG_RSP], top, ra, off;
+	uint64_t rsp = cur->r[UNW_REG_RSP], top, off;
+	long sym;
 
 	if (read_u64(rd, rdctx, rsp, &top))
-		return -EFAULT;
-	if (symtab_lookup(uw->syms, top, NULL) == symtab_lookup(uw->syms, pc, NULL) ||
-	    (symtab_lookup(uw->syms, top, &off) >= 0 && off == 0))
+		return STEP_END;
+	sym = symtab_lookup(uw->syms, top, &off);
+	if (sym >= 0 && (sym == symtab_lookup(uw->syms, pc, NULL) || off == 0))
 		rsp += 8;
-	if (read_u64(rd, rdctx, rsp, &ra))
-		return -EFAULT;
-	*next = *cur;
-	next->r[UNW_REG_RA] = ra;
-	next->r[UNW_REG_RSP] = rsp + 8;
-	return 0;
+	return step_return_at(cur, rsp, rd, rdctx, st);
+}
+
+/* ORC, a Linux kernel's own unwind tables. */
+static enum step_result step_orc(const struct unwinder *uw, uint64_t lookup, bool exact,
+				 const struct unwind_regs *cur, unwind_read_fn rd, void *rdctx,
+				 struct step *st)
+{
+	struct orc_entry e;
+	struct orc_step os;
+	int ret;
+
+	if (!uw->orc || orc_find(uw->orc, lookup - uw->offset, &e))
+		return STEP_NONE;
+	if (exact && (e.type == ORC_END_OF_STACK || e.type == ORC_UNDEFINED)) {
+		/* Entry code with no stack state is switching between user and kernel mode
+		 * (after syscall, around sysret): user mode is all there is below it, at a pc
+		 * only the registers might tell. */
+		if (orc_in_entry_text(uw->orc, lookup - uw->offset)) {
+			st->user_pc = 0;
+			return STEP_USER;
+		}
+		/* Before 6.4 "no information" and "end of stack" were one mark, also put on code
+		 * such as the retpoline thunks: those have a rule of their own, and at any
+		 * function's first instruction the entry rule still knows where the caller is. */
+		if (in_thunk(uw, lookup) && step_thunk(uw, lookup, cur, rd, rdctx, st) == STEP_NEXT)
+			return STEP_NEXT;
+		if (at_entry(uw, lookup))
+			return STEP_NONE;
+	}
+	ret = orc_step(&e, cur, rd, rdctx, &st->next, &os);
+	if (ret == -ENOENT)
+		return STEP_NONE;
+	if (ret)
+		return STEP_END;	/* the kernel marks its outermost frames; or unreadable */
+	if (os.user) {
+		/* The kernel was entered from user mode: that is where this stack ends, at the
+		 * user pc (named [user], never as a kernel frame). */
+		st->user_pc = st->next.r[UNW_REG_RA];
+		return STEP_USER;
+	}
+	st->cfa = os.cfa;
+	st->flags = PROFILE_FRAME_CFI;
+	st->exact = os.signal;
+	st->switched = os.switched_stack || os.regs;
+	return STEP_NEXT;
+}
+
+/* DWARF call-frame information. */
+static enum step_result step_dwarf(const struct unwinder *uw, uint64_t lookup,
+				   const struct unwind_regs *cur, unwind_read_fn rd, void *rdctx,
+				   struct step *st)
+{
+	struct cfi_row row;
+	int ret = uw->cfi ? cfi_find(uw->cfi, lookup - uw->offset, &row) : -ENOENT;
+
+	if (ret == -ENOENT)
+		return STEP_NONE;
+	/* An undefined return address marks the outermost frame. */
+	if (ret || step_cfi(&row, cur, rd, rdctx, &st->next, &st->cfa) ||
+	    !valid(&st->next, UNW_REG_RA))
+		return STEP_END;
+	st->flags = PROFILE_FRAME_CFI;
+	st->exact = row.signal_frame;
+	st->switched = false;
+	return STEP_NEXT;
+}
+
+/* Where no unwind data covers the pc: a function's first instruction (nothing pushed yet),
+ * else the rbp chain. */
+static enum step_result step_fallback(const struct unwinder *uw, uint64_t lookup, bool exact,
+				      const struct unwind_regs *cur, unwind_read_fn rd,
+				      void *rdctx, struct step *st)
+{
+	if (exact && at_entry(uw, lookup) &&
+	    step_return_at(cur, cur->r[UNW_REG_RSP], rd, rdctx, st) == STEP_NEXT)
+		return STEP_NEXT;
+	if (uw->no_fp_fallback || step_fp(cur, rd, rdctx, &st->next, &st->cfa))
+		return STEP_END;
+	st->flags = PROFILE_FRAME_FP;
+	st->exact = false;
+	st->switched = false;
+	return STEP_NEXT;
 }
 
 int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwind_read_fn rd,
 		 void *rdctx, unwind_frame_fn cb, void *cbctx)
 {
 	unsigned max = uw->max_depth ? uw->max_depth : DEFAULT_MAX_DEPTH;
-	struct unwind_regs cur = *regs, next;
+	struct unwind_regs cur = *regs;
 	unsigned flags = PROFILE_FRAME_CFI | UNWIND_INNERMOST;
 	bool exact = true;	/* the innermost pc is where the vCPU is, not a return address */
 	bool have_cfa = false;
@@ -207,15 +305,13 @@ int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwi
 	while ((unsigned)depth < max) {
 		uint64_t pc = cur.r[UNW_REG_RA];
 		bool interrupted = exact;	/* this frame was cut off by a trap: any stack */
-		struct cfi_row row;
-		uint64_t cfa, off;
-		int ret;
+		enum step_result res;
+		struct step st;
 
 		/* A saved pc at a function's first byte, with nothing before it, was no call's
 		 * return address: a task switched to for the first time "returns" to Linux's
 		 * ret_from_fork.  It is where execution goes on, as is. */
-		if (!exact && uw->syms && symtab_lookup(uw->syms, pc - 1, NULL) < 0 &&
-		    symtab_lookup(uw->syms, pc, &off) >= 0 && off == 0)
+		if (!exact && at_entry(uw, pc) && symtab_lookup(uw->syms, pc - 1, NULL) < 0)
 			exact = true;
 		uint64_t lookup = exact ? pc : pc - 1;
 
@@ -229,82 +325,30 @@ int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwi
 			return depth + 1;
 		depth++;
 
-		struct orc_entry oe;
-		struct orc_step os;
-		bool switched = false;
-
-		ret = uw->orc ? orc_find(uw->orc, lookup - uw->offset, &oe) : -ENOENT;
-		if (!ret && (oe.type == ORC_END_OF_STACK || oe.type == ORC_UNDEFINED) && exact) {
-			if (orc_in_entry_text(uw->orc, lookup - uw->offset)) {
-				/* Entry code with no stack state is switching between user and
-				 * kernel mode (after syscall, around sysret): user mode is all
-				 * there is below it, at a pc only the registers might tell. */
-				cb(cbctx, 0, PROFILE_FRAME_USER);
-				return depth + 1;
-			}
-			/* Before 6.4 "no information" and "end of stack" were one mark, also put
-			 * on code such as the retpoline thunks: those have a rule of their own,
-			 * and at any function's first instruction the entry rule below still
-			 * knows where the caller is. */
-			if (in_thunk(uw, lookup) && !step_thunk(uw, lookup, &cur, rd, rdctx, &next)) {
-				cfa = next.r[UNW_REG_RSP];
-				flags = PROFILE_FRAME_CFI;
-				exact = false;
-				goto stepped;
-			}
-			if (at_entry(uw, lookup))
-				ret = -ENOENT;
+		res = step_orc(uw, lookup, exact, &cur, rd, rdctx, &st);
+		if (res == STEP_NONE)
+			res = step_dwarf(uw, lookup, &cur, rd, rdctx, &st);
+		if (res == STEP_NONE)
+			res = step_fallback(uw, lookup, exact, &cur, rd, rdctx, &st);
+		if (res == STEP_USER) {
+			cb(cbctx, st.user_pc, PROFILE_FRAME_USER);
+			return depth + 1;
 		}
-		if (!ret) {
-			ret = orc_step(&oe, &cur, rd, rdctx, &next, &os);
-			if (ret == ORC_STEP_END || ret == -EFAULT)
-				break;	/* the kernel marks its outermost frames */
-		}
-		if (!ret) {
-			if (os.user) {
-				/* The kernel was entered from user mode: that is where this stack
-				 * ends, at the user pc (named [user], never as a kernel frame). */
-				cb(cbctx, next.r[UNW_REG_RA], PROFILE_FRAME_USER);
-				return depth + 1;
-			}
-			cfa = os.cfa;
-			flags = PROFILE_FRAME_CFI;
-			exact = os.signal;
-			switched = os.switched_stack || os.regs;
-		} else if (!(ret = uw->cfi ? cfi_find(uw->cfi, lookup - uw->offset, &row) : -ENOENT)) {
-			if (step_cfi(&row, &cur, rd, rdctx, &next, &cfa))
-				break;
-			if (!valid(&next, UNW_REG_RA))
-				break;	/* undefined return address: the outermost frame */
-			flags = PROFILE_FRAME_CFI;
-			exact = row.signal_frame;
-		} else if (ret == -ENOENT && exact && at_entry(uw, lookup) &&
-			   !step_entry(&cur, rd, rdctx, &next, &cfa)) {
-			/* The first instruction of a function: nothing pushed yet. */
-			flags = PROFILE_FRAME_CFI;
-			exact = false;
-		} else if (ret == -ENOENT && !uw->no_fp_fallback) {
-			if (step_fp(&cur, rd, rdctx, &next, &cfa))
-				break;
-			flags = PROFILE_FRAME_FP;
-			exact = false;
-		} else {
-			break;
-		}
-stepped:
-		if (!next.r[UNW_REG_RA])
+		if (res != STEP_NEXT || !st.next.r[UNW_REG_RA])
 			break;
 		/* The stack grows down: each caller's CFA lies above its callee's.  Code that a
 		 * trap interrupted may be on another stack, and so may the caller of code that
 		 * switched stacks (ORC says so), so only a normal frame is held to that. */
-		if (have_cfa && cfa <= prev_cfa && !interrupted && !switched)
+		if (have_cfa && st.cfa <= prev_cfa && !interrupted && !st.switched)
 			break;
-		if (next.r[UNW_REG_RA] == pc && valid(&next, UNW_REG_RSP) &&
-		    next.r[UNW_REG_RSP] == cur.r[UNW_REG_RSP])
+		if (st.next.r[UNW_REG_RA] == pc && valid(&st.next, UNW_REG_RSP) &&
+		    st.next.r[UNW_REG_RSP] == cur.r[UNW_REG_RSP])
 			break;
-		prev_cfa = cfa;
+		prev_cfa = st.cfa;
 		have_cfa = true;
-		cur = next;
+		cur = st.next;
+		flags = st.flags;
+		exact = st.exact;
 		if (!valid(&cur, UNW_REG_RSP))
 			break;
 	}

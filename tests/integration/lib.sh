@@ -58,3 +58,23 @@ stop_peer() {
 	wait "$PEER_PID" 2>/dev/null
 	PEER_PID=
 }
+
+# qemu_hmp SOCKET [COMMAND]: COMMAND (stop, cont, ...) to QEMU's monitor on a unix socket,
+# independent of any gdb, then prints the VM's status: "running" or "paused".
+qemu_hmp() {
+	python3 - "$1" "${2:-}" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+s.sendall((sys.argv[2] + "\n" if sys.argv[2] else "").encode() + b"info status\n")
+buf, end = b"", time.time() + 5
+while b"VM status" not in buf or not buf.rstrip().endswith(b"(qemu)"):
+    if time.time() > end:
+        break
+    buf += s.recv(4096)
+for word in ("running", "paused"):
+    if b"VM status: " + word.encode() in buf:
+        print(word)
+PY
+}

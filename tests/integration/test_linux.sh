@@ -60,18 +60,7 @@ start_linux() {
 }
 
 # monitor CMD: one command to QEMU's monitor (stop, cont), independent of any gdb.
-monitor() {
-	python3 - "$MON" "$1" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.settimeout(5)
-s.sendall(sys.argv[2].encode() + b"\ninfo status\n")
-buf, end = b"", time.time() + 5
-while b"VM status" not in buf and time.time() < end:
-    buf += s.recv(4096)
-PY
-}
+monitor() { qemu_hmp "$MON" "$1" >/dev/null; }
 
 collect() {
 	timeout 300 "$KPROF" collect --remote "tcp:127.0.0.1:$PORT" --symbols "$VMLINUX" "$@"

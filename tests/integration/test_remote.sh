@@ -50,23 +50,7 @@ start_peer() {
 }
 
 # qemu_status: "running" or "paused", from QEMU's monitor (independent of any gdb).
-qemu_status() {
-	python3 - "$MON" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.settimeout(5)
-s.sendall(b"info status\n")
-buf, end = b"", time.time() + 5
-while b"VM status" not in buf or not buf.rstrip().endswith(b"(qemu)"):
-    if time.time() > end:
-        break
-    buf += s.recv(4096)
-for word in ("running", "paused"):
-    if b"VM status: " + word.encode() in buf:
-        print(word)
-PY
-}
+qemu_status() { qemu_hmp "$MON"; }
 
 # wait_or_kill PID: sets ST to its exit status, or to 124 after killing it when it is not done
 # within 30 s.
