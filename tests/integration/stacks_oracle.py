@@ -89,9 +89,18 @@ def gdb_side():
                 record("break %s thread %d" % (where, t))
             gdb.execute("delete", to_string=True)
     # Interrupts at random moments (SIGINT to gdb, as a user's Ctrl-C: the stub gets 0x03).
+    # The timer starts once the target is resumed: a SIGINT that arrives while gdb is still in
+    # Python (a busy host can take longer than the delay to get there) would be a
+    # KeyboardInterrupt, not an interrupt of the target.
+    delays = []
+
+    def interrupt_later(_event):
+        if delays:
+            threading.Timer(delays.pop(), os.kill, (os.getpid(), signal.SIGINT)).start()
+
+    gdb.events.cont.connect(interrupt_later)
     for i in range(interrupts):
-        threading.Timer(random.uniform(0.005, 0.08), os.kill,
-                        (os.getpid(), signal.SIGINT)).start()
+        delays.append(random.uniform(0.005, 0.08))
         gdb.execute("continue", to_string=True)
         record("interrupt %d" % i)
     with open(out_path, "w") as f:

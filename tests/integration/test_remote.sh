@@ -161,7 +161,15 @@ for kind in qemu kprof; do
 		"$KPROF" collect --remote "tcp:127.0.0.1:$PORT" --symbols "$ELF" --samples 1000000 \
 		--interval 0.01 -o "$WORK/int.json" 2>"$WORK/int.err" &
 	cpid=$!
-	sleep 1.5
+	# Interrupt once it is sampling, however slow the host: kprof has sent a few kilobytes of
+	# packets to the stub (the handshake is a few hundred bytes; a sample is a hundred or so).
+	for _ in $(seq 600); do
+		sent=$(sed -n 's/^wchar: //p' "/proc/$cpid/io" 2>/dev/null)
+		[ "${sent:-0}" -gt 4096 ] && break
+		kill -0 "$cpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 0.2
 	kill -INT "$cpid"
 	wait_or_kill "$cpid"
 	st=$ST

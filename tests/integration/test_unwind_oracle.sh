@@ -90,8 +90,15 @@ for stop in range(stops // 2):
 # The other half interrupted at random moments (SIGINT to gdb, as a user's Ctrl-C).
 gdb.execute("delete", to_string=True)
 random.seed(int(os.environ["ORACLE_SEED"]))
+# The timer starts once the target is resumed: a SIGINT while gdb is still in Python (a busy
+# host can take longer than the delay to get there) would be a KeyboardInterrupt instead.
+delays = []
+def interrupt_later(_event):
+    if delays:
+        threading.Timer(delays.pop(), os.kill, (os.getpid(), signal.SIGINT)).start()
+gdb.events.cont.connect(interrupt_later)
 for stop in range(stops // 2, stops):
-    threading.Timer(random.uniform(0.005, 0.05), os.kill, (os.getpid(), signal.SIGINT)).start()
+    delays.append(random.uniform(0.005, 0.05))
     gdb.execute("continue", to_string=True)
     record(stop)
 records.close()
