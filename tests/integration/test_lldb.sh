@@ -45,6 +45,15 @@ bt_chain() {
 CHAIN1="work_leaf hash_mix hash_block hash_workload cpu_work run_workload kernel_main start64_bsp "
 CHAIN2="work_leaf partition quicksort sort_workload cpu_work run_workload ap_main start64_ap "
 
+# killed WHAT OUT: lldb's process kill got the answer it waits for, and kprof run ended.
+killed() {
+	check "lldb: process kill on $1 is answered: exited, status 0" \
+		has "$2" '^Process 1 exited with status = 0 \(0x00000000\)'
+	check "lldb: no 'failed to send the k packet' on $1" sh -c "! grep -q 'failed to send' '$2'"
+	vm_wait
+	check "lldb: kill ends kprof run on $1 (status $st)" test "$st" = 123
+}
+
 # session NAME ELF: threads, break, bt, step, detach on a finite guest halted from the start.
 session() {
 	local name=$1 elf=$2 port out tid chain want pc1 pc2
@@ -100,11 +109,7 @@ if start_vm run "tcp::$port" --cpus 2 --cmdline iterations=0 --serial "$WORK/run
 		test "$(grep -cE '^[* ] thread #[12]: tid = 0x000[12],' "$out")" -eq 4
 	check "lldb: the stub saw two debuggers come and go" \
 		test "$(grep -c 'gdb stub: gdb attached' "$WORK/run.err")" -eq 2
-	check "lldb: process kill gets its answer" \
-		has "$out" '^Process 1 exited with status = 0 \(0x00000000\)'
-	check "lldb: no 'failed to send the k packet'" sh -c "! grep -q 'failed to send' '$out'"
-	vm_wait
-	check "lldb: kill ends kprof run (status $st)" test "$st" = 123
+	killed "a running VM" "$out"
 fi
 stop_vm
 
@@ -114,11 +119,6 @@ if start_vm kill "tcp::$port" --cpus 1 --cmdline iterations=0 --gdb-wait "$GUEST
 	out=$WORK/kill.lldb
 	run_lldb "$out" "$GUEST" "gdb-remote 127.0.0.1:$port" "process kill"
 	check "lldb: process kill on a halted VM (lldb status $lst)" test "$lst" = 0
-	check "lldb: kill is answered as exited, status 0" \
-		has "$out" '^Process 1 exited with status = 0 \(0x00000000\)'
-	check "lldb: no 'failed to send the k packet' on a halted VM" \
-		sh -c "! grep -q 'failed to send' '$out'"
-	vm_wait
-	check "lldb: kill ends the halted kprof run (status $st)" test "$st" = 123
+	killed "a halted VM" "$out"
 fi
 stop_vm
