@@ -3,11 +3,13 @@
 set -euo pipefail
 
 # Build: compiler runtime and libraries.  Tests: gdb and lldb (clients of the gdb stub), QEMU
-# (TCG peer), clang-14 (libFuzzer, sanitizers), Chromium and Node.js (SVG browser test).
+# (TCG peer), clang-14 (libFuzzer, sanitizers), man-db and groff-base (the installed man
+# page), Chromium and Node.js (SVG browser test).
 PACKAGES=(
 	gcc make binutils pkg-config linux-libc-dev
 	libelf-dev libdwarf-dev zlib1g-dev libpcre2-dev libjson-c-dev libcmocka-dev
 	gdb lldb-14 qemu-system-x86 clang-14 libclang-rt-14-dev
+	man-db groff-base
 	chromium nodejs npm
 )
 
