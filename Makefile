@@ -161,4 +161,9 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libkprof-fuzz.a
 clean:
 	rm -rf build
 
+# make -s print-VAR: a variable's value, for scripts that build against libkprof.a with the
+# same flags (LIB_CFLAGS, LDLIBS).
+print-%:
+	@echo '$($*)'
+
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)
