@@ -54,15 +54,17 @@ killed() {
 	check "lldb: kill ends kprof run on $1 (status $st)" test "$st" = 123
 }
 
-# session NAME ELF: threads, break, bt, step, detach on a finite guest halted from the start.
+# session NAME ELF: threads, break, bt, registers, memory, step, detach on a finite guest halted
+# from the start.
 session() {
 	local name=$1 elf=$2 port out tid chain want pc1 pc2
 	port=$(free_port)
 	start_vm "$name" "tcp::$port" --cpus 2 --cmdline iterations=30 --gdb-wait "$elf" || return
 	out=$WORK/$name.lldb
 	run_lldb "$out" "$elf" "gdb-remote 127.0.0.1:$port" "thread list" \
-		"breakpoint set -n work_leaf" "continue" "bt" "register read rip" \
-		"thread step-inst" "register read rip" "process detach"
+		"breakpoint set -n work_leaf" "continue" "bt" "register read" \
+		'memory read -s1 -c8 -fx $pc' "register read rip" "thread step-inst" \
+		"register read rip" "process detach"
 	check "lldb $name: the session ran (lldb status $lst)" test "$lst" = 0
 	check "lldb $name: thread list shows one thread per vCPU" \
 		test "$(section "$out" "thread list" | grep -cE '^[* ] thread #[12]: tid = 0x000[12],')" -eq 2
@@ -78,6 +80,12 @@ session() {
 		fail "lldb $name: bt on thread '$tid'" "got '$chain', wanted '$want'"
 		section "$out" bt | sed 's/^/    /'
 	fi
+	check "lldb $name: register read: rip, control registers and efer" \
+		sh -c "grep -qE '^ +rip = 0xffffffff8' '$out' && grep -qE '^ +cr3 = 0x' '$out' &&
+			grep -qE '^ +efer = 0x' '$out'"
+	check "lldb $name: memory read of 8 bytes at the pc" \
+		test "$(section "$out" 'memory read -s1 -c8 -fx $pc' |
+			grep -cE '^0xffffffff8[0-9a-f]+: (0x[0-9a-f]{2} ){7}0x[0-9a-f]{2}$')" -eq 1
 	pc1=$(section "$out" "register read rip" | sed -n 's/^ *rip = \(0x[0-9a-f]*\).*/\1/p')
 	pc2=$(awk '/^\(lldb\) thread step-inst$/ { on = 1 } on' "$out" |
 		sed -n 's/^ *rip = \(0x[0-9a-f]*\).*/\1/p' | head -1)
