@@ -27,10 +27,11 @@ for tool in qemu-system-x86_64 gdb; do
 	fi
 done
 mkdir -p build/bench
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory "$@"; }
 if ! cc -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes -I. \
-	-I/usr/include/json-c -I/usr/include/libdwarf -D_GNU_SOURCE -pthread -O2 -g \
+	$(mk print-LIB_CFLAGS) -D_GNU_SOURCE -pthread -O2 -g \
 	-o build/bench/unwind_bench bench/unwind_bench.c build/libkprof.a \
-	-ldwarf -lelf -lz -lpcre2-8 -ljson-c -lpthread -lm 2>"$dir/err"; then
+	$(mk print-LDLIBS) 2>"$dir/err"; then
 	echo "SKIP${tab}$G${tab}frames/s vs gdb bt${tab}bench/unwind_bench.c does not build: $(head -1 "$dir/err")"
 	exit 0
 fi

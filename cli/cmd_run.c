@@ -2,8 +2,8 @@
  *
  * Exit status: the byte the guest wrote to port 0xf4; otherwise one of enum vmm_exit_status
  * (2 bad usage or input, 3 host/KVM problem, 120 guest shutdown/triple fault, 121 KVM internal
- * error, 122 unhandled exit), or 128+N after signal N.  The boot profile goes to stderr, so
- * stdout stays the console. */
+ * error, 122 unhandled exit, 123 killed by a debugger), or 128+N after signal N.  The boot
+ * profile goes to stderr, so stdout stays the console. */
 #include "cli/commands.h"
 #include "common/common.h"
 #include "vmm/vmm.h"
@@ -24,7 +24,8 @@ static void usage(FILE *f)
 	fprintf(f, "\nkprof exits with the value the guest writes to the debug-exit port 0xf4,\n"
 		   "2 for bad usage or input, 3 when KVM is unavailable or fails, 120 when the\n"
 		   "guest shuts down (triple fault), 121 on a KVM internal error, 122 on an\n"
-		   "unhandled exit, 128+N when ended by signal N (Ctrl-C: 130).\n");
+		   "unhandled exit, 123 when a debugger's kill ends it, 128+N when ended by\n"
+		   "signal N (Ctrl-C: 130).\n");
 }
 
 /* Ctrl-C or SIGTERM end the run cleanly (console flushed, profile printed).  Blocked before the

@@ -33,6 +33,9 @@ static int handshake(struct gclient *c)
 	r = c->reply.data ? c->reply.data : "";
 	if (r[0] == 'E')
 		return kp_error("gdb stub refused us: %s", r + (r[1] == '.' ? 2 : 0)), -ECONNREFUSED;
+	/* kprof's stub says it in its features, where no other client trips over it. */
+	if (strstr(r, RSP_FEATURE_STOPPED_ON_ATTACH))
+		c->found_running = true;
 	if ((r = strstr(c->reply.data, "PacketSize="))) {
 		struct rsp_cursor cur;
 		uint64_t v;

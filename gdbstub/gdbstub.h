@@ -23,6 +23,9 @@
 
 /* Largest packet payload we accept or send (advertised as PacketSize). */
 #define RSP_MAX_PAYLOAD 0x4000
+/* In kprof's answer to qSupported: the stub stopped a running VM when this client
+ * attached (QEMU says so with an unsolicited stop reply instead). */
+#define RSP_FEATURE_STOPPED_ON_ATTACH "kprof-stopped-on-attach+"
 
 enum rsp_event {
 	RSP_EV_NONE,		/* byte consumed, nothing complete yet */

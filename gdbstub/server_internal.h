@@ -57,6 +57,7 @@ struct gdbstub {
 	int fd;
 	bool no_ack;
 	bool running;		/* resumed by the client; a stop reply is owed */
+	bool stopped_on_attach;	/* the VM ran until this client attached */
 	bool exited;		/* the guest is gone: '?' answers W */
 	int exit_status;
 	int g_cpu, c_cpu;	/* Hg / Hc selections (vCPU index) */

@@ -70,13 +70,13 @@ static enum gs_after h_stop_reason(struct gdbstub *gs, char *a, size_t n, struct
 
 static enum gs_after h_supported(struct gdbstub *gs, char *a, size_t n, struct kp_buf *reply)
 {
-	(void)gs;
 	(void)a;
 	(void)n;
 	kp_buf_printf(reply,
 		      "PacketSize=%x;qXfer:features:read+;QStartNoAckMode+;vContSupported+;"
-		      "swbreak+;hwbreak+",
-		      RSP_MAX_PAYLOAD);
+		      "swbreak+;hwbreak+%s",
+		      RSP_MAX_PAYLOAD,
+		      gs->stopped_on_attach ? ";" RSP_FEATURE_STOPPED_ON_ATTACH : "");
 	return GS_REPLY;
 }
 
@@ -268,9 +268,11 @@ static enum gs_after h_kill(struct gdbstub *gs, char *a, size_t n, struct kp_buf
 	gs_remove_all_breakpoints(gs);
 	if (gs->t->ops->kill)
 		gs->t->ops->kill(gs->t);
-	/* 'k' has no reply; vKill answers OK.  Either way the connection ends. */
-	if (a[-1] != 'k')
-		kp_buf_puts(reply, "OK");
+	/* The protocol gives 'k' no reply, but lldb waits for one and fails without it
+	 * ("failed to send the k packet"); QEMU answers W00 (the process exited, status 0)
+	 * before it closes, and gdb ignores whatever follows its 'k'.  vKill answers OK.
+	 * Either way the connection ends. */
+	kp_buf_puts(reply, a[-1] == 'k' ? "W00" : "OK");
 	return GS_REPLY_CLOSE;
 }
 

@@ -113,9 +113,7 @@ static bool on_packet(struct gdbstub *gs, struct kp_buf *reply)
 
 	if (after == GS_RESUMED)
 		return true;	/* the stop reply comes when the target stops */
-	/* 'k' has no reply at all. */
-	if (!(after == GS_REPLY_CLOSE && gs->fr.buf[0] == 'k') &&
-	    gs_send_packet(gs, reply->data, reply->len))
+	if (gs_send_packet(gs, reply->data, reply->len))
 		return false;
 	return after != GS_REPLY_CLOSE;
 }
@@ -186,18 +184,12 @@ static void session_begin(struct gdbstub *gs, int fd)
 		else if (ev.cpu >= 0 && ev.cpu < gs->ncpu)
 			gs->stop_cpu = gs->g_cpu = gs->c_cpu = ev.cpu;
 	}
-	/* Like QEMU, say that a running VM was stopped for this debugger with a stop reply
-	 * nobody asked for: gdb ignores it, while a client that leaves the VM as it found it
-	 * (kprof collect --remote) learns that it ran.  A VM halted already sends none. */
-	if (was_running && !gs->exited) {
-		struct kp_buf reply;
-
-		kp_buf_init(&reply);
-		ev = (struct target_event){ .kind = TARGET_EV_STOPPED, .cpu = gs->stop_cpu };
-		if (!gs_stop_reply(gs, &ev, &reply))
-			gs_send_packet(gs, reply.data, reply.len);
-		kp_buf_release(&reply);
-	}
+	/* QEMU says that it stopped a running VM for this debugger with a stop reply nobody
+	 * asked for; lldb 14 takes that packet for the ack of its first request and gives up
+	 * ("failed to get reply to handshake packet").  We say it in the answer to
+	 * qSupported instead, which gdb and lldb ignore and kprof collect --remote reads
+	 * to leave the VM running afterwards. */
+	gs->stopped_on_attach = was_running && !gs->exited;
 }
 
 static void session_end(struct gdbstub *gs)

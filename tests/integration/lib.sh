@@ -78,3 +78,53 @@ for word in ("running", "paused"):
         print(word)
 PY
 }
+
+# has FILE REGEX: grep -E with the file shown when it fails.
+has() {
+	if grep -qE "$2" "$1"; then return 0; fi
+	echo "--- $1 lacks /$2/:"
+	sed 's/^/    /' "$1" | tail -40
+	return 1
+}
+
+# start_vm NAME ADDR ARGS...: kprof run --gdb ADDR ARGS... in the background (its pid in
+# VM_PID, its output in $WORK/NAME.out and .err); waits for the stub.  For debugger tests.
+VM_PID=
+start_vm() {
+	local name=$1 addr=$2
+	shift 2
+	timeout 600 "$KPROF" run --gdb "$addr" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	VM_PID=$!
+	for _ in $(seq 300); do
+		grep -q "gdb stub listening on" "$WORK/$name.err" 2>/dev/null && return 0
+		kill -0 "$VM_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "kprof run did not start its gdb stub:"
+	cat "$WORK/$name.err"
+	return 1
+}
+
+stop_vm() {
+	if [ -n "$VM_PID" ]; then
+		kill "$VM_PID" 2>/dev/null
+		wait "$VM_PID" 2>/dev/null
+		VM_PID=
+	fi
+}
+
+# vm_wait: wait (up to 120 s) for kprof to end by itself; sets st to its exit status, or
+# to "running".  (Not a $(...) function: only this shell can wait for its child.)
+vm_wait() {
+	for _ in $(seq 1200); do
+		kill -0 "$VM_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$VM_PID" 2>/dev/null; then
+		st=running
+		return
+	fi
+	wait "$VM_PID"
+	st=$?
+	VM_PID=
+}

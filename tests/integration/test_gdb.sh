@@ -5,62 +5,13 @@
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
 
-VM_PID=
 GDB_TIMEOUT=120
-
-# start_vm NAME ADDR ARGS...: kprof run --gdb ADDR ARGS... in the background; waits for the stub.
-start_vm() {
-	local name=$1 addr=$2
-	shift 2
-	timeout 600 "$KPROF" run --gdb "$addr" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-	VM_PID=$!
-	for _ in $(seq 300); do
-		grep -q "gdb stub listening on" "$WORK/$name.err" 2>/dev/null && return 0
-		kill -0 "$VM_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "kprof run did not start its gdb stub:"
-	cat "$WORK/$name.err"
-	return 1
-}
-
-stop_vm() {
-	if [ -n "$VM_PID" ]; then
-		kill "$VM_PID" 2>/dev/null
-		wait "$VM_PID" 2>/dev/null
-		VM_PID=
-	fi
-}
 trap stop_vm EXIT
-
-# vm_wait: wait (up to 120 s) for kprof to end by itself; sets st to its exit status, or
-# to "running".  (Not a $(...) function: only this shell can wait for its child.)
-vm_wait() {
-	for _ in $(seq 1200); do
-		kill -0 "$VM_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$VM_PID" 2>/dev/null; then
-		st=running
-		return
-	fi
-	wait "$VM_PID"
-	st=$?
-	VM_PID=
-}
 
 run_gdb() {
 	local out=$1
 	shift
 	timeout "$GDB_TIMEOUT" gdb -batch -nx "$@" >"$out" 2>&1
-}
-
-# has FILE REGEX: grep -E with the file shown when it fails.
-has() {
-	if grep -qE "$2" "$1"; then return 0; fi
-	echo "--- $1 lacks /$2/:"
-	sed 's/^/    /' "$1" | tail -40
-	return 1
 }
 
 # 1. A full session on the frame-pointer build, halted from the start (--gdb-wait).

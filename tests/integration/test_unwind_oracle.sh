@@ -24,9 +24,10 @@ fi
 # The helper links the library of the build under test (sanitizer flags for build/san).
 san=
 case "$BUILD" in *san*) san="-fsanitize=address,undefined" ;; esac
-if ! cc -std=gnu11 -O1 -g $san -I. -I/usr/include/json-c -I/usr/include/libdwarf -D_GNU_SOURCE \
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory "$@"; }
+if ! cc -std=gnu11 -O1 -g $san -I. $(mk print-LIB_CFLAGS) -D_GNU_SOURCE \
 	-o "$WORK/oracle_unwind" tests/integration/oracle_unwind.c "$BUILD/libkprof.a" \
-	-ldwarf -lelf -lz -lpcre2-8 -ljson-c -lpthread -lm 2>"$WORK/cc.err"; then
+	$(mk print-LDLIBS) 2>"$WORK/cc.err"; then
 	fail "unwind oracle: helper does not build" "$(head -3 "$WORK/cc.err")"
 	exit 0
 fi

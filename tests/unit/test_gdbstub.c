@@ -36,6 +36,7 @@ struct fake {
 	int resumes;
 	struct target_event pending[4];
 	int npending;
+	int kills;
 };
 
 static struct fake *F(struct target *t)
@@ -197,6 +198,14 @@ static int fake_clear_bp(struct target *t, enum target_bp_kind kind, uint64_t ad
 	return -ENOENT;
 }
 
+static int fake_kill(struct target *t)
+{
+	pthread_mutex_lock(&F(t)->lock);
+	F(t)->kills++;
+	pthread_mutex_unlock(&F(t)->lock);
+	return 0;
+}
+
 static const struct target_ops fake_ops = {
 	.name = "fake",
 	.cpu_count = fake_cpu_count,
@@ -212,6 +221,7 @@ static const struct target_ops fake_ops = {
 	.write_mem = fake_write_mem,
 	.set_bp = fake_set_bp,
 	.clear_bp = fake_clear_bp,
+	.kill = fake_kill,
 };
 
 /* ---- framing and codec --------------------------------------------------------------- */
@@ -432,14 +442,15 @@ static void fake_free(struct fake *f)
 	free(f);
 }
 
-static struct conn *conn_open(void)
+/* The stub serving FAKE (running or halted as it is) over a socketpair. */
+static struct conn *conn_open_on(struct fake *fake)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	struct gdbstub_opts o = { .quiet = true };
 	int sv[2];
 
 	assert_non_null(c);
-	c->f = fake_new();
+	c->f = fake;
 	c->gs = gdbstub_new(&c->f->t, &o);
 	assert_non_null(c->gs);
 	assert_int_equal(gdbstub_add_monitor(c->gs, "hello", "greets", mon_hello, "test"), 0);
@@ -449,6 +460,11 @@ static struct conn *conn_open(void)
 	rsp_framer_init(&c->fr);
 	assert_int_equal(pthread_create(&c->th, NULL, serve, c), 0);
 	return c;
+}
+
+static struct conn *conn_open(void)
+{
+	return conn_open_on(fake_new());
 }
 
 static void conn_close(struct conn *c)
@@ -733,6 +749,71 @@ static void test_server_exit_and_monitor(void **state)
 	conn_close(c);
 }
 
+/* k: the target is killed and the client hears W00 before the stub hangs up, as from
+ * QEMU (lldb waits for that reply); vKill answers OK. */
+static void test_server_kill(void **state)
+{
+	struct conn *c = conn_open();
+	uint8_t ch;
+
+	(void)state;
+	assert_reply(c, "Z0,1100,1", "OK");
+	assert_reply(c, "k", "W00");
+	assert_int_equal(c->f->kills, 1);
+	assert_int_equal(c->f->nbp, 0);
+	/* then the connection ends, not another packet: EOF, or a reset when our ack of the
+	 * W00 reached a stub that had already closed */
+	{
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		ssize_t n;
+
+		assert_int_equal(poll(&p, 1, 5000), 1);
+		n = read(c->fd, &ch, 1);
+		assert_true(n == 0 || (n < 0 && errno == ECONNRESET));
+	}
+	conn_close(c);
+
+	c = conn_open();
+	assert_reply(c, "QStartNoAckMode", "OK");
+	assert_reply(c, "vKill;1", "OK");
+	assert_int_equal(c->f->kills, 1);
+	conn_close(c);
+}
+
+/* Attaching to a running VM stops it and says so among the features, not with a stop
+ * reply nobody asked for (lldb takes that for the ack of its first packet). */
+static void test_server_attach_running(void **state)
+{
+	struct fake *f = fake_new();
+	struct conn *c;
+	const char *r;
+
+	(void)state;
+	f->stopped = false;
+	c = conn_open_on(f);
+	/* lldb's first packet: the ack comes first, then OK */
+	send_packet(c, "QStartNoAckMode", 15);
+	{
+		char ch = 0;
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+		assert_int_equal(poll(&p, 1, 5000), 1);
+		assert_int_equal(read(c->fd, &ch, 1), 1);
+		assert_int_equal(ch, '+');
+	}
+	assert_string_equal(recv_packet(c, 5000), "OK");
+	assert_true(fake_is_stopped(&f->t));
+	r = xchg(c, "qSupported:multiprocess+");
+	assert_non_null(strstr(r, ";" RSP_FEATURE_STOPPED_ON_ATTACH));
+	assert_reply(c, "?", "T05thread:1;");
+	conn_close(c);
+	/* a VM halted already: no such feature */
+	c = conn_open();
+	r = xchg(c, "qSupported");
+	assert_null(strstr(r, RSP_FEATURE_STOPPED_ON_ATTACH));
+	conn_close(c);
+}
+
 static void test_server_garbage(void **state)
 {
 	struct conn *c = conn_open();
@@ -782,6 +863,15 @@ static void test_client(void **state)
 	assert_int_equal(gdbstub_start(gs), 0);
 	t = gdbstub_client_connect(gdbstub_address(gs), NULL, &err);
 	assert_non_null(t);
+	assert_false(gdbstub_client_found_running(t));
+	/* left running, the VM is found running by the next client (and stopped for it) */
+	assert_int_equal(gdbstub_client_detach(t, true), 0);
+	gdbstub_client_close(t);
+	assert_false(fake_is_stopped(&c->f->t));
+	t = gdbstub_client_connect(gdbstub_address(gs), NULL, &err);
+	assert_non_null(t);
+	assert_true(gdbstub_client_found_running(t));
+	assert_true(fake_is_stopped(&c->f->t));
 	assert_int_equal(target_cpu_count(t), 2);
 	assert_int_equal(target_cpu_state(t, 0), TARGET_CPU_RUNNING);
 	assert_int_equal(target_cpu_state(t, 1), TARGET_CPU_HALTED);
@@ -978,6 +1068,8 @@ int main(void)
 		cmocka_unit_test(test_server_regs_mem),
 		cmocka_unit_test(test_server_exec),
 		cmocka_unit_test(test_server_exit_and_monitor),
+		cmocka_unit_test(test_server_kill),
+		cmocka_unit_test(test_server_attach_running),
 		cmocka_unit_test(test_server_garbage),
 		cmocka_unit_test(test_client),
 		cmocka_unit_test(test_client_qemu_like),
