@@ -1,7 +1,7 @@
 /* common: logging, errors, time, parsing and small buffers shared by every module.
  *
- * Conventions (see shared/STYLE.md): library functions return 0 or a negative errno;
- * only the command line exits.  Messages are one lowercase line that names the thing.
+ * Conventions: library functions return 0 or a negative errno (kp_fail below); only the
+ * command line exits.  Messages are one lowercase line that names the thing.
  */
 #ifndef KPROF_COMMON_H
 #define KPROF_COMMON_H
@@ -17,11 +17,12 @@
 #define KP_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define KP_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
-/* Print "kprof: <message>" on stderr and return -1, as git's error() does. */
-int kp_error(const char *fmt, ...) KP_PRINTF(1, 2);
-/* Print "kprof: <message>" on stderr and return err (a negative errno), for lower layers:
- * "return kp_fail(-EINVAL, \"%s: not an ELF file\", path);". */
+/* The error convention: a function returns 0 or a negative errno, and the one message is
+ * printed once, by the level that knows the input's name.  kp_fail prints "kprof: <message>"
+ * on stderr and returns err: "return kp_fail(-EINVAL, \"%s: not an ELF file\", path);".
+ * kp_error only prints, for a caller that goes on or returns something else. */
 int kp_fail(int err, const char *fmt, ...) KP_PRINTF(2, 3);
+void kp_error(const char *fmt, ...) KP_PRINTF(1, 2);
 /* Print "kprof: warning: <message>" on stderr. */
 void kp_warn(const char *fmt, ...) KP_PRINTF(1, 2);
 /* Print "kprof: <message>" on stderr when verbose logging is on (KPROF_DEBUG set in the environment). */

@@ -13,14 +13,13 @@ static void vreport(const char *prefix, const char *fmt, va_list ap)
 	fprintf(stderr, "kprof: %s%s\n", prefix, line);
 }
 
-int kp_error(const char *fmt, ...)
+void kp_error(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vreport("", fmt, ap);
 	va_end(ap);
-	return -1;
 }
 
 int kp_fail(int err, const char *fmt, ...)

@@ -50,10 +50,10 @@ int gdbstub_listen(struct gdbstub *gs, const char *addr)
 
 	e = gdbstub_parse_addr(addr, &a);
 	if (e)
-		return kp_error("%s: expected tcp:HOST:PORT, HOST:PORT or unix:PATH", addr), e;
+		return kp_fail(e, "%s: expected tcp:HOST:PORT, HOST:PORT or unix:PATH", addr);
 	fd = rsp_sock_listen(&a, gs->address, sizeof(gs->address));
 	if (fd < 0)
-		return kp_error("gdb stub: cannot listen on %s: %s", addr, strerror(-fd)), fd;
+		return kp_fail(fd, "gdb stub: cannot listen on %s: %s", addr, strerror(-fd));
 	if (a.is_unix)
 		snprintf(gs->unix_path, sizeof(gs->unix_path), "%s", a.path);
 	gs->listen_fd = fd;

@@ -7,6 +7,9 @@
 
 #include "common/common.h"
 
+#include <errno.h>
+#include <stdio.h>
+
 static void test_parse_size(void **state)
 {
 	uint64_t v;
@@ -86,6 +89,18 @@ static void test_buf(void **state)
 	kp_buf_release(&b);
 }
 
+static void test_fail_returns_err(void **state)
+{
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(kp_fail(-ENOENT, "test: expected message"), -ENOENT);
+	f = fopen("/dev/full", "w");
+	assert_non_null(f);
+	fputs("a result that cannot be written", f);
+	assert_int_equal(kp_close_output(f, "/dev/full"), -ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -93,6 +108,7 @@ int main(void)
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_cpumask),
 		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_fail_returns_err),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
