@@ -186,23 +186,8 @@ static void print_text(const struct vmm_boot_profile *p, FILE *f)
 		fprintf(f, "  (%u more events not recorded)\n", p->port80_dropped);
 }
 
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-/* Written by hand: json-c belongs to the profiler's trace writer, and this is flat. */
+/* Written by hand (strings through kp_json_string): json-c belongs to the profiler's trace
+ * writer, and this is flat. */
 static void print_json(const struct vmm_boot_profile *p, FILE *f)
 {
 	fprintf(f, "{\"host_phases\":[");
@@ -216,7 +201,7 @@ static void print_json(const struct vmm_boot_profile *p, FILE *f)
 		uint64_t prev = i ? p->stages[i - 1].guest_ns : 0;
 
 		fprintf(f, "%s{\"name\":", i ? "," : "");
-		json_string(f, s->name);
+		kp_json_string(f, s->name);
 		fprintf(f, ",\"delta_ns\":%llu,\"cumulative_ns\":%llu,\"host_ns\":%llu}",
 			(unsigned long long)(s->guest_ns >= prev ? s->guest_ns - prev : 0),
 			(unsigned long long)s->guest_ns, (unsigned long long)s->host_ns);

@@ -72,6 +72,15 @@ int kp_read_file(const char *path, char **data, size_t *len);
 /* True when two paths name the same file (same device and inode). */
 bool kp_same_file(const char *a, const char *b);
 
+/* The length of the valid UTF-8 sequence at s (at most n bytes, n >= 1) and its code point
+ * in *cp, or 0 when s does not start one: overlong forms, surrogates and code points above
+ * U+10FFFF are not valid. */
+size_t kp_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp);
+/* Write str as a JSON string, quoted: '"', '\\' and control characters escaped, valid UTF-8
+ * as is, any other byte as the code point of the same value (\u00XX), so the output is valid
+ * JSON whatever the input. */
+void kp_json_string(FILE *f, const char *str);
+
 /* Flush and check a stream that held results: a failed write is an error (as perf does). */
 int kp_close_output(FILE *f, const char *name);
 
