@@ -6,11 +6,13 @@
 #ifndef KPROF_COMMON_H
 #define KPROF_COMMON_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #define KP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define KP_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -30,6 +32,11 @@ void kp_debug(const char *fmt, ...) KP_PRINTF(1, 2);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t kp_now_ns(void);
+/* Timed waits run on the monotonic clock, so a change of the wall clock neither cuts them
+ * short nor stretches them: a condition variable initialised by kp_cond_init, waited on with
+ * pthread_cond_timedwait until the deadline kp_deadline sets ms milliseconds from now. */
+int kp_cond_init(pthread_cond_t *cond);
+void kp_deadline(struct timespec *ts, long ms);
 
 /* Parse "64M", "1G", "4096", "2k" (binary units). Returns 0 or -EINVAL / -ERANGE. */
 int kp_parse_size(const char *s, uint64_t *out);

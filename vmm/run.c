@@ -96,12 +96,7 @@ int vmm_stop_all(struct vmm *vm)
 
 		vmm_kick_all_locked(vm);
 		/* Kicks are reliable (immediate_exit); the timeout only guards against the unknown. */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		kp_deadline(&ts, 50);
 		pthread_cond_timedwait(&vm->ctl_cond, &vm->lock, &ts);
 	}
 	pthread_mutex_unlock(&vm->lock);

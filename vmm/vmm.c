@@ -53,7 +53,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	pthread_mutex_init(&vm->prof_lock, NULL);
 	pthread_mutex_init(&vm->bus.mmio_lock, NULL);
 	pthread_cond_init(&vm->vcpu_cond, NULL);
-	pthread_cond_init(&vm->ctl_cond, NULL);
+	kp_cond_init(&vm->ctl_cond);	/* timed waits (vmm_stop_all) */
 	vm->stop_requested = true;	/* nothing runs before vmm_start */
 	vm->result.cpu = -1;
 	vmm_target_init(vm);

@@ -8,6 +8,7 @@
 #include "common/common.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -146,6 +147,32 @@ static void test_utf8_seq(void **state)
 	assert_int_equal(kp_utf8_seq((const unsigned char *)"\x80", 1, &cp), 0);
 }
 
+/* A timed wait on a kp_cond_init condition ends at its kp_deadline, measured on the same
+ * monotonic clock (at least the time asked for; no upper bound: the host may be busy). */
+static void test_monotonic_wait(void **state)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t c;
+	struct timespec ts;
+	uint64_t t0;
+	int e;
+
+	(void)state;
+	assert_int_equal(kp_cond_init(&c), 0);
+	pthread_mutex_lock(&m);
+	t0 = kp_now_ns();
+	kp_deadline(&ts, 30);
+	do
+		e = pthread_cond_timedwait(&c, &m, &ts);
+	while (e == 0);
+	pthread_mutex_unlock(&m);
+	assert_int_equal(e, ETIMEDOUT);
+	assert_true(kp_now_ns() - t0 >= 30 * 1000000ull);
+	kp_deadline(&ts, 1999);
+	assert_true(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000L);
+	pthread_cond_destroy(&c);
+}
+
 static void test_fail_returns_err(void **state)
 {
 	FILE *f;
@@ -165,9 +192,10 @@ int main(void)
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_cpumask),
 		cmocka_unit_test(test_buf),
-		cmocka_unit_test(test_fail_returns_err),
 		cmocka_unit_test(test_json_string),
 		cmocka_unit_test(test_utf8_seq),
+		cmocka_unit_test(test_monotonic_wait),
+		cmocka_unit_test(test_fail_returns_err),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
