@@ -1,4 +1,5 @@
-/* common: logging, errors, time, parsing and small buffers shared by every module.
+/* common: logging, errors, time, parsing, CPU masks, buffers and files, shared by every
+ * module.
  *
  * Conventions: library functions return 0 or a negative errno (kp_fail below); only the
  * command line exits.  Messages are one lowercase line that names the thing.

@@ -3,10 +3,14 @@
  * Life cycle (names as kvmtool's, lower layers return 0 or a negative errno):
  *
  *     struct vmm_config cfg;
+ *     struct vmm_result res;
+ *     struct vmm *vm;
+ *
  *     vmm_config_init(&cfg);
- *     vmm_config_parse_args(&cfg, argc, argv);    // `kprof run` options + KERNEL.elf
- *     vmm_create(&cfg, &vm);                      // KVM, memory, kernel, ACPI, vCPU threads (parked)
- *     vmm_run_until_exit(vm, &res);               // or: vmm_start + your own event loop on vmm_target()
+ *     vmm_config_parse_args(&cfg, argc, argv, true);  // argv[0] a command name, then `kprof
+ *                                                     // run` options and one KERNEL.elf
+ *     vmm_create(&cfg, &vm);      // the steps of vmm/create.c; vCPU threads exist, parked
+ *     vmm_run_until_exit(vm, &res);   // or: vmm_start + your own event loop on vmm_target()
  *     vmm_destroy(vm);
  *
  * vmm_create prints one "kprof: FILE: problem" line for bad input itself and returns -errno;
