@@ -67,6 +67,15 @@ static int print_side_by_side(const struct bootlab *lab, FILE *f)
 	return 0;
 }
 
+/* The first series of group g at index i or after (lab->nseries: none); both outputs list a
+ * group's series in the order they were added. */
+static size_t next_in(const struct bootlab *lab, int g, size_t i)
+{
+	while (i < lab->nseries && (int)lab->series[i].group != g)
+		i++;
+	return i;
+}
+
 int bootlab_print_table(const struct bootlab *lab, const struct bl_report *r, FILE *f)
 {
 	fprintf(f, "kprof boot: %zu boots of %s", lab->iterations, r->kernel);
@@ -81,12 +90,10 @@ int bootlab_print_table(const struct bootlab *lab, const struct bl_report *r, FI
 	for (int g = 0; g < BL_GROUP_COUNT; g++) {
 		bool header = false;
 
-		for (size_t i = 0; i < lab->nseries; i++) {
+		for (size_t i = next_in(lab, g, 0); i < lab->nseries; i = next_in(lab, g, i + 1)) {
 			const struct bl_series *s = &lab->series[i];
 			struct bl_stats st;
 
-			if ((int)s->group != g)
-				continue;
 			if (!header) {
 				fprintf(f, "\n%s\n  %-30s %5s %9s %9s %9s %9s %9s %9s %9s\n",
 					bl_group_title(s->group), "", "n", "min", "median", "p90",
@@ -124,12 +131,10 @@ int bootlab_write_json(const struct bootlab *lab, const struct bl_report *r, FIL
 	for (int g = 0; g < BL_GROUP_COUNT; g++) {
 		bool first = true;
 
-		for (size_t i = 0; i < lab->nseries; i++) {
+		for (size_t i = next_in(lab, g, 0); i < lab->nseries; i = next_in(lab, g, i + 1)) {
 			const struct bl_series *s = &lab->series[i];
 			struct bl_stats st;
 
-			if ((int)s->group != g)
-				continue;
 			if (first) {
 				fprintf(f, "%s{\"group\":\"%s\",\"title\":", first_group ? "" : ",",
 					group_keys[g]);
