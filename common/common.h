@@ -23,7 +23,8 @@
 /* The error convention: a function returns 0 or a negative errno, and the one message is
  * printed once, by the level that knows the input's name.  kp_fail prints "kprof: <message>"
  * on stderr and returns err: "return kp_fail(-EINVAL, \"%s: not an ELF file\", path);".
- * kp_error only prints, for a caller that goes on or returns something else. */
+ * kp_error only prints, for a caller that goes on or cleans up before it returns (a
+ * "kp_error(...); return -EINVAL;" with nothing between is kp_fail written long). */
 int kp_fail(int err, const char *fmt, ...) KP_PRINTF(2, 3);
 void kp_error(const char *fmt, ...) KP_PRINTF(1, 2);
 /* Print "kprof: warning: <message>" on stderr. */
