@@ -67,6 +67,15 @@ static int print_side_by_side(const struct bootlab *lab, FILE *f)
 	return 0;
 }
 
+/* The first series of group g at index i or after (lab->nseries: none); both outputs list a
+ * group's series in the order they were added. */
+static size_t next_in(const struct bootlab *lab, int g, size_t i)
+{
+	while (i < lab->nseries && (int)lab->series[i].group != g)
+		i++;
+	return i;
+}
+
 int bootlab_print_table(const struct bootlab *lab, const struct bl_report *r, FILE *f)
 {
 	fprintf(f, "kprof boot: %zu boots of %s", lab->iterations, r->kernel);
@@ -81,12 +90,10 @@ int bootlab_print_table(const struct bootlab *lab, const struct bl_report *r, FI
 	for (int g = 0; g < BL_GROUP_COUNT; g++) {
 		bool header = false;
 
-		for (size_t i = 0; i < lab->nseries; i++) {
+		for (size_t i = next_in(lab, g, 0); i < lab->nseries; i = next_in(lab, g, i + 1)) {
 			const struct bl_series *s = &lab->series[i];
 			struct bl_stats st;
 
-			if ((int)s->group != g)
-				continue;
 			if (!header) {
 				fprintf(f, "\n%s\n  %-30s %5s %9s %9s %9s %9s %9s %9s %9s\n",
 					bl_group_title(s->group), "", "n", "min", "median", "p90",
@@ -104,22 +111,6 @@ int bootlab_print_table(const struct bootlab *lab, const struct bl_report *r, FI
 	return ferror(f) ? -EIO : 0;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);	/* UTF-8 passes through */
-	}
-	fputc('"', f);
-}
-
 static void json_values(FILE *f, const struct bl_series *s)
 {
 	for (size_t i = 0; s && i < s->n; i++)
@@ -129,9 +120,9 @@ static void json_values(FILE *f, const struct bl_series *s)
 int bootlab_write_json(const struct bootlab *lab, const struct bl_report *r, FILE *f)
 {
 	fprintf(f, "{\"kernel\":");
-	json_str(f, r->kernel);
+	kp_json_string(f, r->kernel);
 	fprintf(f, ",\"cpus\":%u,\"end_point\":", r->cpus);
-	json_str(f, r->end_point);
+	kp_json_string(f, r->end_point);
 	fprintf(f, ",\"iterations\":%zu,\"failures\":%zu,\"wall_s\":%.3f,\"unit\":\"ns\","
 		   "\"percentiles\":\"nearest-rank\",\"spread\":\"max-min\","
 		   "\"robust_spread\":\"iqr: p75-p25\",\"groups\":[",
@@ -140,23 +131,21 @@ int bootlab_write_json(const struct bootlab *lab, const struct bl_report *r, FIL
 	for (int g = 0; g < BL_GROUP_COUNT; g++) {
 		bool first = true;
 
-		for (size_t i = 0; i < lab->nseries; i++) {
+		for (size_t i = next_in(lab, g, 0); i < lab->nseries; i = next_in(lab, g, i + 1)) {
 			const struct bl_series *s = &lab->series[i];
 			struct bl_stats st;
 
-			if ((int)s->group != g)
-				continue;
 			if (first) {
 				fprintf(f, "%s{\"group\":\"%s\",\"title\":", first_group ? "" : ",",
 					group_keys[g]);
-				json_str(f, bl_group_title(s->group));
+				kp_json_string(f, bl_group_title(s->group));
 				fprintf(f, ",\"rows\":[");
 				first_group = false;
 			}
 			if (series_stats(s, &st))
 				return -ENOMEM;
 			fprintf(f, "%s{\"name\":", first ? "" : ",");
-			json_str(f, s->name);
+			kp_json_string(f, s->name);
 			fprintf(f, ",\"n\":%zu,\"min\":%llu,\"p25\":%llu,\"median\":%llu,\"p75\":%llu,"
 				   "\"p90\":%llu,\"p99\":%llu,\"max\":%llu,\"spread\":%llu,\"iqr\":%llu}",
 				st.n, (unsigned long long)st.min, (unsigned long long)st.p25,

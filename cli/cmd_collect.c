@@ -112,7 +112,7 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 		switch (c) {
 		case OPT_SAMPLES:
 			if (kp_parse_u64(optarg, &v) || !v || v > 100000000)
-				return kp_error("--samples: '%s' is not a count from 1 to 100000000",
+				return kp_fail(-EINVAL, "--samples: '%s' is not a count from 1 to 100000000",
 						optarg);
 			o->s.samples = (size_t)v;
 			break;
@@ -120,7 +120,7 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 			if (!strcmp(optarg, "0")) {
 				d = 0;	/* back to back: as fast as the target allows */
 			} else if (kp_parse_seconds(optarg, &d) || d > 3600) {
-				return kp_error("--interval: '%s' is not a number of seconds "
+				return kp_fail(-EINVAL, "--interval: '%s' is not a number of seconds "
 						"(0 to 3600)", optarg);
 			}
 			o->s.interval_s = d;
@@ -128,19 +128,19 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 			break;
 		case OPT_FREQUENCY:
 			if (kp_parse_seconds(optarg, &d) || d > 1e6)
-				return kp_error("--frequency: '%s' is not a rate in Hz (up to 1000000)",
+				return kp_fail(-EINVAL, "--frequency: '%s' is not a rate in Hz (up to 1000000)",
 						optarg);
 			o->s.interval_s = 1.0 / d;
 			o->have_frequency = true;
 			break;
 		case OPT_MASK:
 			if (kp_cpumask_parse(optarg, &o->s.cpus))
-				return kp_error("--cpu-mask: '%s' is not a decimal or 0x-hex mask of up "
+				return kp_fail(-EINVAL, "--cpu-mask: '%s' is not a decimal or 0x-hex mask of up "
 						"to 128 bits", optarg);
 			break;
 		case OPT_DEPTH:
 			if (kp_parse_u64(optarg, &v) || !v || v > 4096)
-				return kp_error("--max-depth: '%s' is not a depth from 1 to 4096",
+				return kp_fail(-EINVAL, "--max-depth: '%s' is not a depth from 1 to 4096",
 						optarg);
 			o->max_depth = (unsigned)v;
 			break;
@@ -153,7 +153,7 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 				break;
 			}
 			if (kp_parse_u64(optarg, &v))
-				return kp_error("--kaslr-offset: '%s' is not 'auto' or a decimal or "
+				return kp_fail(-EINVAL, "--kaslr-offset: '%s' is not 'auto' or a decimal or "
 						"0x-hex number", optarg);
 			o->kaslr_offset = v;
 			o->kaslr_given = true;
@@ -175,7 +175,7 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 			return 1;
 		default:
 			if (optopt)
-				return kp_error("collect: option '%s' is unknown or lacks its value; "
+				return kp_fail(-EINVAL, "collect: option '%s' is unknown or lacks its value; "
 						"see 'kprof collect --help'", argv[optind - 1]);
 			/* An unknown long option may be a kprof run option: hand it over. */
 			optind--;
@@ -183,7 +183,7 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 		}
 	}
 	if (o->have_interval && o->have_frequency)
-		return kp_error("collect: give --interval or --frequency, not both");
+		return kp_fail(-EINVAL, "collect: give --interval or --frequency, not both");
 	return 0;
 }
 
@@ -192,7 +192,7 @@ static int pick_format(const struct collect_opts *o, enum flame_format *fmt)
 {
 	if (o->format) {
 		if (flame_format_parse(o->format, fmt))
-			return kp_error("--format: '%s' is not json, folded, svg or speedscope",
+			return kp_fail(-EINVAL, "--format: '%s' is not json, folded, svg or speedscope",
 					o->format);
 		return 0;
 	}

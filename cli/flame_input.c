@@ -23,7 +23,7 @@ static int positive(const char *opt, const char *arg, double lo, double hi, doub
 	double v = strtod(arg, &end);
 
 	if (end == arg || *end || !(v >= lo && v <= hi))
-		return kp_error("--%s: '%s' is not a number from %g to %g", opt, arg, lo, hi);
+		return kp_fail(-EINVAL, "--%s: '%s' is not a number from %g to %g", opt, arg, lo, hi);
 	*out = v;
 	return 0;
 }

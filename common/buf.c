@@ -133,11 +133,9 @@ bool kp_same_file(const char *a, const char *b)
 
 int kp_close_output(FILE *f, const char *name)
 {
-	int bad = fflush(f) != 0 || ferror(f);
+	int err = fflush(f) != 0 || ferror(f) ? (errno ? errno : EIO) : 0;
 
-	if (f != stdout && f != stderr)
-		bad |= fclose(f) != 0;
-	if (bad)
-		return kp_error("%s: write failed: %s", name, strerror(errno ? errno : EIO));
-	return 0;
+	if (f != stdout && f != stderr && fclose(f) != 0 && !err)
+		err = errno ? errno : EIO;
+	return err ? kp_fail(-err, "%s: write failed: %s", name, strerror(err)) : 0;
 }

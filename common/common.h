@@ -1,27 +1,32 @@
-/* common: logging, errors, time, parsing and small buffers shared by every module.
+/* common: logging, errors, time, parsing, CPU masks, buffers and files, shared by every
+ * module.
  *
- * Conventions (see shared/STYLE.md): library functions return 0 or a negative errno;
- * only the command line exits.  Messages are one lowercase line that names the thing.
+ * Conventions: library functions return 0 or a negative errno (kp_fail below); only the
+ * command line exits.  Messages are one lowercase line that names the thing.
  */
 #ifndef KPROF_COMMON_H
 #define KPROF_COMMON_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #define KP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define KP_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define KP_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define KP_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
-/* Print "kprof: <message>" on stderr and return -1, as git's error() does. */
-int kp_error(const char *fmt, ...) KP_PRINTF(1, 2);
-/* Print "kprof: <message>" on stderr and return err (a negative errno), for lower layers:
- * "return kp_fail(-EINVAL, \"%s: not an ELF file\", path);". */
+/* The error convention: a function returns 0 or a negative errno, and the one message is
+ * printed once, by the level that knows the input's name.  kp_fail prints "kprof: <message>"
+ * on stderr and returns err: "return kp_fail(-EINVAL, \"%s: not an ELF file\", path);".
+ * kp_error only prints, for a caller that goes on or cleans up before it returns (a
+ * "kp_error(...); return -EINVAL;" with nothing between is kp_fail written long). */
 int kp_fail(int err, const char *fmt, ...) KP_PRINTF(2, 3);
+void kp_error(const char *fmt, ...) KP_PRINTF(1, 2);
 /* Print "kprof: warning: <message>" on stderr. */
 void kp_warn(const char *fmt, ...) KP_PRINTF(1, 2);
 /* Print "kprof: <message>" on stderr when verbose logging is on (KPROF_DEBUG set in the environment). */
@@ -29,6 +34,11 @@ void kp_debug(const char *fmt, ...) KP_PRINTF(1, 2);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t kp_now_ns(void);
+/* Timed waits run on the monotonic clock, so a change of the wall clock neither cuts them
+ * short nor stretches them: a condition variable initialised by kp_cond_init, waited on with
+ * pthread_cond_timedwait until the deadline kp_deadline sets ms milliseconds from now. */
+int kp_cond_init(pthread_cond_t *cond);
+void kp_deadline(struct timespec *ts, long ms);
 
 /* Parse "64M", "1G", "4096", "2k" (binary units). Returns 0 or -EINVAL / -ERANGE. */
 int kp_parse_size(const char *s, uint64_t *out);
@@ -70,6 +80,15 @@ int kp_read_file(const char *path, char **data, size_t *len);
 
 /* True when two paths name the same file (same device and inode). */
 bool kp_same_file(const char *a, const char *b);
+
+/* The length of the valid UTF-8 sequence at s (at most n bytes, n >= 1) and its code point
+ * in *cp, or 0 when s does not start one: overlong forms, surrogates and code points above
+ * U+10FFFF are not valid. */
+size_t kp_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp);
+/* Write str as a JSON string, quoted: '"', '\\' and control characters escaped, valid UTF-8
+ * as is, any other byte as the code point of the same value (\u00XX), so the output is valid
+ * JSON whatever the input. */
+void kp_json_string(FILE *f, const char *str);
 
 /* Flush and check a stream that held results: a failed write is an error (as perf does). */
 int kp_close_output(FILE *f, const char *name);

@@ -7,18 +7,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The decimal or 0x-hex number s starts with, and where it ends.  strtoull alone would take
+ * leading blanks and a minus sign (wrapping around). */
+static int leading_u64(const char *s, unsigned long long *v, char **end)
+{
+	if (!s || !*s || *s == '-' || isspace((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(s, end, 0);
+	if (errno == ERANGE)
+		return -ERANGE;
+	return *end == s ? -EINVAL : 0;
+}
+
 int kp_parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
+	int ret = leading_u64(s, &v, &end);
 
-	if (!s || !*s || *s == '-' || isspace((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (end == s || *end)
+	if (ret)
+		return ret;
+	if (*end)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -29,15 +39,10 @@ int kp_parse_size(const char *s, uint64_t *out)
 	char *end;
 	unsigned long long v;
 	unsigned shift = 0;
+	int ret = leading_u64(s, &v, &end);
 
-	if (!s || !*s || *s == '-' || isspace((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (end == s)
-		return -EINVAL;
+	if (ret)
+		return ret;
 	switch (toupper((unsigned char)*end)) {
 	case 0:
 		break;

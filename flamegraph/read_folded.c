@@ -184,9 +184,9 @@ int fg_read_folded(FILE *f, const char *name, fg_stack_fn fn, void *arg)
 		nstacks++;
 	}
 	if (!rc && ferror(f))
-		rc = kp_error("%s: read error", name) ? -EIO : 0;
+		rc = kp_fail(-EIO, "%s: read error", name);
 	if (!rc && !nstacks)
-		rc = kp_error("%s: no stacks (empty input)", name) ? -EINVAL : 0;
+		rc = kp_fail(-EINVAL, "%s: no stacks (empty input)", name);
 	free(line);
 	free(fr.v);
 	return rc;

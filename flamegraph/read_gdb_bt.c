@@ -161,9 +161,9 @@ int fg_read_gdb_bt(FILE *f, const char *name, fg_stack_fn fn, void *arg)
 	if (!rc)
 		rc = flush(&s, lineno);
 	if (!rc && ferror(f))
-		rc = kp_error("%s: read error", name) ? -EIO : 0;
+		rc = kp_fail(-EIO, "%s: read error", name);
 	if (!rc && !s.nstacks)
-		rc = kp_error("%s: no backtraces found", name) ? -EINVAL : 0;
+		rc = kp_fail(-EINVAL, "%s: no backtraces found", name);
 	free(line);
 	free(s.fr.v);
 	kp_buf_release(&s.names);

@@ -211,40 +211,44 @@ static int frame_markup(struct layout *l, const struct section *s, const struct 
 	l->seq++;
 
 	kp_buf_reset(b);
-	rc |= kp_buf_puts(b, "<g><title>");
-	rc |= fg_xml_escape(b, name, dlen);
-	rc |= kp_buf_printf(b, " (%" PRIu64 " ", n);
-	rc |= fg_xml_escape(b, l->o->countname, strlen(l->o->countname));
-	rc |= kp_buf_printf(b, ", %.2f%%", total ? 100.0 * (double)n / (double)total : 0.0);
+	/* Each write runs only while the ones before it succeeded: rc is the first error. */
+	rc = kp_buf_puts(b, "<g><title>");
+	rc = rc ? rc : fg_xml_escape(b, name, dlen);
+	rc = rc ? rc : kp_buf_printf(b, " (%" PRIu64 " ", n);
+	rc = rc ? rc : fg_xml_escape(b, l->o->countname, strlen(l->o->countname));
+	rc = rc ? rc : kp_buf_printf(b, ", %.2f%%",
+				     total ? 100.0 * (double)n / (double)total : 0.0);
 	if (l->diff) {
 		int64_t before = scaled_before(s, nd->total[FG_SLOT_BEFORE]);
 
-		rc |= kp_buf_printf(b, "; before %" PRId64 ", change %+" PRId64 ", self %+" PRId64,
-				    before, (int64_t)n - before, self_delta(l, s, w->node));
+		rc = rc ? rc : kp_buf_printf(b, "; before %" PRId64 ", change %+" PRId64
+					     ", self %+" PRId64, before, (int64_t)n - before,
+					     self_delta(l, s, w->node));
 	}
-	rc |= kp_buf_printf(b, ")</title><rect x=\"%lld.%02lld\" y=\"%.1f\" width=\"%lld.%02lld\" "
-			    "height=\"%.1f\" fill=\"rgb(%u,%u,%u)\" rx=\"2\" ry=\"2\"/>",
-			    x0 / 100, x0 % 100, y, (x1 - x0) / 100, (x1 - x0) % 100,
-			    (double)l->o->frame_height - 1.0, rgb[0], rgb[1], rgb[2]);
+	rc = rc ? rc : kp_buf_printf(b, ")</title><rect x=\"%lld.%02lld\" y=\"%.1f\" "
+				     "width=\"%lld.%02lld\" height=\"%.1f\" "
+				     "fill=\"rgb(%u,%u,%u)\" rx=\"2\" ry=\"2\"/>",
+				     x0 / 100, x0 % 100, y, (x1 - x0) / 100, (x1 - x0) % 100,
+				     (double)l->o->frame_height - 1.0, rgb[0], rgb[1], rgb[2]);
 	{
 		double width = (double)(x1 - x0) / 100.0;
 		long avail = (long)floor((width - 6.0) / l->charw);
 		size_t chars = fg_utf8_chars(name, dlen);
 
 		if (avail >= 3) {
-			rc |= kp_buf_printf(b, "<text x=\"%.2f\" y=\"%.1f\">", (double)x0 / 100.0 + 3,
-					    y + l->text_dy);
+			rc = rc ? rc : kp_buf_printf(b, "<text x=\"%.2f\" y=\"%.1f\">",
+						     (double)x0 / 100.0 + 3, y + l->text_dy);
 			if (chars <= (size_t)avail) {
-				rc |= fg_xml_escape(b, name, dlen);
+				rc = rc ? rc : fg_xml_escape(b, name, dlen);
 			} else {
-				rc |= fg_xml_escape(b, name,
-						    fg_utf8_prefix(name, dlen, (size_t)avail - 2));
-				rc |= kp_buf_puts(b, "..");
+				rc = rc ? rc : fg_xml_escape(b, name, fg_utf8_prefix(name, dlen,
+									(size_t)avail - 2));
+				rc = rc ? rc : kp_buf_puts(b, "..");
 			}
-			rc |= kp_buf_puts(b, "</text>");
+			rc = rc ? rc : kp_buf_puts(b, "</text>");
 		}
 	}
-	rc |= kp_buf_puts(b, "</g>\n");
+	rc = rc ? rc : kp_buf_puts(b, "</g>\n");
 	if (rc)
 		return -ENOMEM;
 	fwrite(b->data, 1, b->len, l->f);
@@ -326,12 +330,12 @@ static int write_all(struct layout *l, struct section *secs, size_t nsecs)
 		"stop-color=\"#ececd4\"/></linearGradient></defs>\n"
 		"<rect x=\"0\" y=\"0\" width=\"100%%\" height=\"100%%\" fill=\"url(#bg)\"/>\n");
 	fprintf(l->f, "<text id=\"title\" x=\"%.1f\" y=\"24\">", o->width / 2.0);
-	rc |= put_escaped(l, title_of(l));
+	rc = put_escaped(l, title_of(l));
 	fputs("</text>\n", l->f);
 	if (o->subtitle) {
 		fprintf(l->f, "<text id=\"subtitle\" x=\"%.1f\" y=\"%.0f\">", o->width / 2.0,
 			24 + l->fontsize + 6);
-		rc |= put_escaped(l, o->subtitle);
+		rc = rc ? rc : put_escaped(l, o->subtitle);
 		fputs("</text>\n", l->f);
 	}
 	fprintf(l->f, "<text id=\"unzoom\" class=\"btn hide\" x=\"%.1f\" y=\"24\">Reset Zoom"

@@ -32,7 +32,7 @@ static int handshake(struct gclient *c)
 		return e;
 	r = c->reply.data ? c->reply.data : "";
 	if (r[0] == 'E')
-		return kp_error("gdb stub refused us: %s", r + (r[1] == '.' ? 2 : 0)), -ECONNREFUSED;
+		return kp_fail(-ECONNREFUSED, "gdb stub refused us: %s", r + (r[1] == '.' ? 2 : 0));
 	/* kprof's stub says it in its features, where no other client trips over it. */
 	if (strstr(r, RSP_FEATURE_STOPPED_ON_ATTACH))
 		c->found_running = true;

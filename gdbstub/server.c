@@ -38,7 +38,7 @@ struct gdbstub *gdbstub_new(struct target *t, const struct gdbstub_opts *o)
 		return NULL;
 	}
 	pthread_mutex_init(&gs->lock, NULL);
-	pthread_cond_init(&gs->cond, NULL);
+	kp_cond_init(&gs->cond);
 	kp_buf_init(&gs->last);
 	return gs;
 }
@@ -50,10 +50,10 @@ int gdbstub_listen(struct gdbstub *gs, const char *addr)
 
 	e = gdbstub_parse_addr(addr, &a);
 	if (e)
-		return kp_error("%s: expected tcp:HOST:PORT, HOST:PORT or unix:PATH", addr), e;
+		return kp_fail(e, "%s: expected tcp:HOST:PORT, HOST:PORT or unix:PATH", addr);
 	fd = rsp_sock_listen(&a, gs->address, sizeof(gs->address));
 	if (fd < 0)
-		return kp_error("gdb stub: cannot listen on %s: %s", addr, strerror(-fd)), fd;
+		return kp_fail(fd, "gdb stub: cannot listen on %s: %s", addr, strerror(-fd));
 	if (a.is_unix)
 		snprintf(gs->unix_path, sizeof(gs->unix_path), "%s", a.path);
 	gs->listen_fd = fd;
@@ -130,26 +130,13 @@ int gdbstub_start(struct gdbstub *gs)
 	return 0;
 }
 
-static void deadline(struct timespec *ts, int timeout_ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	if (timeout_ms < 0)
-		return;
-	ts->tv_sec += timeout_ms / 1000;
-	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /* Wait on the stub's condition until *flag is set; the lock is held on return. */
 static int wait_flag(struct gdbstub *gs, const bool *flag, int timeout_ms)
 {
 	struct timespec ts;
 	int e = 0;
 
-	deadline(&ts, timeout_ms);
+	kp_deadline(&ts, timeout_ms < 0 ? 0 : timeout_ms);
 	while (!*flag && !e)
 		e = timeout_ms < 0 ? pthread_cond_wait(&gs->cond, &gs->lock) :
 				     pthread_cond_timedwait(&gs->cond, &gs->lock, &ts);

@@ -24,8 +24,9 @@ int gs_error(struct kp_buf *reply, int err)
 	return kp_buf_printf(reply, "E%02d", err);
 }
 
-/* A thread id: "-1" (all), "0" (any), hex, or "pPID.TID".  Returns the vCPU index,
- * -1 for all, -2 for any, or -EINVAL (-1000 - errno, to stay apart). */
+/* A thread id: "-1" (all), "0" (any), hex, or "pPID.TID" (and "pPID" alone: all).  Returns
+ * the vCPU index (thread N is vCPU N - 1), TID_ALL, TID_ANY, or TID_BAD for a malformed id
+ * or a thread that does not exist. */
 #define TID_ALL (-1)
 #define TID_ANY (-2)
 #define TID_BAD (-3)

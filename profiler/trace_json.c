@@ -486,7 +486,7 @@ int profile_read_json(const char *path, struct profile **out)
 	*out = NULL;
 	ret = kp_read_file(path, &text, &len);
 	if (ret)
-		return kp_error("%s: %s", path, strerror(-ret)), ret;
+		return kp_fail(ret, "%s: %s", path, strerror(-ret));
 	r.text = text;
 	tok = json_tokener_new();
 	if (!tok) {

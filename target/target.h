@@ -15,6 +15,7 @@
 #ifndef KPROF_TARGET_H
 #define KPROF_TARGET_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -132,7 +133,7 @@ static inline int target_get_regs(struct target *t, int cpu, struct target_regs 
 }
 static inline int target_set_regs(struct target *t, int cpu, const struct target_regs *r)
 {
-	return t->ops->set_regs ? t->ops->set_regs(t, cpu, r) : -95 /* EOPNOTSUPP */;
+	return t->ops->set_regs ? t->ops->set_regs(t, cpu, r) : -EOPNOTSUPP;
 }
 static inline ssize_t target_read_mem(struct target *t, int cpu, uint64_t addr, void *buf,
 				      size_t len)
@@ -142,7 +143,7 @@ static inline ssize_t target_read_mem(struct target *t, int cpu, uint64_t addr, 
 static inline ssize_t target_write_mem(struct target *t, int cpu, uint64_t addr, const void *buf,
 				       size_t len)
 {
-	return t->ops->write_mem ? t->ops->write_mem(t, cpu, addr, buf, len) : -95;
+	return t->ops->write_mem ? t->ops->write_mem(t, cpu, addr, buf, len) : -EOPNOTSUPP;
 }
 
 /* Fill buf with "CPU#n [running]" / "CPU#n [halted ]" as QEMU names its threads. */

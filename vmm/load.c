@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int vmm_load_kernel(struct vmm *vm, uint32_t *entry)
+int vmm_load_kernel(struct vmm *vm, struct vmm_create_ctx *c)
 {
 	const char *path = vm->cfg.kernel;
 	struct vmm_elf_image img;
@@ -43,7 +43,7 @@ int vmm_load_kernel(struct vmm *vm, uint32_t *entry)
 		memcpy(vm->mem.base + s->paddr, data + s->offset, s->filesz);
 	}
 	free(data);
-	*entry = img.pvh_entry;
+	c->entry = img.pvh_entry;
 	kp_debug("%s: PVH entry 0x%x, %u segments", path, img.pvh_entry, img.nsegs);
 	return 0;
 }
