@@ -23,7 +23,7 @@ KP_CFLAGS := -std=gnu11 $(WARN) -I. -I/usr/include/json-c -I/usr/include/libdwar
 LDLIBS  := -ldwarf -lelf -lz -lpcre2-8 -ljson-c -lpthread -lm
 KP_LDFLAGS := -pthread $(SANFLAGS) $(LDFLAGS)
 
-MODULES := common target vmm gdbstub profiler flamegraph bootlab
+MODULES := common target vmm gdbstub profiler flamegraph convert bootlab
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_SRC := $(wildcard cli/*.c)

@@ -1,0 +1,62 @@
+/* convert: profiles of any supported kind in, any output kind out.  The one place where the
+ * profile model (profiler/) and flame-graph stacks (flamegraph/) meet: input formats are
+ * recognised by content, stacks are converted between the two models both ways, and outputs
+ * are chosen and written (complete, or not at all).
+ *
+ * Functions return 0 or a negative errno and print one line naming the input or output. */
+#ifndef KPROF_CONVERT_H
+#define KPROF_CONVERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/common.h"
+#include "flamegraph/flamegraph.h"
+#include "profiler/profiler.h"
+
+/* What an input's first bytes say it is (the content decides, not the file name). */
+enum convert_input {
+	CONVERT_IN_FOLDED,	/* "a;b;c 12" lines */
+	CONVERT_IN_GDB_BT,	/* gdb "thread apply all bt" text */
+	CONVERT_IN_JSON,	/* kprof's or OSDK's trace.json */
+};
+enum convert_input convert_sniff(const void *head, size_t len);
+
+/* An input and what to build from it. */
+struct convert_source {
+	const char *path;		/* "-": standard input (folded or backtrace text) */
+	const struct kp_cpumask *mask;	/* NULL: every CPU */
+	bool per_cpu;			/* keep CPU ids in the tree (one graph per CPU) */
+	bool annotate_user;		/* name user-mode frames "name_[u]" (kernel palette) */
+	struct fg_tree *tree;		/* NULL: no tree wanted */
+	enum fg_slot slot;
+	bool want_profile;		/* build (or keep) a struct profile in .profile */
+	struct profile *profile;
+	uint64_t nstacks;		/* stacks kept after the mask */
+};
+
+/* Read src->path into src->tree and/or src->profile. */
+int convert_load(struct convert_source *src);
+/* Add a profile already in memory (e.g. just collected) to src->tree; src->path names it. */
+int convert_add_profile(struct convert_source *src, const struct profile *p);
+
+/* Output formats. */
+enum convert_format { CONVERT_SVG, CONVERT_FOLDED, CONVERT_JSON, CONVERT_SPEEDSCOPE };
+
+/* "svg", "folded", "json", "speedscope"; -EINVAL otherwise. */
+int convert_format_parse(const char *s, enum convert_format *out);
+/* The format an output file name implies (.svg, .folded, .txt, .json, .speedscope.json). */
+int convert_format_from_path(const char *path, enum convert_format *out);
+/* Whether a format is written from the profile model (else from the flame-graph tree). */
+bool convert_format_wants_profile(enum convert_format fmt);
+
+/* Write src in fmt to out ("-" or NULL: standard output), never over one of the inputs.
+ * The tree is built from src->profile when the format needs one and src has none; svg may
+ * be NULL (defaults).  A file left half written is removed. */
+int convert_write(struct convert_source *src, enum convert_format fmt,
+		  const struct fg_svg_options *svg, const char *out, const char *const *inputs,
+		  size_t ninputs);
+
+#endif

@@ -1,0 +1,176 @@
+/* Loading an input of any supported kind: the file (or standard input) is sniffed, then read
+ * by the reader of its kind into a flame-graph tree and/or a profile. */
+#include "convert/convert_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int cpu_wanted(const struct convert_source *src, int cpu)
+{
+	if (!src->mask)
+		return 1;
+	return cpu >= 0 && cpu < KP_CPUMASK_BITS && kp_cpumask_test(src->mask, (unsigned)cpu);
+}
+
+static int on_stack(void *arg, const struct fg_stack *s)
+{
+	struct convert_source *src = arg;
+	struct fg_stack st = *s;
+	int rc;
+
+	if (!cpu_wanted(src, s->cpu))
+		return 0;
+	if (src->want_profile) {
+		if (s->count > CONVERT_MAX_EXPANDED_SAMPLES ||
+		    src->nstacks + s->count > CONVERT_MAX_EXPANDED_SAMPLES) {
+			kp_error("%s: more than %llu samples; too many to write as a profile "
+				 "(folded and svg output have no limit)", src->path,
+				 CONVERT_MAX_EXPANDED_SAMPLES);
+			return -ECANCELED;
+		}
+		for (uint64_t i = 0; i < s->count; i++) {
+			rc = convert_profile_append(src->profile, s);
+			if (rc)
+				return rc;
+		}
+	}
+	if (src->tree) {
+		if (!src->per_cpu)
+			st.cpu = FG_CPU_ANY;
+		rc = fg_tree_add(src->tree, &st, src->slot);
+		if (rc)
+			return rc;
+	}
+	src->nstacks += s->count;
+	return 0;
+}
+
+/* A profile read whole (trace.json): masked, then into the tree and/or kept. */
+static int take_profile(struct convert_source *src, struct profile *p)
+{
+	int rc = 0;
+
+	if (src->mask)
+		profile_filter_cpus(p, src->mask);
+	if (src->tree) {
+		rc = convert_add_profile(src, p);
+	} else {
+		for (size_t i = 0; i < p->nsamples; i++)
+			src->nstacks += p->samples[i].nstacks;
+	}
+	if (!rc && src->want_profile)
+		src->profile = p;
+	else
+		profile_free(p);
+	return rc;
+}
+
+static int load_json(struct convert_source *src)
+{
+	struct profile *p;
+	int rc = profile_read_json(src->path, &p);
+
+	return rc ? rc : take_profile(src, p);
+}
+
+/* Standard input cannot seek back after its first bytes were read to guess its kind: a
+ * stream that serves those bytes again, then the rest of the input. */
+struct replay {
+	char head[4096];
+	size_t n, pos;
+	FILE *rest;
+};
+
+static ssize_t replay_read(void *cookie, char *buf, size_t size)
+{
+	struct replay *r = cookie;
+
+	if (r->pos < r->n) {
+		size_t k = KP_MIN(size, r->n - r->pos);
+
+		memcpy(buf, r->head + r->pos, k);
+		r->pos += k;
+		return (ssize_t)k;
+	}
+	size = fread(buf, 1, size, r->rest);
+	return ferror(r->rest) ? -1 : (ssize_t)size;
+}
+
+static int replay_close(void *cookie)
+{
+	free(cookie);
+	return 0;
+}
+
+int convert_load(struct convert_source *src)
+{
+	bool from_stdin = !strcmp(src->path, "-");
+	const char *name = from_stdin ? "standard input" : src->path;
+	struct replay *r = calloc(1, sizeof(*r));
+	FILE *f;
+	enum convert_input kind;
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	f = from_stdin ? stdin : fopen(src->path, "rb");
+	if (!f) {
+		rc = -errno;
+		kp_error("%s: %s", name, strerror(-rc));
+		free(r);
+		return rc;
+	}
+	r->n = fread(r->head, 1, sizeof(r->head), f);
+	r->rest = f;
+	if (ferror(f) || (!from_stdin && fseek(f, 0, SEEK_SET))) {
+		kp_error("%s: cannot read%s", name, from_stdin ? "" : " (a regular file is needed)");
+		rc = -EIO;
+		goto out;
+	}
+	kind = convert_sniff(r->head, r->n);
+	if (kind == CONVERT_IN_JSON) {
+		if (from_stdin) {
+			kp_error("%s: trace.json is read from a file, not from standard input", name);
+			rc = -EINVAL;
+			goto out;
+		}
+		rc = load_json(src);
+		goto out;
+	}
+	if (kind == CONVERT_IN_FOLDED && (src->mask || src->per_cpu)) {
+		kp_error("%s: folded stacks carry no CPU ids; --cpu-mask and --per-cpu need "
+			 "trace.json or gdb backtraces", name);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (src->want_profile) {
+		src->profile = profile_new();
+		if (!src->profile) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	if (from_stdin) {
+		static const cookie_io_functions_t io = { .read = replay_read,
+							  .close = replay_close };
+		FILE *rf = fopencookie(r, "r", io);
+
+		if (!rf) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		r = NULL;	/* the stream owns it now */
+		f = rf;
+	}
+	if (kind == CONVERT_IN_GDB_BT)
+		rc = fg_read_gdb_bt(f, name, on_stack, src);
+	else
+		rc = fg_read_folded(f, name, on_stack, src);
+out:
+	if (f != stdin)
+		fclose(f);
+	free(r);
+	return rc;
+}

@@ -1,0 +1,85 @@
+/* Stacks between the two models: the profile's (innermost frame first, one sample per stop,
+ * pcs and flags) and flame-graph stacks (outermost first, names and a count). */
+#include "convert/convert_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int convert_profile_append(struct profile *p, const struct fg_stack *s)
+{
+	struct profile_sample *smp = profile_add_sample(p, 1);
+	struct profile_stack *st;
+
+	if (!smp)
+		return -ENOMEM;
+	st = &smp->stacks[0];
+	st->cpu = s->cpu < 0 ? 0 : s->cpu;
+	st->frames = calloc(s->nframes, sizeof(*st->frames));
+	if (!st->frames)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->nframes; i++) {
+		st->frames[i].name = strdup(s->frames[s->nframes - 1 - i]);
+		if (!st->frames[i].name)
+			return -ENOMEM;
+		st->nframes = i + 1;
+	}
+	if (st->cpu >= p->ncpus)
+		p->ncpus = st->cpu + 1;
+	return 0;
+}
+
+/* A profile's stacks into the tree: innermost-first frames turned around. */
+int convert_add_profile(struct convert_source *src, const struct profile *p)
+{
+	struct kp_buf ann;
+	int rc = 0;
+
+	kp_buf_init(&ann);
+	for (size_t i = 0; i < p->nsamples && !rc; i++) {
+		for (size_t j = 0; j < p->samples[i].nstacks && !rc; j++) {
+			const struct profile_stack *ps = &p->samples[i].stacks[j];
+			struct fg_stack st = { .cpu = src->per_cpu ? ps->cpu : FG_CPU_ANY, .count = 1 };
+			size_t *offs;
+			const char **names;
+
+			if (!ps->nframes)
+				continue;
+			offs = calloc(ps->nframes, sizeof(*offs));
+			names = calloc(ps->nframes, sizeof(*names));
+			if (!offs || !names) {
+				free(offs);
+				free(names);
+				rc = -ENOMEM;
+				break;
+			}
+			/* Names are copied into one buffer first: pointers into it move as it grows. */
+			kp_buf_reset(&ann);
+			for (size_t k = 0; k < ps->nframes && !rc; k++) {
+				const struct profile_frame *fr = &ps->frames[ps->nframes - 1 - k];
+
+				offs[k] = ann.len;
+				rc = kp_buf_puts(&ann, fr->name ? fr->name : "??");
+				if (!rc && src->annotate_user && (fr->flags & PROFILE_FRAME_USER))
+					rc = kp_buf_puts(&ann, "_[u]");
+				if (!rc)
+					rc = kp_buf_putc(&ann, '\0');
+			}
+			for (size_t k = 0; k < ps->nframes && !rc; k++)
+				names[k] = ann.data + offs[k];
+			st.frames = names;
+			st.nframes = ps->nframes;
+			if (!rc)
+				rc = fg_tree_add(src->tree, &st, src->slot);
+			free(offs);
+			free(names);
+			src->nstacks++;
+		}
+	}
+	kp_buf_release(&ann);
+	if (rc == -EOVERFLOW)
+		kp_error("%s: sample counts overflow 64 bits", src->path);
+	else if (rc)
+		kp_error("%s: %s", src->path, strerror(-rc));
+	return rc;
+}

@@ -1,0 +1,261 @@
+/* Unit tests for convert/: format sniffing, loading each kind of input (files and standard
+ * input replayed after sniffing), CPU masks, conversions between the profile model and
+ * flame-graph stacks both ways, output formats from names, and outputs that are complete or
+ * not written at all. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "convert/convert_internal.h"
+
+static const char folded[] = "main;work;leaf 3\nmain;idle 1\n";
+static const char json[] =
+	"{\"stack_traces\":[{\"0\":[\"leaf\",\"work\",\"main\"],\"1\":[\"idle\",\"main\"]},"
+	"{\"0\":[\"leaf\",\"work\",\"main\"]}]}";
+static const char bt[] = "Thread 2 (Thread 1.2 (CPU#1 [running])):\n"
+			 "#0  0xffffffff81001234 in leaf ()\n#1  0xffffffff81002000 in main ()\n";
+
+static char dir[] = "/tmp/kprof-convert-test.XXXXXX";
+
+/* A scratch file holding text; the path is static storage per slot. */
+static const char *scratch(int slot, const char *text)
+{
+	static char paths[4][64];
+	FILE *f;
+
+	snprintf(paths[slot], sizeof(paths[slot]), "%s/in%d", dir, slot);
+	f = fopen(paths[slot], "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return paths[slot];
+}
+
+/* Load text through convert_load and return its folded rendering (caller frees). */
+static char *folded_of_load(const char *text, const struct kp_cpumask *mask, bool per_cpu,
+			    int *rc)
+{
+	struct convert_source src = { .path = scratch(0, text), .mask = mask,
+				      .per_cpu = per_cpu };
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_int_equal(fg_tree_new(0, &src.tree), 0);
+	*rc = convert_load(&src);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	if (!*rc)
+		assert_int_equal(fg_write_folded(src.tree, f, "test"), 0);
+	fclose(f);
+	fg_tree_free(src.tree);
+	unlink(src.path);
+	return out;
+}
+
+static void test_sniff(void **state)
+{
+	(void)state;
+	assert_int_equal(convert_sniff(folded, sizeof(folded) - 1), CONVERT_IN_FOLDED);
+	assert_int_equal(convert_sniff(json, sizeof(json) - 1), CONVERT_IN_JSON);
+	assert_int_equal(convert_sniff(bt, sizeof(bt) - 1), CONVERT_IN_GDB_BT);
+	assert_int_equal(convert_sniff("\xef\xbb\xbf {", 5), CONVERT_IN_JSON);
+	assert_int_equal(convert_sniff("", 0), CONVERT_IN_FOLDED);
+}
+
+static void test_load_each_kind(void **state)
+{
+	struct kp_cpumask cpu1;
+	char *out;
+	int rc;
+
+	(void)state;
+	out = folded_of_load(folded, NULL, false, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(out, "main;idle 1\nmain;work;leaf 3\n");
+	free(out);
+	out = folded_of_load(json, NULL, false, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(out, "main;idle 1\nmain;work;leaf 2\n");
+	free(out);
+	out = folded_of_load(json, NULL, true, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(out, "CPU 0;main;work;leaf 2\nCPU 1;main;idle 1\n");
+	free(out);
+	assert_int_equal(kp_cpumask_parse("0x2", &cpu1), 0);
+	out = folded_of_load(json, &cpu1, false, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(out, "main;idle 1\n");
+	free(out);
+	out = folded_of_load(bt, &cpu1, false, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(out, "main;leaf 1\n");
+	free(out);
+	/* Folded stacks have no CPU ids: a mask on them is refused, not ignored. */
+	out = folded_of_load(folded, &cpu1, false, &rc);
+	assert_int_equal(rc, -EINVAL);
+	free(out);
+}
+
+/* Standard input is read once: its sniffed first bytes are served again to the reader. */
+static void test_load_stdin_replays_head(void **state)
+{
+	struct kp_buf big;
+	struct convert_source src = { .path = "-" };
+	int saved = dup(0);
+
+	(void)state;
+	kp_buf_init(&big);
+	/* Longer than the sniffed head, so the rest comes from the stream itself. */
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(kp_buf_printf(&big, "main;f%d 1\n", i), 0);
+	assert_non_null(freopen(scratch(1, big.data), "r", stdin));
+	assert_int_equal(fg_tree_new(0, &src.tree), 0);
+	assert_int_equal(convert_load(&src), 0);
+	assert_int_equal(src.nstacks, 1000);
+	assert_int_equal(fg_tree_total(src.tree, FG_SLOT_MAIN), 1000);
+	fg_tree_free(src.tree);
+	dup2(saved, 0);
+	close(saved);
+	clearerr(stdin);
+	unlink(scratch(1, ""));
+	kp_buf_release(&big);
+}
+
+/* Folded counts become that many samples of a profile, innermost frame first. */
+static void test_folded_to_profile(void **state)
+{
+	struct convert_source src = { .path = scratch(2, folded), .want_profile = true };
+	const struct profile_stack *st;
+
+	(void)state;
+	assert_int_equal(convert_load(&src), 0);
+	assert_non_null(src.profile);
+	assert_int_equal(src.profile->nsamples, 4);
+	assert_int_equal(src.nstacks, 4);
+	st = &src.profile->samples[0].stacks[0];
+	assert_int_equal(st->nframes, 3);
+	assert_string_equal(st->frames[0].name, "leaf");
+	assert_string_equal(st->frames[2].name, "main");
+	profile_free(src.profile);
+	unlink(src.path);
+}
+
+static void test_folded_expansion_limit(void **state)
+{
+	struct convert_source src = { .path = scratch(2, "a;b 10000001\n"), .want_profile = true };
+
+	(void)state;
+	assert_int_not_equal(convert_load(&src), 0);
+	profile_free(src.profile);
+	unlink(src.path);
+}
+
+/* A profile's user-mode frames carry "_[u]" into the tree for the kernel palette. */
+static void test_profile_to_tree_annotates_user(void **state)
+{
+	struct profile *p = profile_new();
+	struct profile_sample *s = profile_add_sample(p, 1);
+	struct convert_source src = { .path = "mem", .annotate_user = true };
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	s->stacks[0].frames = calloc(2, sizeof(struct profile_frame));
+	s->stacks[0].nframes = 2;
+	s->stacks[0].frames[0].name = strdup("[user]");
+	s->stacks[0].frames[0].flags = PROFILE_FRAME_USER;
+	s->stacks[0].frames[1].name = strdup("syscall");
+	assert_int_equal(fg_tree_new(0, &src.tree), 0);
+	assert_int_equal(convert_add_profile(&src, p), 0);
+	f = open_memstream(&out, &len);
+	assert_int_equal(fg_write_folded(src.tree, f, "mem"), 0);
+	fclose(f);
+	assert_string_equal(out, "syscall;[user]_[u] 1\n");
+	free(out);
+	fg_tree_free(src.tree);
+	profile_free(p);
+}
+
+static void test_formats(void **state)
+{
+	enum convert_format f;
+
+	(void)state;
+	assert_int_equal(convert_format_from_path("a.speedscope.json", &f), 0);
+	assert_int_equal(f, CONVERT_SPEEDSCOPE);
+	assert_int_equal(convert_format_from_path("A.JSON", &f), 0);
+	assert_int_equal(f, CONVERT_JSON);
+	assert_int_equal(convert_format_from_path("x.txt", &f), 0);
+	assert_int_equal(f, CONVERT_FOLDED);
+	assert_int_equal(convert_format_from_path("x.svg", &f), 0);
+	assert_int_equal(f, CONVERT_SVG);
+	assert_int_equal(convert_format_from_path("x.png", &f), -EINVAL);
+	assert_int_equal(convert_format_parse("speedscope", &f), 0);
+	assert_int_equal(f, CONVERT_SPEEDSCOPE);
+	assert_int_equal(convert_format_parse("SVG", &f), -EINVAL);
+	assert_true(convert_format_wants_profile(CONVERT_JSON));
+	assert_false(convert_format_wants_profile(CONVERT_FOLDED));
+}
+
+/* A collected profile (no tree) written as folded; then the output refuses to replace an
+ * input, and a failed writer leaves no file behind. */
+static void test_write(void **state)
+{
+	const char *in = scratch(3, folded);
+	char out[64], *text;
+	size_t len;
+	struct convert_source src = { .path = in, .want_profile = true };
+	const char *inputs[] = { in };
+
+	(void)state;
+	snprintf(out, sizeof(out), "%s/out.folded", dir);
+	assert_int_equal(convert_load(&src), 0);
+	assert_int_equal(convert_write(&src, CONVERT_FOLDED, NULL, out, inputs, 1), 0);
+	assert_int_equal(kp_read_file(out, &text, &len), 0);
+	assert_string_equal(text, "main;idle 1\nmain;work;leaf 3\n");
+	free(text);
+	assert_int_equal(convert_write(&src, CONVERT_FOLDED, NULL, in, inputs, 1), -EIO);
+	assert_int_equal(kp_read_file(in, &text, &len), 0);
+	assert_string_equal(text, folded);
+	free(text);
+	/* A writer that fails (here: an image geometry the SVG writer refuses) leaves no file. */
+	struct fg_svg_options bad;
+	fg_svg_options_init(&bad);
+	bad.width = 1;
+	assert_int_equal(convert_write(&src, CONVERT_SVG, &bad, out, inputs, 1), -EINVAL);
+	assert_int_not_equal(access(out, F_OK), 0);
+	unlink(out);
+	profile_free(src.profile);
+	unlink(in);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sniff),
+		cmocka_unit_test(test_load_each_kind),
+		cmocka_unit_test(test_load_stdin_replays_head),
+		cmocka_unit_test(test_folded_to_profile),
+		cmocka_unit_test(test_folded_expansion_limit),
+		cmocka_unit_test(test_profile_to_tree_annotates_user),
+		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_write),
+	};
+
+	int failed;
+
+	if (!mkdtemp(dir))
+		return 1;
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	rmdir(dir);
+	return failed;
+}
