@@ -18,14 +18,16 @@ endif
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
            -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
-KP_CFLAGS := -std=gnu11 $(WARN) -I. -I/usr/include/json-c -I/usr/include/libdwarf \
+KP_CFLAGS := -std=gnu11 $(WARN) -I. -I$(BUILD)/gen -I/usr/include/json-c -I/usr/include/libdwarf \
            -D_GNU_SOURCE -pthread $(SANFLAGS) $(CFLAGS)
-LDLIBS  := -ldwarf -lelf -lz -lpcre2-8 -ljson-c -lpthread -lm
+LDLIBS  := -ldwarf -lelf -lz -lpcre2-8 -ljson-c -lprotobuf-c -lpthread -lm
 KP_LDFLAGS := -pthread $(SANFLAGS) $(LDFLAGS)
 
 MODULES := common target vmm gdbstub profiler flamegraph convert bootlab
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# pprof's message code is generated from convert/pprof.proto (protoc-c) into BUILD/gen.
+PB_SRC  := gen/convert/pprof.pb-c.c
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/$(PB_SRC:.c=.o)
 CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -37,6 +39,14 @@ all: $(BUILD)/kprof guest $(UNIT_BIN)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KP_CFLAGS) -MMD -MP -c $< -o $@
+
+%/gen/convert/pprof.pb-c.c %/gen/convert/pprof.pb-c.h: convert/pprof.proto
+	@mkdir -p $*/gen
+	protoc-c --c_out=$*/gen convert/pprof.proto
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KP_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/obj/convert/pprof.o: $(BUILD)/gen/convert/pprof.pb-c.h
 
 $(BUILD)/libkprof.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -76,14 +86,18 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 # sits on vmm/.
 FUZZ_LIB_SRC := $(filter-out vmm/% bootlab/%,$(LIB_SRC)) vmm/elf_pvh.c vmm/pagewalk.c \
 		vmm/snapshot_read.c
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -I. -I/usr/include/json-c -I/usr/include/libdwarf -D_GNU_SOURCE \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -I. -Ibuild/fuzz/gen -I/usr/include/json-c -I/usr/include/libdwarf -D_GNU_SOURCE \
 		-pthread -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
-FUZZ_OBJ := $(FUZZ_LIB_SRC:%.c=build/fuzz/obj/%.o)
+FUZZ_OBJ := $(FUZZ_LIB_SRC:%.c=build/fuzz/obj/%.o) build/fuzz/obj/$(PB_SRC:.c=.o)
 fuzz: $(FUZZ_BIN)
 # The library is compiled once with coverage instrumentation; each harness links against it.
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang-14 $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+build/fuzz/obj/gen/%.o: build/fuzz/gen/%.c
+	@mkdir -p $(dir $@)
+	clang-14 $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+build/fuzz/obj/convert/pprof.o: build/fuzz/gen/convert/pprof.pb-c.h
 build/fuzz/libkprof-fuzz.a: $(FUZZ_OBJ)
 	rm -f $@
 	ar rcs $@ $^

@@ -3,7 +3,7 @@
  *
  *   kprof collect [--samples N] [--interval S | --frequency HZ] [--cpu-mask MASK]
  *                 [--max-depth D] [--inline] [--symbols FILE] [--kaslr-offset OFF]
- *                 [--format json|folded|svg|speedscope] [-o FILE] -- [kprof run options] KERNEL.elf
+ *                 [--format json|folded|svg|speedscope|pprof] [-o FILE] -- [kprof run options] KERNEL.elf
  *   kprof collect --remote ADDR --symbols KERNEL.elf [the same sampling and output options]
  *
  * Exit status: 0 when the profile was written (also after Ctrl-C, which ends sampling early),
@@ -68,8 +68,9 @@ static void usage(FILE *f)
 		"  --kaslr-offset OFF   runtime address minus link address (decimal or 0x-hex); with\n"
 		"                       --remote and a Linux vmlinux, found in the target when not\n"
 		"                       given (or 'auto')\n"
-		"  --format FMT         json (trace.json), folded, svg or speedscope (default: from\n"
-		"                       -o's extension, else json)\n"
+		"  --format FMT         json (trace.json), folded, svg, speedscope or pprof (default:\n"
+		"                       from -o's extension: .json .folded .svg .speedscope.json\n"
+		"                       .pb.gz; else json)\n"
 		"  -o FILE              output file (default " DEFAULT_OUTPUT ", \"-\" for stdout)\n"
 		"\nkprof run options (after the collect options, or after --):\n");
 	vmm_config_usage(f);
@@ -192,7 +193,7 @@ static int pick_format(const struct collect_opts *o, enum convert_format *fmt)
 {
 	if (o->format) {
 		if (convert_format_parse(o->format, fmt))
-			return kp_error("--format: '%s' is not json, folded, svg or speedscope",
+			return kp_error("--format: '%s' is not json, folded, svg, speedscope or pprof",
 					o->format);
 		return 0;
 	}

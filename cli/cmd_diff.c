@@ -12,10 +12,12 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: kprof diff BEFORE AFTER [options]\n"
-		"BEFORE and AFTER are trace.json, folded stacks or gdb backtraces, in any mix.\n\n"
+		"BEFORE and AFTER are trace.json, pprof, folded stacks or gdb backtraces, in any mix.\n\n"
 		"  -o, --output FILE   write the SVG here ('-' or none: standard output)\n"
 		"  --normalize         scale BEFORE's counts to AFTER's total first\n"
-		FLAME_SVG_USAGE);
+		FLAME_SVG_USAGE
+		"\nExit status: 0 written, 1 bad input or output failure, 2 bad usage or a malformed\n"
+		"pprof file.\n");
 }
 
 int cmd_diff(int argc, char **argv)
@@ -93,5 +95,5 @@ int cmd_diff(int argc, char **argv)
 		rc = convert_write(&both, CONVERT_SVG, &o.svg, out, inputs, 2);
 	}
 	fg_tree_free(tree);
-	return rc ? 1 : 0;
+	return rc == -EBADMSG ? 2 : rc ? 1 : 0;
 }

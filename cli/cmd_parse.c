@@ -1,5 +1,5 @@
-/* kprof parse: re-render a profile (trace.json, folded stacks or gdb backtraces) as an SVG
- * flame graph, folded stacks, trace.json or speedscope JSON. */
+/* kprof parse: re-render a profile (trace.json, pprof, folded stacks or gdb backtraces) as an
+ * SVG flame graph, folded stacks, trace.json, speedscope JSON or pprof. */
 #include "cli/commands.h"
 #include "cli/flame_options.h"
 #include "convert/convert.h"
@@ -11,14 +11,18 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: kprof parse FILE [options]\n"
-		"FILE is a trace.json (kprof's or OSDK's), folded stacks ('a;b;c 12' lines) or gdb\n"
-		"'thread apply all bt' output; the content decides which.  '-' reads folded or\n"
-		"backtrace text from standard input.\n\n"
-		"  -f, --format FMT    svg, folded, json or speedscope (default: from -o's\n"
-		"                      extension .svg .folded .txt .json .speedscope.json; else svg)\n"
+		"FILE is a trace.json (kprof's or OSDK's), a pprof profile (gzip-compressed\n"
+		"profile.proto), folded stacks ('a;b;c 12' lines) or gdb 'thread apply all bt'\n"
+		"output; the content decides which.  '-' reads folded or backtrace text from\n"
+		"standard input.\n\n"
+		"  -f, --format FMT    svg, folded, json, speedscope or pprof (default: from -o's\n"
+		"                      extension .svg .folded .txt .json .speedscope.json .pb.gz;\n"
+		"                      else svg)\n"
 		"  -o, --output FILE   write here ('-' or none: standard output); never the input\n"
 		"  --flamechart        x axis in sample order, not merged (input order for folded)\n"
-		FLAME_SVG_USAGE);
+		FLAME_SVG_USAGE
+		"\nExit status: 0 written, 1 bad input or output failure, 2 bad usage or a malformed\n"
+		"pprof file.\n");
 }
 
 int cmd_parse(int argc, char **argv)
@@ -71,7 +75,8 @@ int cmd_parse(int argc, char **argv)
 	}
 	src.path = argv[optind];
 	if (format && convert_format_parse(format, &fmt)) {
-		kp_error("--format: unknown format '%s' (svg, folded, json or speedscope)", format);
+		kp_error("--format: unknown format '%s' (svg, folded, json, speedscope or pprof)",
+			 format);
 		return 2;
 	}
 	if (!format && out && strcmp(out, "-") && convert_format_from_path(out, &fmt))
@@ -104,5 +109,5 @@ int cmd_parse(int argc, char **argv)
 	}
 	fg_tree_free(src.tree);
 	profile_free(src.profile);
-	return rc ? 1 : 0;
+	return rc == -EBADMSG ? 2 : rc ? 1 : 0;
 }

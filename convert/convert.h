@@ -21,8 +21,13 @@ enum convert_input {
 	CONVERT_IN_FOLDED,	/* "a;b;c 12" lines */
 	CONVERT_IN_GDB_BT,	/* gdb "thread apply all bt" text */
 	CONVERT_IN_JSON,	/* kprof's or OSDK's trace.json */
+	CONVERT_IN_PPROF,	/* gzip data: pprof's profile.proto */
 };
 enum convert_input convert_sniff(const void *head, size_t len);
+
+/* A stack as loaded (innermost frame first; names owned by the caller) and how many samples
+ * it stands for (folded counts, merged pprof samples; 1 for a trace.json stack). */
+typedef int (*convert_stack_fn)(void *arg, const struct profile_stack *st, uint64_t count);
 
 /* An input and what to build from it. */
 struct convert_source {
@@ -34,20 +39,23 @@ struct convert_source {
 	enum fg_slot slot;
 	bool want_profile;		/* build (or keep) a struct profile in .profile */
 	struct profile *profile;
+	convert_stack_fn on_stack;	/* NULL, or called for every stack kept after the mask */
+	void *on_stack_arg;
 	uint64_t nstacks;		/* stacks kept after the mask */
 };
 
-/* Read src->path into src->tree and/or src->profile. */
+/* Read src->path into src->tree and/or src->profile.  -EBADMSG: a malformed pprof file. */
 int convert_load(struct convert_source *src);
 /* Add a profile already in memory (e.g. just collected) to src->tree; src->path names it. */
 int convert_add_profile(struct convert_source *src, const struct profile *p);
 
 /* Output formats. */
-enum convert_format { CONVERT_SVG, CONVERT_FOLDED, CONVERT_JSON, CONVERT_SPEEDSCOPE };
+enum convert_format { CONVERT_SVG, CONVERT_FOLDED, CONVERT_JSON, CONVERT_SPEEDSCOPE, CONVERT_PPROF };
 
-/* "svg", "folded", "json", "speedscope"; -EINVAL otherwise. */
+/* "svg", "folded", "json", "speedscope", "pprof"; -EINVAL otherwise. */
 int convert_format_parse(const char *s, enum convert_format *out);
-/* The format an output file name implies (.svg, .folded, .txt, .json, .speedscope.json). */
+/* The format an output file name implies (.svg, .folded, .txt, .json, .speedscope.json,
+ * .pb.gz). */
 int convert_format_from_path(const char *path, enum convert_format *out);
 /* Whether a format is written from the profile model (else from the flame-graph tree). */
 bool convert_format_wants_profile(enum convert_format fmt);

@@ -14,6 +14,22 @@ static int cpu_wanted(const struct convert_source *src, int cpu)
 	return cpu >= 0 && cpu < KP_CPUMASK_BITS && kp_cpumask_test(src->mask, (unsigned)cpu);
 }
 
+/* A flame-graph stack (outermost first) to the caller's stack sink, innermost first. */
+static int sink_fg_stack(struct convert_source *src, const struct fg_stack *s)
+{
+	struct profile_stack st = { .cpu = s->cpu, .nframes = s->nframes };
+	int rc;
+
+	st.frames = calloc(s->nframes ? s->nframes : 1, sizeof(*st.frames));
+	if (!st.frames)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->nframes; i++)
+		st.frames[i].name = (char *)s->frames[s->nframes - 1 - i];
+	rc = src->on_stack(src->on_stack_arg, &st, s->count);
+	free(st.frames);
+	return rc;
+}
+
 static int on_stack(void *arg, const struct fg_stack *s)
 {
 	struct convert_source *src = arg;
@@ -22,6 +38,11 @@ static int on_stack(void *arg, const struct fg_stack *s)
 
 	if (!cpu_wanted(src, s->cpu))
 		return 0;
+	if (src->on_stack) {
+		rc = sink_fg_stack(src, s);
+		if (rc)
+			return rc;
+	}
 	if (src->want_profile) {
 		if (s->count > CONVERT_MAX_EXPANDED_SAMPLES ||
 		    src->nstacks + s->count > CONVERT_MAX_EXPANDED_SAMPLES) {
@@ -54,6 +75,14 @@ static int take_profile(struct convert_source *src, struct profile *p)
 
 	if (src->mask)
 		profile_filter_cpus(p, src->mask);
+	for (size_t i = 0; i < p->nsamples && src->on_stack && !rc; i++)
+		for (size_t j = 0; j < p->samples[i].nstacks && !rc; j++)
+			if (p->samples[i].stacks[j].nframes)
+				rc = src->on_stack(src->on_stack_arg, &p->samples[i].stacks[j], 1);
+	if (rc) {
+		profile_free(p);
+		return rc;
+	}
 	if (src->tree) {
 		rc = convert_add_profile(src, p);
 	} else {
@@ -73,6 +102,94 @@ static int load_json(struct convert_source *src)
 	int rc = profile_read_json(src->path, &p);
 
 	return rc ? rc : take_profile(src, p);
+}
+
+/* pprof files are gzip data: decompressed whole (at most this much), then decoded. */
+#define MAX_PPROF_BYTES (512ull << 20)
+
+struct pprof_load {
+	struct convert_source *src;
+	struct kp_buf ann;
+};
+
+static int on_pprof_stack(void *arg, const struct profile_stack *st, uint64_t count)
+{
+	struct pprof_load *pl = arg;
+	struct convert_source *src = pl->src;
+	int rc;
+
+	if (!cpu_wanted(src, st->cpu))
+		return 0;
+	if (src->on_stack) {
+		rc = src->on_stack(src->on_stack_arg, st, count);
+		if (rc)
+			return rc;
+	}
+	if (src->want_profile) {
+		if (count > CONVERT_MAX_EXPANDED_SAMPLES ||
+		    src->nstacks + count > CONVERT_MAX_EXPANDED_SAMPLES)
+			return kp_fail(-ECANCELED, "%s: more than %llu samples; too many to write as a "
+				       "profile (folded and svg output have no limit)", src->path,
+				       CONVERT_MAX_EXPANDED_SAMPLES);
+		for (uint64_t i = 0; i < count; i++) {
+			rc = convert_profile_copy(src->profile, st);
+			if (rc)
+				return rc;
+		}
+	}
+	if (src->tree) {
+		rc = convert_stack_to_tree(src, st, count, &pl->ann);
+		if (rc == -EOVERFLOW)
+			return kp_fail(rc, "%s: sample counts overflow 64 bits", src->path);
+		if (rc)
+			return rc;
+	}
+	src->nstacks += count;
+	return 0;
+}
+
+static int load_pprof(struct convert_source *src)
+{
+	struct pprof_load pl = { .src = src };
+	struct profile *meta = src->want_profile ? profile_new() : NULL, scratch = { 0 };
+	struct kp_buf raw;
+	char *gz = NULL;
+	size_t len;
+	int rc;
+
+	if (src->want_profile && !meta)
+		return -ENOMEM;
+	src->profile = meta;
+	kp_buf_init(&raw);
+	kp_buf_init(&pl.ann);
+	rc = kp_read_file(src->path, &gz, &len);
+	if (rc) {
+		kp_error("%s: %s", src->path, strerror(-rc));
+		goto out;
+	}
+	rc = kp_gunzip(gz, len, MAX_PPROF_BYTES, &raw);
+	if (rc == -EINVAL) {
+		rc = kp_fail(-EBADMSG, "%s: not a pprof profile (damaged or truncated gzip data)",
+			     src->path);
+		goto out;
+	}
+	if (rc == -EFBIG) {
+		rc = kp_fail(-EBADMSG, "%s: more than %llu MiB once decompressed; not read",
+			     src->path, MAX_PPROF_BYTES >> 20);
+		goto out;
+	}
+	if (!rc)
+		rc = convert_pprof_decode(raw.data, raw.len, src->path, meta ? meta : &scratch,
+					  on_pprof_stack, &pl);
+out:
+	if (rc == -ENOMEM)
+		kp_error("%s: out of memory", src->path);
+	free(scratch.kernel);
+	free(scratch.build_id);
+	free(gz);
+	kp_buf_release(&raw);
+	kp_buf_release(&pl.ann);
+	return rc;
 }
 
 /* Standard input cannot seek back after its first bytes were read to guess its kind: a
@@ -130,13 +247,14 @@ int convert_load(struct convert_source *src)
 		goto out;
 	}
 	kind = convert_sniff(r->head, r->n);
-	if (kind == CONVERT_IN_JSON) {
+	if (kind == CONVERT_IN_JSON || kind == CONVERT_IN_PPROF) {
 		if (from_stdin) {
-			kp_error("%s: trace.json is read from a file, not from standard input", name);
+			kp_error("%s: %s is read from a file, not from standard input", name,
+				 kind == CONVERT_IN_JSON ? "trace.json" : "a pprof profile");
 			rc = -EINVAL;
 			goto out;
 		}
-		rc = load_json(src);
+		rc = kind == CONVERT_IN_JSON ? load_json(src) : load_pprof(src);
 		goto out;
 	}
 	if (kind == CONVERT_IN_FOLDED && (src->mask || src->per_cpu)) {

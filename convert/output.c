@@ -11,7 +11,7 @@ static const struct {
 	enum convert_format fmt;
 } format_names[] = {
 	{ "svg", CONVERT_SVG }, { "folded", CONVERT_FOLDED }, { "json", CONVERT_JSON },
-	{ "speedscope", CONVERT_SPEEDSCOPE },
+	{ "speedscope", CONVERT_SPEEDSCOPE }, { "pprof", CONVERT_PPROF },
 };
 
 int convert_format_parse(const char *s, enum convert_format *out)
@@ -40,6 +40,8 @@ int convert_format_from_path(const char *path, enum convert_format *out)
 		*out = CONVERT_JSON;
 	else if (ends_with(path, ".folded") || ends_with(path, ".txt"))
 		*out = CONVERT_FOLDED;
+	else if (ends_with(path, ".pb.gz"))
+		*out = CONVERT_PPROF;
 	else if (ends_with(path, ".svg"))
 		*out = CONVERT_SVG;
 	else
@@ -49,7 +51,7 @@ int convert_format_from_path(const char *path, enum convert_format *out)
 
 bool convert_format_wants_profile(enum convert_format fmt)
 {
-	return fmt == CONVERT_JSON || fmt == CONVERT_SPEEDSCOPE;
+	return fmt == CONVERT_JSON || fmt == CONVERT_SPEEDSCOPE || fmt == CONVERT_PPROF;
 }
 
 static FILE *open_output(const char *out, const char *const *inputs, size_t ninputs)
@@ -80,6 +82,25 @@ static int close_output(FILE *f, const char *out, const char *name, int rc)
 	}
 	if (rc && f != stdout)
 		unlink(out);
+	return rc;
+}
+
+/* pprof on disk: the encoded message, gzip-compressed. */
+static int write_pprof(const struct profile *p, FILE *f, const char *name)
+{
+	struct kp_buf pb, gz;
+	int rc;
+
+	kp_buf_init(&pb);
+	kp_buf_init(&gz);
+	rc = convert_pprof_encode(p, &pb);
+	rc = rc ? rc : kp_gzip(pb.data, pb.len, &gz);
+	if (rc)
+		kp_error("%s: %s", name, strerror(-rc));
+	else if (fwrite(gz.data, 1, gz.len, f) != gz.len)
+		rc = kp_fail(-EIO, "%s: write error", name);
+	kp_buf_release(&pb);
+	kp_buf_release(&gz);
 	return rc;
 }
 
@@ -114,6 +135,9 @@ int convert_write(struct convert_source *src, enum convert_format fmt,
 		break;
 	case CONVERT_SPEEDSCOPE:
 		rc = profile_write_speedscope(src->profile, f, name);
+		break;
+	case CONVERT_PPROF:
+		rc = write_pprof(src->profile, f, name);
 		break;
 	default:
 		if (src->tree) {

@@ -2,13 +2,15 @@
 # Install what kprof needs from Debian's packages; do nothing when everything is there.
 set -euo pipefail
 
-# Build: compiler runtime and libraries.  Tests: gdb, QEMU (TCG peer), clang-14 (libFuzzer,
-# sanitizers), Chromium and Node.js (SVG browser test).
+# Build: compiler runtime and libraries (protobuf-c's compiler generates pprof's message code).
+# Tests: gdb, QEMU (TCG peer), clang-14 (libFuzzer, sanitizers), Chromium and Node.js (SVG
+# browser test), Go (go tool pprof reads kprof's pprof files).
 PACKAGES=(
 	gcc make binutils pkg-config linux-libc-dev
 	libelf-dev libdwarf-dev zlib1g-dev libpcre2-dev libjson-c-dev libcmocka-dev
+	libprotobuf-c-dev protobuf-c-compiler
 	gdb qemu-system-x86 clang-14 libclang-rt-14-dev
-	chromium nodejs npm
+	chromium nodejs npm golang-go
 )
 
 missing=()

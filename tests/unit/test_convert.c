@@ -238,6 +238,109 @@ static void test_write(void **state)
 	unlink(in);
 }
 
+static void frame(struct profile_stack *st, const char *name, uint64_t pc, unsigned flags)
+{
+	struct profile_frame *f = realloc(st->frames, (st->nframes + 1) * sizeof(*f));
+
+	assert_non_null(f);
+	st->frames = f;
+	f[st->nframes].name = strdup(name);
+	f[st->nframes].pc = pc;
+	f[st->nframes].flags = flags;
+	st->nframes++;
+}
+
+struct decoded {
+	struct profile *p;
+	uint64_t counts[8];
+	size_t n;
+};
+
+static int collect_decoded(void *arg, const struct profile_stack *st, uint64_t count)
+{
+	struct decoded *d = arg;
+
+	assert_true(d->n < 8);
+	d->counts[d->n++] = count;
+	return convert_profile_copy(d->p, st);
+}
+
+/* Encode and decode in memory: identical stacks of one CPU merge into one counted sample,
+ * inlined frames stay flagged, user-mode and unknown frames keep their marks. */
+static void test_pprof_round_trip(void **state)
+{
+	struct profile *p = profile_new();
+	struct decoded d = { .p = profile_new() };
+	struct kp_buf pb, gz, back;
+	const struct profile_stack *st;
+
+	(void)state;
+	p->kernel = strdup("vmlinux");
+	p->build_id = strdup("abcd");
+	p->interval_s = 0.01;
+	p->start_unix_ns = 1700000000000000000ull;
+	for (int i = 0; i < 3; i++) {
+		struct profile_sample *s = profile_add_sample(p, 2);
+
+		s->time_ns = (uint64_t)i * 10000000;
+		s->stacks[0].cpu = 0;
+		frame(&s->stacks[0], "xorshift", 0xffffffff81000010, PROFILE_FRAME_INLINE);
+		frame(&s->stacks[0], "hash_workload", 0xffffffff81000010, 0);
+		frame(&s->stacks[0], "cpu_work", 0xffffffff81000100, 0);
+		s->stacks[1].cpu = 1;
+		frame(&s->stacks[1], i ? "[user]" : "??", i ? 0x401000 : 0xffffffff81900000,
+		      i ? PROFILE_FRAME_USER : PROFILE_FRAME_UNKNOWN);
+		frame(&s->stacks[1], "cpu_work", 0xffffffff81000100, 0);
+	}
+	kp_buf_init(&pb);
+	kp_buf_init(&gz);
+	kp_buf_init(&back);
+	assert_int_equal(convert_pprof_encode(p, &pb), 0);
+	assert_int_equal(kp_gzip(pb.data, pb.len, &gz), 0);
+	assert_int_equal(convert_sniff(gz.data, gz.len), CONVERT_IN_PPROF);
+	assert_int_equal(kp_gunzip(gz.data, gz.len, 1 << 20, &back), 0);
+	assert_int_equal(back.len, pb.len);
+	assert_memory_equal(back.data, pb.data, pb.len);
+	assert_int_equal(convert_pprof_decode(back.data, back.len, "mem", d.p, collect_decoded, &d),
+			 0);
+	/* CPU 0's three identical stacks are one sample of 3; CPU 1 has "??" once, [user] twice. */
+	assert_int_equal(d.n, 3);
+	assert_int_equal(d.counts[0], 3);
+	assert_int_equal(d.counts[1], 1);
+	assert_int_equal(d.counts[2], 2);
+	st = &d.p->samples[0].stacks[0];
+	assert_int_equal(st->cpu, 0);
+	assert_int_equal(st->nframes, 3);
+	assert_string_equal(st->frames[0].name, "xorshift");
+	assert_int_equal(st->frames[0].flags, PROFILE_FRAME_INLINE);
+	assert_int_equal(st->frames[1].pc, 0xffffffff81000010);
+	assert_int_equal(st->frames[1].flags, 0);
+	st = &d.p->samples[1].stacks[0];
+	assert_int_equal(st->cpu, 1);
+	assert_int_equal(st->frames[0].flags, PROFILE_FRAME_UNKNOWN);
+	st = &d.p->samples[2].stacks[0];
+	assert_string_equal(st->frames[0].name, "[user]");
+	assert_int_equal(st->frames[0].flags, PROFILE_FRAME_USER);
+	assert_int_equal(st->frames[0].pc, 0x401000);
+	assert_string_equal(d.p->kernel, "vmlinux");
+	assert_string_equal(d.p->build_id, "abcd");
+	assert_true(d.p->interval_s > 0.0099 && d.p->interval_s < 0.0101);
+	assert_int_equal(d.p->start_unix_ns, p->start_unix_ns);
+	assert_int_equal(d.p->ncpus, 2);
+	/* Damaged data: gzip's own checks, then the message's. */
+	kp_buf_reset(&back);
+	assert_int_equal(kp_gunzip(gz.data, gz.len / 2, 1 << 20, &back), -EINVAL);
+	kp_buf_reset(&back);
+	assert_int_equal(kp_gunzip(gz.data, gz.len, 16, &back), -EFBIG);
+	assert_int_equal(convert_pprof_decode("\xff\xff\xff", 3, "mem", d.p, collect_decoded, &d),
+			 -EBADMSG);
+	kp_buf_release(&pb);
+	kp_buf_release(&gz);
+	kp_buf_release(&back);
+	profile_free(p);
+	profile_free(d.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_profile_to_tree_annotates_user),
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_write),
+		cmocka_unit_test(test_pprof_round_trip),
 	};
 
 	int failed;
