@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{ "collect", cmd_collect, "sample a kernel's stacks (in-process VM or --remote gdb stub)" },
 	{ "parse", cmd_parse, "re-render a profile (json, folded, svg, speedscope, pprof)" },
 	{ "diff", cmd_diff, "differential flame graph of two profiles" },
+	{ "report", cmd_report, "the hottest functions of a profile, as perf report shows them" },
 	{ "boot", cmd_boot, "boot a kernel many times and report boot-latency distributions" },
 };
 

@@ -22,6 +22,28 @@ uint32_t kp_crc32(uint32_t crc, const void *data, size_t len)
 	return crc;
 }
 
+/* Give zlib the next piece of the input once it has taken the last. */
+static void feed(z_stream *z, size_t *left)
+{
+	if (!z->avail_in && *left) {
+		z->avail_in = *left > ZCHUNK ? ZCHUNK : (uInt)*left;
+		*left -= z->avail_in;
+	}
+}
+
+/* Room for zlib's output at the end of out (grown first), at most max - out->len. */
+static int make_room(z_stream *z, struct kp_buf *out, size_t max)
+{
+	size_t room;
+
+	if (kp_buf_reserve(out, KP_MIN(max - out->len, (size_t)64 * 1024)))
+		return -ENOMEM;
+	room = KP_MIN(out->cap - out->len - 1, max - out->len);
+	z->next_out = (Bytef *)out->data + out->len;
+	z->avail_out = room > ZCHUNK ? ZCHUNK : (uInt)room;
+	return 0;
+}
+
 int kp_gzip(const void *data, size_t len, struct kp_buf *out)
 {
 	z_stream z;
@@ -33,19 +55,11 @@ int kp_gzip(const void *data, size_t len, struct kp_buf *out)
 		return -ENOMEM;
 	z.next_in = (Bytef *)data;
 	do {
-		size_t room;
-
-		if (!z.avail_in && len) {
-			z.avail_in = len > ZCHUNK ? ZCHUNK : (uInt)len;
-			len -= z.avail_in;
-		}
-		if (kp_buf_reserve(out, 64 * 1024)) {
+		feed(&z, &len);
+		if (make_room(&z, out, SIZE_MAX - 1)) {
 			deflateEnd(&z);
 			return -ENOMEM;
 		}
-		room = out->cap - out->len - 1;
-		z.next_out = (Bytef *)out->data + out->len;
-		z.avail_out = room > ZCHUNK ? ZCHUNK : (uInt)room;
 		rc = deflate(&z, len || z.avail_in ? Z_NO_FLUSH : Z_FINISH);
 		out->len = (size_t)((char *)z.next_out - out->data);
 	} while (rc == Z_OK || rc == Z_BUF_ERROR);
@@ -65,23 +79,15 @@ int kp_gunzip(const void *data, size_t len, size_t max, struct kp_buf *out)
 		return -ENOMEM;
 	z.next_in = (Bytef *)data;
 	do {
-		size_t room;
-
-		if (!z.avail_in && len) {
-			z.avail_in = len > ZCHUNK ? ZCHUNK : (uInt)len;
-			len -= z.avail_in;
-		}
+		feed(&z, &len);
 		if (out->len >= max) {
 			rc = Z_MEM_ERROR;
 			break;
 		}
-		if (kp_buf_reserve(out, KP_MIN(max - out->len, (size_t)64 * 1024))) {
+		if (make_room(&z, out, max)) {
 			inflateEnd(&z);
 			return -ENOMEM;
 		}
-		room = KP_MIN(out->cap - out->len - 1, max - out->len);
-		z.next_out = (Bytef *)out->data + out->len;
-		z.avail_out = room > ZCHUNK ? ZCHUNK : (uInt)room;
 		rc = inflate(&z, Z_NO_FLUSH);
 		out->len = (size_t)((char *)z.next_out - out->data);
 		/* Out of input before the end of the stream: truncated. */

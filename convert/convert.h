@@ -67,4 +67,25 @@ int convert_write(struct convert_source *src, enum convert_format fmt,
 		  const struct fg_svg_options *svg, const char *out, const char *const *inputs,
 		  size_t ninputs);
 
+/* kprof report (report.c): the hottest functions, as perf report shows them.  Feed it stacks
+ * through convert_source.on_stack (arg: the report), then print it. */
+struct convert_report;
+enum convert_report_sort { CONVERT_SORT_DEFAULT, CONVERT_SORT_SELF, CONVERT_SORT_TOTAL };
+struct convert_report_opts {
+	const char *input;		/* named in the header */
+	bool per_cpu;			/* one table per CPU, shares of that CPU's samples */
+	bool children;			/* perf's --children: "Children" (total) first, every caller
+					 * listed, sorted by it */
+	enum convert_report_sort sort;	/* default: self, or total with children */
+	size_t limit;			/* rows per table, 0: all */
+	bool json;
+};
+int convert_report_new(bool per_cpu, struct convert_report **out);
+int convert_report_add(void *report, const struct profile_stack *st, uint64_t count);
+uint64_t convert_report_samples(const struct convert_report *r);
+/* Plain text that fits 80 columns, or JSON.  name is the output's name in errors. */
+int convert_report_print(const struct convert_report *r, const struct convert_report_opts *o,
+			 FILE *f, const char *name);
+void convert_report_free(struct convert_report *r);
+
 #endif

@@ -489,22 +489,30 @@ static long find_id(const struct ids *v, size_t n, uint64_t id)
 	return hit ? (long)hit->i : -1;
 }
 
-/* Which value counts samples: the type "samples", else one in unit "count", else the first. */
+/* Which value counts samples: the type "samples", else the first in unit "count", else the
+ * first value. */
 static int pick_value(struct dec *d)
 {
 	const Profile *pb = d->pb;
+	bool count_seen = false;
 
 	if (!pb->n_sample_type)
 		return bad(d, "no sample types");
 	d->vi = 0;
-	for (size_t i = pb->n_sample_type; i-- > 0;) {
+	for (size_t i = 0; i < pb->n_sample_type; i++) {
 		const char *type = str(d, pb->sample_type[i]->type);
 		const char *unit = str(d, pb->sample_type[i]->unit);
 
 		if (!type || !unit)
 			return bad(d, "sample type %zu names no string", i);
-		if (!strcmp(type, "samples") || (!strcmp(unit, "count") && d->vi == 0))
+		if (!strcmp(type, "samples")) {
 			d->vi = i;
+			break;
+		}
+		if (!strcmp(unit, "count") && !count_seen) {
+			d->vi = i;
+			count_seen = true;
+		}
 	}
 	return 0;
 }

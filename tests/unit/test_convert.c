@@ -341,6 +341,121 @@ static void test_pprof_round_trip(void **state)
 	profile_free(d.p);
 }
 
+/* Feed a report folded-style stacks (outermost first, as written) on a CPU. */
+static void report_stack(struct convert_report *r, int cpu, const char *folded_stack,
+			 uint64_t count, unsigned innermost_flags)
+{
+	struct profile_stack st = { .cpu = cpu };
+	char *copy = strdup(folded_stack), *save = NULL;
+	const char *names[16];
+	size_t n = 0;
+
+	for (char *tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
+		names[n++] = tok;
+	for (size_t i = n; i-- > 0;)
+		frame(&st, names[i], 0, i == n - 1 ? innermost_flags : 0);
+	assert_int_equal(convert_report_add(r, &st, count), 0);
+	for (size_t i = 0; i < st.nframes; i++)
+		free(st.frames[i].name);
+	free(st.frames);
+	free(copy);
+}
+
+static char *report_text(const struct convert_report *r, const struct convert_report_opts *o)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	assert_int_equal(convert_report_print(r, o, f, "mem"), 0);
+	fclose(f);
+	return out;
+}
+
+/* Self is the innermost frame's; total counts a function once per stack, however deep it
+ * recursed; perf's layout; --children lists callers and sorts by total. */
+static void test_report(void **state)
+{
+	struct convert_report *r;
+	struct convert_report_opts o = { .input = "t" };
+	char *text;
+
+	(void)state;
+	assert_int_equal(convert_report_new(false, &r), 0);
+	report_stack(r, 0, "main;sort;sort;sort;swap", 6, 0);
+	report_stack(r, 1, "main;sort;sort", 3, 0);
+	report_stack(r, 1, "main;[user]", 1, PROFILE_FRAME_USER);
+	assert_int_equal(convert_report_samples(r), 10);
+	text = report_text(r, &o);
+	assert_string_equal(text,
+		"# kprof report of t\n"
+		"# Samples: 10 on 2 CPUs; self: innermost frame, total: anywhere on the stack\n"
+		"#\n"
+		"#     Self     Total  Samples  Symbol\n"
+		"# ........  ........  .......  .................................................\n"
+		"#\n"
+		"    60.00%    60.00%        6  [k] swap\n"
+		"    30.00%    90.00%        3  [k] sort\n"
+		"    10.00%    10.00%        1  [.] [user]\n");
+	free(text);
+	o.children = true;
+	o.limit = 2;
+	text = report_text(r, &o);
+	assert_non_null(strstr(text, "# Children      Self  Samples  Symbol\n"));
+	assert_non_null(strstr(text, "#\n   100.00%     0.00%       10  [k] main\n"
+				     "    90.00%    30.00%        9  [k] sort\n"));
+	assert_null(strstr(text, "swap"));
+	free(text);
+	o.children = false;
+	o.limit = 0;
+	o.json = true;
+	o.sort = CONVERT_SORT_TOTAL;
+	text = report_text(r, &o);
+	assert_non_null(strstr(text, "\"sort\":\"total\",\"children\":false"));
+	assert_non_null(strstr(text, "{\"symbol\":\"sort\",\"mode\":\"kernel\",\"self\":3,"
+				     "\"total\":9,\"self_share\":0.300000,\"total_share\":0.900000}"));
+	assert_non_null(strstr(text, "\"symbol\":\"[user]\",\"mode\":\"user\""));
+	free(text);
+	convert_report_free(r);
+
+	/* Per CPU: one table each, shares of that CPU's own samples. */
+	assert_int_equal(convert_report_new(true, &r), 0);
+	report_stack(r, 0, "main;a", 1, 0);
+	report_stack(r, 2, "main;b", 3, 0);
+	o = (struct convert_report_opts){ .input = "t", .per_cpu = true };
+	text = report_text(r, &o);
+	assert_non_null(strstr(text, "# CPU 0: 1 samples (25.00% of all)\n"));
+	assert_non_null(strstr(text, "# CPU 2: 3 samples (75.00% of all)\n"));
+	assert_non_null(strstr(text, "   100.00%   100.00%        3  [k] b\n"));
+	assert_null(strstr(text, "CPU 1"));
+	free(text);
+	convert_report_free(r);
+}
+
+/* Names too long for 80 columns are cut with "...", and the counts overflow is caught. */
+static void test_report_limits(void **state)
+{
+	struct convert_report *r;
+	struct convert_report_opts o = { .input = "t" };
+	char longname[200], *text, *line;
+	struct profile_stack st = { .cpu = 0 };
+
+	(void)state;
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	assert_int_equal(convert_report_new(false, &r), 0);
+	report_stack(r, 0, longname, 1, 0);
+	text = report_text(r, &o);
+	for (line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		assert_true(strlen(line) <= 80);
+	free(text);
+	frame(&st, "a", 0, 0);
+	assert_int_equal(convert_report_add(r, &st, UINT64_MAX), -EOVERFLOW);
+	free(st.frames[0].name);
+	free(st.frames);
+	convert_report_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +468,8 @@ int main(void)
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_write),
 		cmocka_unit_test(test_pprof_round_trip),
+		cmocka_unit_test(test_report),
+		cmocka_unit_test(test_report_limits),
 	};
 
 	int failed;
