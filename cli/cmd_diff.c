@@ -15,9 +15,7 @@ static void usage(FILE *f)
 		"BEFORE and AFTER are trace.json, pprof, folded stacks or gdb backtraces, in any mix.\n\n"
 		"  -o, --output FILE   write the SVG here ('-' or none: standard output)\n"
 		"  --normalize         scale BEFORE's counts to AFTER's total first\n"
-		FLAME_SVG_USAGE
-		"\nExit status: 0 written, 1 bad input or output failure, 2 bad usage or a malformed\n"
-		"pprof file.\n");
+		FLAME_SVG_USAGE FLAME_EXIT_USAGE);
 }
 
 int cmd_diff(int argc, char **argv)

@@ -20,9 +20,7 @@ static void usage(FILE *f)
 		"                      else svg)\n"
 		"  -o, --output FILE   write here ('-' or none: standard output); never the input\n"
 		"  --flamechart        x axis in sample order, not merged (input order for folded)\n"
-		FLAME_SVG_USAGE
-		"\nExit status: 0 written, 1 bad input or output failure, 2 bad usage or a malformed\n"
-		"pprof file.\n");
+		FLAME_SVG_USAGE FLAME_EXIT_USAGE);
 }
 
 int cmd_parse(int argc, char **argv)

@@ -44,6 +44,10 @@ enum flame_opt {
 	"  --inverted          icicle graph (roots at the top)\n"                             \
 	"  --reverse           reverse the stacks (merge from the innermost frame)\n"
 
+#define FLAME_EXIT_USAGE                                                                   \
+	"\nExit status: 0 written, 1 bad input or output failure, 2 bad usage or a malformed\n" \
+	"pprof file.\n"
+
 /* Options parse and diff share. */
 struct flame_opts {
 	struct fg_svg_options svg;

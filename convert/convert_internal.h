@@ -8,8 +8,6 @@
  * lines can claim billions of samples. */
 #define CONVERT_MAX_EXPANDED_SAMPLES 10000000ull
 
-/* Append one sample holding stack s (outermost first) to p, innermost first. */
-int convert_profile_append(struct profile *p, const struct fg_stack *s);
 
 /* Append one sample holding a copy of st (innermost first, pcs and flags kept) to p. */
 int convert_profile_copy(struct profile *p, const struct profile_stack *st);

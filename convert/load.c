@@ -14,48 +14,58 @@ static int cpu_wanted(const struct convert_source *src, int cpu)
 	return cpu >= 0 && cpu < KP_CPUMASK_BITS && kp_cpumask_test(src->mask, (unsigned)cpu);
 }
 
-/* A flame-graph stack (outermost first) to the caller's stack sink, innermost first. */
-static int sink_fg_stack(struct convert_source *src, const struct fg_stack *s)
+/* A flame-graph stack (outermost first) seen as a profile stack (innermost first), its names
+ * borrowed; free view->frames after. */
+static int stack_view(const struct fg_stack *s, struct profile_stack *view)
 {
-	struct profile_stack st = { .cpu = s->cpu, .nframes = s->nframes };
-	int rc;
-
-	st.frames = calloc(s->nframes ? s->nframes : 1, sizeof(*st.frames));
-	if (!st.frames)
+	view->cpu = s->cpu;
+	view->nframes = s->nframes;
+	view->frames = calloc(s->nframes ? s->nframes : 1, sizeof(*view->frames));
+	if (!view->frames)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->nframes; i++)
-		st.frames[i].name = (char *)s->frames[s->nframes - 1 - i];
-	rc = src->on_stack(src->on_stack_arg, &st, s->count);
-	free(st.frames);
-	return rc;
+		view->frames[i].name = (char *)s->frames[s->nframes - 1 - i];
+	return 0;
+}
+
+/* count samples of st into src->profile, within the bound on expanded samples. */
+static int expand(struct convert_source *src, const struct profile_stack *st, uint64_t count)
+{
+	if (count > CONVERT_MAX_EXPANDED_SAMPLES ||
+	    src->nstacks + count > CONVERT_MAX_EXPANDED_SAMPLES)
+		return kp_fail(-ECANCELED, "%s: more than %llu samples; too many to write as a "
+			       "profile (folded and svg output have no limit)", src->path,
+			       CONVERT_MAX_EXPANDED_SAMPLES);
+	for (uint64_t i = 0; i < count; i++) {
+		int rc = convert_profile_copy(src->profile, st);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 static int on_stack(void *arg, const struct fg_stack *s)
 {
 	struct convert_source *src = arg;
 	struct fg_stack st = *s;
-	int rc;
+	int rc = 0;
 
 	if (!cpu_wanted(src, s->cpu))
 		return 0;
-	if (src->on_stack) {
-		rc = sink_fg_stack(src, s);
+	if (src->on_stack || src->want_profile) {
+		struct profile_stack view;
+
+		rc = stack_view(s, &view);
+		if (!rc && src->on_stack)
+			rc = src->on_stack(src->on_stack_arg, &view, s->count);
+		/* A profile's stacks belong to a CPU: folded stacks' go to CPU 0. */
+		view.cpu = KP_MAX(view.cpu, 0);
+		if (!rc && src->want_profile)
+			rc = expand(src, &view, s->count);
+		free(view.frames);
 		if (rc)
 			return rc;
-	}
-	if (src->want_profile) {
-		if (s->count > CONVERT_MAX_EXPANDED_SAMPLES ||
-		    src->nstacks + s->count > CONVERT_MAX_EXPANDED_SAMPLES) {
-			kp_error("%s: more than %llu samples; too many to write as a profile "
-				 "(folded and svg output have no limit)", src->path,
-				 CONVERT_MAX_EXPANDED_SAMPLES);
-			return -ECANCELED;
-		}
-		for (uint64_t i = 0; i < s->count; i++) {
-			rc = convert_profile_append(src->profile, s);
-			if (rc)
-				return rc;
-		}
 	}
 	if (src->tree) {
 		if (!src->per_cpu)
@@ -126,16 +136,9 @@ static int on_pprof_stack(void *arg, const struct profile_stack *st, uint64_t co
 			return rc;
 	}
 	if (src->want_profile) {
-		if (count > CONVERT_MAX_EXPANDED_SAMPLES ||
-		    src->nstacks + count > CONVERT_MAX_EXPANDED_SAMPLES)
-			return kp_fail(-ECANCELED, "%s: more than %llu samples; too many to write as a "
-				       "profile (folded and svg output have no limit)", src->path,
-				       CONVERT_MAX_EXPANDED_SAMPLES);
-		for (uint64_t i = 0; i < count; i++) {
-			rc = convert_profile_copy(src->profile, st);
-			if (rc)
-				return rc;
-		}
+		rc = expand(src, st, count);
+		if (rc)
+			return rc;
 	}
 	if (src->tree) {
 		rc = convert_stack_to_tree(src, st, count, &pl->ann);

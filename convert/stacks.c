@@ -6,29 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int convert_profile_append(struct profile *p, const struct fg_stack *s)
-{
-	struct profile_sample *smp = profile_add_sample(p, 1);
-	struct profile_stack *st;
-
-	if (!smp)
-		return -ENOMEM;
-	st = &smp->stacks[0];
-	st->cpu = s->cpu < 0 ? 0 : s->cpu;
-	st->frames = calloc(s->nframes, sizeof(*st->frames));
-	if (!st->frames)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->nframes; i++) {
-		st->frames[i].name = strdup(s->frames[s->nframes - 1 - i]);
-		if (!st->frames[i].name)
-			return -ENOMEM;
-		st->nframes = i + 1;
-	}
-	if (st->cpu >= p->ncpus)
-		p->ncpus = st->cpu + 1;
-	return 0;
-}
-
 int convert_profile_copy(struct profile *p, const struct profile_stack *st)
 {
 	struct profile_sample *smp = profile_add_sample(p, 1);
