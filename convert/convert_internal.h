@@ -33,7 +33,7 @@ void intern_release(struct intern *t);
 
 /* pprof (pprof.c, libprotobuf-c): profile.proto messages, uncompressed. */
 int convert_pprof_encode(const struct profile *p, struct kp_buf *out);
-/* Decode a message: fn once per sample; meta gets the kernel, build id, interval, start time
+/* Decode a message: fn once per sample (cpu -1 when the sample has no "cpu" label); meta gets the kernel, build id, interval, start time
  * and CPU count.  A malformed message: one line naming name, -EBADMSG. */
 int convert_pprof_decode(const void *data, size_t len, const char *name, struct profile *meta,
 			 convert_stack_fn fn, void *arg);

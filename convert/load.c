@@ -59,8 +59,6 @@ static int on_stack(void *arg, const struct fg_stack *s)
 		rc = stack_view(s, &view);
 		if (!rc && src->on_stack)
 			rc = src->on_stack(src->on_stack_arg, &view, s->count);
-		/* A profile's stacks belong to a CPU: folded stacks' go to CPU 0. */
-		view.cpu = KP_MAX(view.cpu, 0);
 		if (!rc && src->want_profile)
 			rc = expand(src, &view, s->count);
 		free(view.frames);

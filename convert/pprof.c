@@ -519,7 +519,7 @@ static int pick_value(struct dec *d)
 
 static int sample_cpu(const struct dec *d, const Sample *s, int *cpu)
 {
-	*cpu = 0;
+	*cpu = -1;	/* no label: profiles of other programs name no CPU */
 	for (size_t i = 0; i < s->n_label; i++) {
 		const char *key = str(d, s->label[i]->key), *v = str(d, s->label[i]->str);
 		int64_t num = s->label[i]->num;

@@ -303,6 +303,9 @@ static int print_table(const struct convert_report *r, const struct convert_repo
 		if (cpu != NO_CPU)
 			fprintf(f, "%s# CPU %d: %" PRIu64 " samples (%.2f%% of all)\n#\n",
 				first ? "" : "\n", cpu, samples, share(samples, r->samples));
+		else if (o->per_cpu)
+			fprintf(f, "%s# No CPU id: %" PRIu64 " samples (%.2f%% of all)\n#\n",
+				first ? "" : "\n", samples, share(samples, r->samples));
 		print_text_table(&t, o, f);
 	}
 	free(t.rows);
@@ -336,12 +339,18 @@ int convert_report_print(const struct convert_report *r, const struct convert_re
 	if (!o->per_cpu) {
 		rc = print_table(r, o, NO_CPU, r->samples, f, true);
 	} else {
+		uint64_t with_cpu = 0;
+
 		for (int c = 0; c < r->ncpu_slots && !rc; c++) {
 			if (!r->cpu_samples[c])
 				continue;
+			with_cpu += r->cpu_samples[c];
 			rc = print_table(r, o, c, r->cpu_samples[c], f, first);
 			first = false;
 		}
+		/* pprof files of other programs may name no CPU: their samples come last. */
+		if (!rc && with_cpu < r->samples)
+			rc = print_table(r, o, NO_CPU, r->samples - with_cpu, f, first);
 	}
 	if (o->json)
 		fprintf(f, "]}\n");

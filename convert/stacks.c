@@ -14,7 +14,7 @@ int convert_profile_copy(struct profile *p, const struct profile_stack *st)
 	if (!smp)
 		return -ENOMEM;
 	to = &smp->stacks[0];
-	to->cpu = st->cpu;
+	to->cpu = KP_MAX(st->cpu, 0);	/* a profile's stacks belong to a CPU */
 	to->frames = calloc(st->nframes ? st->nframes : 1, sizeof(*to->frames));
 	if (!to->frames)
 		return -ENOMEM;
@@ -25,15 +25,16 @@ int convert_profile_copy(struct profile *p, const struct profile_stack *st)
 			return -ENOMEM;
 		to->nframes = i + 1;
 	}
-	if (st->cpu >= p->ncpus)
-		p->ncpus = st->cpu + 1;
+	if (to->cpu >= p->ncpus)
+		p->ncpus = to->cpu + 1;
 	return 0;
 }
 
 int convert_stack_to_tree(struct convert_source *src, const struct profile_stack *ps,
 			  uint64_t count, struct kp_buf *ann)
 {
-	struct fg_stack st = { .cpu = src->per_cpu ? ps->cpu : FG_CPU_ANY, .count = count };
+	struct fg_stack st = { .cpu = src->per_cpu && ps->cpu >= 0 ? ps->cpu : FG_CPU_ANY,
+			       .count = count };
 	size_t *offs;
 	const char **names;
 	int rc = 0;

@@ -95,6 +95,53 @@ assert any(fb.values()), "no inlined frame"' "$WORK/live.json" "$WORK/rt.json"
 "$KPROF" diff "$WORK/guest.pb.gz" "$WORK/live.pb.gz" -o "$WORK/diff.svg"
 check "diff: pprof inputs" grep -q 'Differential Flame Graph' "$WORK/diff.svg"
 
+# -- a pprof file of another producer: Go's runtime/pprof profiling a Go program (two sample
+# types, samples/count and cpu/nanoseconds; no cpu labels) reads as go tool pprof reads it.
+cat >"$WORK/burn.go" <<'GO'
+package main
+
+import (
+	"os"
+	"runtime/pprof"
+	"time"
+)
+
+//go:noinline
+func burn(n int) int {
+	s := 0
+	for i := 0; i < n; i++ {
+		s += i * i % 7
+	}
+	return s
+}
+
+func main() {
+	f, _ := os.Create(os.Args[1])
+	pprof.StartCPUProfile(f)
+	s := 0
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); {
+		s += burn(1000000)
+	}
+	pprof.StopCPUProfile()
+	f.Close()
+	os.Exit(s & 0)
+}
+GO
+(cd "$WORK" && GO111MODULE=off timeout 300 go run burn.go "$WORK/go.pb.gz") 2>"$WORK/go.err"
+check "Go's runtime/pprof wrote a profile" test -s "$WORK/go.pb.gz"
+"$KPROF" parse "$WORK/go.pb.gz" --format folded -o "$WORK/go.folded"
+check "Go's profile: kprof reads it, main.burn on its stacks" grep -q ';main.burn' "$WORK/go.folded"
+pprof -top -sample_index=samples -nodecount=1000000 -nodefraction=0 -edgefraction=0 "$WORK/go.pb.gz" \
+	>"$WORK/go-top.txt"
+out=$($CHECK top "$WORK/go-top.txt" "$WORK/go.folded" 2>&1)
+check "Go's profile: go tool pprof -top and kprof agree ($out)" test $? -eq 0
+pprof -traces -sample_index=samples "$WORK/go.pb.gz" >"$WORK/go-traces.txt"
+out=$($CHECK traces "$WORK/go-traces.txt" "$WORK/go.folded" 2>&1)
+check "Go's profile: go tool pprof -traces and kprof agree ($out)" test $? -eq 0
+"$KPROF" report "$WORK/go.pb.gz" --per-cpu >"$WORK/go-report.txt"
+check "Go's profile: kprof report names no CPU it does not know" \
+	bash -c "grep -q '^# Samples: [0-9]*;' '$WORK/go-report.txt' && grep -q '^# No CPU id: ' '$WORK/go-report.txt'"
+
 # -- malformed pprof files: one line naming the file, exit 2, no output left behind
 python3 - "$WORK" <<'PY'
 import gzip, os, sys
