@@ -106,8 +106,6 @@ int cmd_report(int argc, char **argv)
 	src.on_stack = convert_report_add;
 	src.on_stack_arg = r;
 	rc = convert_load(&src);
-	if (rc == -EOVERFLOW)
-		kp_error("%s: sample counts overflow 64 bits", src.path);
 	if (!rc && !convert_report_samples(r)) {
 		kp_error("%s: no samples", src.path);
 		rc = -ENODATA;

@@ -76,6 +76,17 @@ static int on_stack(void *arg, const struct fg_stack *s)
 	return 0;
 }
 
+/* The stack sink, for readers that print nothing of their callbacks' errors (the folded and
+ * backtrace readers print them with the line number). */
+static int sink(struct convert_source *src, const struct profile_stack *st, uint64_t count)
+{
+	int rc = src->on_stack(src->on_stack_arg, st, count);
+
+	if (rc == -EOVERFLOW)
+		kp_error("%s: sample counts overflow 64 bits", src->path);
+	return rc;
+}
+
 /* A profile read whole (trace.json): masked, then into the tree and/or kept. */
 static int take_profile(struct convert_source *src, struct profile *p)
 {
@@ -86,8 +97,10 @@ static int take_profile(struct convert_source *src, struct profile *p)
 	for (size_t i = 0; i < p->nsamples && src->on_stack && !rc; i++)
 		for (size_t j = 0; j < p->samples[i].nstacks && !rc; j++)
 			if (p->samples[i].stacks[j].nframes)
-				rc = src->on_stack(src->on_stack_arg, &p->samples[i].stacks[j], 1);
+				rc = sink(src, &p->samples[i].stacks[j], 1);
 	if (rc) {
+		if (rc == -ENOMEM)
+			kp_error("%s: out of memory", src->path);
 		profile_free(p);
 		return rc;
 	}
@@ -129,7 +142,7 @@ static int on_pprof_stack(void *arg, const struct profile_stack *st, uint64_t co
 	if (!cpu_wanted(src, st->cpu))
 		return 0;
 	if (src->on_stack) {
-		rc = src->on_stack(src->on_stack_arg, st, count);
+		rc = sink(src, st, count);
 		if (rc)
 			return rc;
 	}

@@ -164,6 +164,11 @@ write("nostrings.pb.gz", vtype + field(6, b"samples"))
 write("values.pb.gz", vtype + field(2, field(2, b"\x01\x02")) + strings)
 write("notproto.pb.gz", b"\xff" * 64)
 write("types.pb.gz", field(1, b"\x08\x09\x10\x02") + strings)
+# Three samples of 2^63 - 1 each of one function: the sums overflow 64 bits.
+big = varint((1 << 63) - 1)
+sample = field(2, field(1, b"\x01") + field(2, big))
+write("overflow.pb.gz", vtype + sample * 3 + field(5, b"\x08\x01\x10\x03") +
+      field(4, b"\x08\x01" + field(4, b"\x08\x01")) + strings + field(6, b"f"))
 good = open(os.path.join(w, "live.pb.gz"), "rb").read()
 open(os.path.join(w, "truncated.pb.gz"), "wb").write(good[: len(good) // 2])
 open(os.path.join(w, "bomb.pb.gz"), "wb").write(gzip.compress(b"\x00" * (600 << 20)))
@@ -187,5 +192,10 @@ badpb notproto.pb.gz "not a pprof profile (gzip data that holds no profile.proto
 badpb truncated.pb.gz "not a pprof profile (damaged or truncated gzip data)"
 badpb bomb.pb.gz "more than 512 MiB once decompressed"
 check "bad pprof: no output file is left behind" test ! -e "$WORK/bad.folded"
+for cmd in parse report; do
+	err=$("$KPROF" $cmd "$WORK/overflow.pb.gz" 2>&1 >/dev/null)
+	check "pprof counts overflowing 64 bits: $cmd says so in one line, exit 1" \
+		test $? -eq 1 -a "$err" = "kprof: $WORK/overflow.pb.gz: sample counts overflow 64 bits"
+done
 err=$("$KPROF" diff "$WORK/dangling.pb.gz" "$WORK/live.pb.gz" -o "$WORK/bad.svg" 2>&1)
 check "bad pprof: diff exits 2 too" test $? -eq 2 -a ! -e "$WORK/bad.svg"
