@@ -1,10 +1,12 @@
 /* libFuzzer harness for convert/'s format sniffing and the reader it picks: the bytes are a
  * file of unknown kind, loaded as kprof parse loads one into a tree, or as kprof report does
- * through the stack sink (then printed), whatever they are: no crash, no leak. */
-#include "convert/convert.h"
+ * through the stack sink (then printed), and decoded as a bare pprof message, whatever they are:
+ * no crash, no leak. */
+#include "convert/convert_internal.h"
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -19,6 +21,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd;
 
 	convert_sniff(data, size);
+	/* The bytes as a pprof message too: through gzip, mutations rarely reach the decoder. */
+	if (!convert_report_new(true, &report)) {
+		struct profile meta = { 0 };
+
+		convert_pprof_decode(data, size, "fuzz", &meta, convert_report_add, report);
+		free(meta.kernel);
+		free(meta.build_id);
+		convert_report_free(report);
+		report = NULL;
+	}
 	fd = memfd_create("fuzz-input", MFD_CLOEXEC);
 	if (fd < 0)
 		return 0;
