@@ -21,7 +21,7 @@ endif
 # must run on a machine without them).  Debian 12's libdwarf-dev (20210528) has no
 # libdwarf.pc; its headers are in the libdwarf/ folder of the system's include directory.
 PKG_CONFIG ?= pkg-config
-LIB_PKGS   := json-c libelf libpcre2-8 zlib
+LIB_PKGS   := json-c libelf libpcre2-8 zlib libprotobuf-c
 TEST_PKGS  := cmocka
 pkg_missing = $(strip $(foreach p,$(1),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
 pkg_flags = $(if $(call pkg_missing,$(2)),$(error pkg-config finds no \
@@ -42,13 +42,15 @@ TEST_LIBS   = $(call once,TEST_LIBS,$(call pkg_flags,--libs,$(TEST_PKGS)))
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
            -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
-KP_CFLAGS = -std=gnu11 $(WARN) -I. $(LIB_CFLAGS) -D_GNU_SOURCE -pthread $(SANFLAGS) $(CFLAGS)
+KP_CFLAGS = -std=gnu11 $(WARN) -I. -I$(BUILD)/gen $(LIB_CFLAGS) -D_GNU_SOURCE -pthread $(SANFLAGS) $(CFLAGS)
 LDLIBS   = $(LIB_LIBS) -lpthread -lm
 KP_LDFLAGS := -pthread $(SANFLAGS) $(LDFLAGS)
 
-MODULES := common target vmm gdbstub profiler flamegraph bootlab
+MODULES := common target vmm gdbstub profiler flamegraph convert bootlab
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# pprof's message code is generated from convert/pprof.proto (protoc-c) into BUILD/gen.
+PB_SRC  := gen/convert/pprof.pb-c.c
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/$(PB_SRC:.c=.o)
 CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -60,6 +62,14 @@ all: $(BUILD)/kprof $(BUILD)/kprof.1 guest $(UNIT_BIN)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KP_CFLAGS) -MMD -MP -c $< -o $@
+
+%/gen/convert/pprof.pb-c.c %/gen/convert/pprof.pb-c.h: convert/pprof.proto
+	@mkdir -p $*/gen
+	protoc-c --c_out=$*/gen convert/pprof.proto
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KP_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/obj/convert/pprof.o: $(BUILD)/gen/convert/pprof.pb-c.h
 
 $(BUILD)/libkprof.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -143,14 +153,18 @@ FUZZ_LIB_SRC := $(filter-out vmm/% bootlab/%,$(LIB_SRC)) vmm/elf_pvh.c vmm/pagew
 # The clang with libFuzzer, found once when a fuzz target needs it (tests/fuzz/find_clang.sh).
 FUZZ_CC = $(call once,FUZZ_CC,$(or $(shell sh tests/fuzz/find_clang.sh),$(error no clang \
 	that links libFuzzer harnesses: make deps installs clang-14 and libclang-rt-14-dev)))
-FUZZ_CFLAGS = -std=gnu11 -g -O1 -I. $(LIB_CFLAGS) -D_GNU_SOURCE \
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -I. -Ibuild/fuzz/gen $(LIB_CFLAGS) -D_GNU_SOURCE \
 		-pthread -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
-FUZZ_OBJ := $(FUZZ_LIB_SRC:%.c=build/fuzz/obj/%.o)
+FUZZ_OBJ := $(FUZZ_LIB_SRC:%.c=build/fuzz/obj/%.o) build/fuzz/obj/$(PB_SRC:.c=.o)
 fuzz: $(FUZZ_BIN)
 # The library is compiled once with coverage instrumentation; each harness links against it.
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+build/fuzz/obj/gen/%.o: build/fuzz/gen/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+build/fuzz/obj/convert/pprof.o: build/fuzz/gen/convert/pprof.pb-c.h
 build/fuzz/libkprof-fuzz.a: $(FUZZ_OBJ)
 	rm -f $@
 	ar rcs $@ $^

@@ -3,7 +3,7 @@
  *
  *   kprof collect [--samples N] [--interval S | --frequency HZ] [--cpu-mask MASK]
  *                 [--max-depth D] [--inline] [--symbols FILE] [--kaslr-offset OFF]
- *                 [--format json|folded|svg|speedscope] [-o FILE] -- [kprof run options] KERNEL.elf
+ *                 [--format json|folded|svg|speedscope|pprof] [-o FILE] -- [kprof run options] KERNEL.elf
  *   kprof collect --remote ADDR --symbols KERNEL.elf [the same sampling and output options]
  *
  * Exit status: 0 when the profile was written (also after Ctrl-C, which ends sampling early),
@@ -12,7 +12,7 @@
  * to the stub, or the output failed.
  */
 #include "cli/commands.h"
-#include "cli/flame_input.h"
+#include "convert/convert.h"
 #include "common/common.h"
 #include "gdbstub/gdbstub.h"
 #include "profiler/profiler.h"
@@ -68,8 +68,9 @@ static void usage(FILE *f)
 		"  --kaslr-offset OFF   runtime address minus link address (decimal or 0x-hex); with\n"
 		"                       --remote and a Linux vmlinux, found in the target when not\n"
 		"                       given (or 'auto')\n"
-		"  --format FMT         json (trace.json), folded, svg or speedscope (default: from\n"
-		"                       -o's extension, else json)\n"
+		"  --format FMT         json (trace.json), folded, svg, speedscope or pprof (default:\n"
+		"                       from -o's extension: .json .folded .svg .speedscope.json\n"
+		"                       .pb.gz; else json)\n"
 		"  -o FILE              output file (default " DEFAULT_OUTPUT ", \"-\" for stdout)\n"
 		"\nkprof run options (after the collect options, or after --):\n");
 	vmm_config_usage(f);
@@ -188,52 +189,18 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 }
 
 /* Output format: --format, else -o's extension, else json. */
-static int pick_format(const struct collect_opts *o, enum flame_format *fmt)
+static int pick_format(const struct collect_opts *o, enum convert_format *fmt)
 {
 	if (o->format) {
-		if (flame_format_parse(o->format, fmt))
-			return kp_fail(-EINVAL, "--format: '%s' is not json, folded, svg or speedscope",
+		if (convert_format_parse(o->format, fmt))
+			return kp_fail(-EINVAL, "--format: '%s' is not json, folded, svg, speedscope or pprof",
 					o->format);
 		return 0;
 	}
-	if (o->output && strcmp(o->output, "-") && !flame_format_from_path(o->output, fmt))
+	if (o->output && strcmp(o->output, "-") && !convert_format_from_path(o->output, fmt))
 		return 0;
-	*fmt = FLAME_JSON;
+	*fmt = CONVERT_JSON;
 	return 0;
-}
-
-static int write_profile(const struct profile *p, enum flame_format fmt, const char *out)
-{
-	const char *name = !strcmp(out, "-") ? "standard output" : out;
-	FILE *f = flame_open_output(out, NULL, 0);
-	struct flame_source src = { .path = name };
-	struct fg_svg_options svg;
-	int rc;
-
-	if (!f)
-		return -EIO;
-	switch (fmt) {
-	case FLAME_JSON:
-		rc = profile_write_json(p, f, name);
-		break;
-	case FLAME_SPEEDSCOPE:
-		rc = profile_write_speedscope(p, f, name);
-		break;
-	default:
-		rc = fg_tree_new(0, &src.tree);
-		if (!rc)
-			rc = flame_add_profile(&src, p);
-		if (!rc && fmt == FLAME_FOLDED) {
-			rc = fg_write_folded(src.tree, f, name);
-		} else if (!rc) {
-			fg_svg_options_init(&svg);
-			svg.subtitle = p->kernel;
-			rc = fg_write_svg(src.tree, &svg, f, name);
-		}
-		fg_tree_free(src.tree);
-		break;
-	}
-	return flame_close_output(f, out, name, rc);
 }
 
 /* Ctrl-C and SIGTERM end sampling through a signalfd the sampler polls: the profile is
@@ -254,11 +221,13 @@ static int stop_signals_fd(void)
  * gdb client's target, a remote stub.  what names the target in messages; describe_end, when
  * set, may say better than the sampler why the target went away.  Returns the exit status. */
 static int collect_target(struct target *t, const char *what, struct kernel_syms *syms,
-			  struct collect_opts *o, enum flame_format fmt,
+			  struct collect_opts *o, enum convert_format fmt,
 			  void (*describe_end)(void *ctx, char *buf, size_t len), void *ctx)
 {
 	struct sampler_stats stats;
 	struct profile *prof = NULL;
+	struct convert_source out = { .path = o->output };
+	struct fg_svg_options svg;
 	int rc, status = 0;
 
 	o->s.kernel = o->symbols;
@@ -279,7 +248,10 @@ static int collect_target(struct target *t, const char *what, struct kernel_syms
 			o->s.samples ? o->s.samples : 200, why);
 		status = COLLECT_PARTIAL;
 	}
-	if (write_profile(prof, fmt, o->output))
+	out.profile = prof;
+	fg_svg_options_init(&svg);
+	svg.subtitle = prof->kernel;
+	if (convert_write(&out, fmt, &svg, o->output, NULL, 0))
 		status = COLLECT_FAILED;
 	profile_free(prof);
 	return status;
@@ -340,7 +312,7 @@ static void find_kaslr_offset(struct target *t, struct kernel_syms *syms,
 /* --remote: sample through a gdb stub, then leave the target as it was found: running
  * (detach with 'D', which resumes QEMU and kprof's stub), or halted (stop, then close without
  * 'D': both keep a VM halted when the debugger just goes). */
-static int collect_remote(struct collect_opts *o, enum flame_format fmt, int argc, char **argv)
+static int collect_remote(struct collect_opts *o, enum convert_format fmt, int argc, char **argv)
 {
 	/* The first 4 KiB of each stack come with the registers: most kernel stacks need no more. */
 	struct gdbstub_client_opts copts = { .timeout_ms = 5000, .stack_prefetch = 4096 };
@@ -403,7 +375,7 @@ int cmd_collect(int argc, char **argv)
 	struct collect_opts o = { .s = { .stop_fd = -1, .progress = true } };
 	struct vmm_config cfg;
 	struct kernel_syms *syms = NULL;
-	enum flame_format fmt;
+	enum convert_format fmt;
 	struct vmm *vm = NULL;
 	int rc, status;
 

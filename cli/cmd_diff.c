@@ -2,7 +2,8 @@
  * make one: widths are AFTER's samples; red where a frame's own samples grew against BEFORE,
  * blue where they shrank; tooltips give both counts and the change. */
 #include "cli/commands.h"
-#include "cli/flame_input.h"
+#include "cli/flame_options.h"
+#include "convert/convert.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -11,10 +12,10 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: kprof diff BEFORE AFTER [options]\n"
-		"BEFORE and AFTER are trace.json, folded stacks or gdb backtraces, in any mix.\n\n"
+		"BEFORE and AFTER are trace.json, pprof, folded stacks or gdb backtraces, in any mix.\n\n"
 		"  -o, --output FILE   write the SVG here ('-' or none: standard output)\n"
 		"  --normalize         scale BEFORE's counts to AFTER's total first\n"
-		FLAME_SVG_USAGE);
+		FLAME_SVG_USAGE FLAME_EXIT_USAGE);
 }
 
 int cmd_diff(int argc, char **argv)
@@ -27,10 +28,9 @@ int cmd_diff(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct flame_opts o;
-	struct flame_source before = { 0 }, after = { 0 };
+	struct convert_source before = { 0 }, after = { 0 };
 	struct fg_tree *tree = NULL;
-	const char *out = NULL, *outname;
-	FILE *f;
+	const char *out = NULL;
 	int c, rc;
 
 	flame_opts_init(&o);
@@ -73,11 +73,11 @@ int cmd_diff(int argc, char **argv)
 	before.mask = after.mask = o.mask_text ? &o.mask : NULL;
 	before.per_cpu = after.per_cpu = o.per_cpu;
 	before.annotate_user = after.annotate_user = o.svg.palette == FG_PALETTE_KERNEL;
-	rc = flame_load(&before);
+	rc = convert_load(&before);
 	if (!rc)
-		rc = flame_load(&after);
+		rc = convert_load(&after);
 	for (int i = 0; !rc && i < 2; i++) {
-		const struct flame_source *s = i ? &after : &before;
+		const struct convert_source *s = i ? &after : &before;
 
 		if (!s->nstacks) {
 			kp_error("%s: no samples%s%s", s->path,
@@ -88,16 +88,10 @@ int cmd_diff(int argc, char **argv)
 	}
 	if (!rc) {
 		const char *inputs[] = { before.path, after.path };
+		struct convert_source both = { .tree = tree };
 
-		outname = out && strcmp(out, "-") ? out : "standard output";
-		f = flame_open_output(out, inputs, 2);
-		if (!f) {
-			rc = -EIO;
-		} else {
-			rc = fg_write_svg(tree, &o.svg, f, outname);
-			rc = flame_close_output(f, out, outname, rc);
-		}
+		rc = convert_write(&both, CONVERT_SVG, &o.svg, out, inputs, 2);
 	}
 	fg_tree_free(tree);
-	return rc ? 1 : 0;
+	return rc == -EBADMSG ? 2 : rc ? 1 : 0;
 }

@@ -1,7 +1,8 @@
-/* kprof parse: re-render a profile (trace.json, folded stacks or gdb backtraces) as an SVG
- * flame graph, folded stacks, trace.json or speedscope JSON. */
+/* kprof parse: re-render a profile (trace.json, pprof, folded stacks or gdb backtraces) as an
+ * SVG flame graph, folded stacks, trace.json, speedscope JSON or pprof. */
 #include "cli/commands.h"
-#include "cli/flame_input.h"
+#include "cli/flame_options.h"
+#include "convert/convert.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -10,30 +11,16 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: kprof parse FILE [options]\n"
-		"FILE is a trace.json (kprof's or OSDK's), folded stacks ('a;b;c 12' lines) or gdb\n"
-		"'thread apply all bt' output; the content decides which.  '-' reads folded or\n"
-		"backtrace text from standard input.\n\n"
-		"  -f, --format FMT    svg, folded, json or speedscope (default: from -o's\n"
-		"                      extension .svg .folded .txt .json .speedscope.json; else svg)\n"
+		"FILE is a trace.json (kprof's or OSDK's), a pprof profile (gzip-compressed\n"
+		"profile.proto), folded stacks ('a;b;c 12' lines) or gdb 'thread apply all bt'\n"
+		"output; the content decides which.  '-' reads folded or backtrace text from\n"
+		"standard input.\n\n"
+		"  -f, --format FMT    svg, folded, json, speedscope or pprof (default: from -o's\n"
+		"                      extension .svg .folded .txt .json .speedscope.json .pb.gz;\n"
+		"                      else svg)\n"
 		"  -o, --output FILE   write here ('-' or none: standard output); never the input\n"
 		"  --flamechart        x axis in sample order, not merged (input order for folded)\n"
-		FLAME_SVG_USAGE);
-}
-
-static int write_output(enum flame_format fmt, struct flame_source *src,
-			const struct flame_opts *o, FILE *f, const char *name)
-{
-	switch (fmt) {
-	case FLAME_SVG:
-		return fg_write_svg(src->tree, &o->svg, f, name);
-	case FLAME_FOLDED:
-		return fg_write_folded(src->tree, f, name);
-	case FLAME_JSON:
-		return profile_write_json(src->profile, f, name);
-	case FLAME_SPEEDSCOPE:
-		return profile_write_speedscope(src->profile, f, name);
-	}
-	return -EINVAL;
+		FLAME_SVG_USAGE FLAME_EXIT_USAGE);
 }
 
 int cmd_parse(int argc, char **argv)
@@ -47,11 +34,10 @@ int cmd_parse(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct flame_opts o;
-	struct flame_source src = { 0 };
-	const char *format = NULL, *out = NULL, *outname;
-	enum flame_format fmt = FLAME_SVG;
+	struct convert_source src = { 0 };
+	const char *format = NULL, *out = NULL;
+	enum convert_format fmt = CONVERT_SVG;
 	unsigned tree_flags = 0;
-	FILE *f;
 	int c, rc;
 
 	flame_opts_init(&o);
@@ -86,25 +72,26 @@ int cmd_parse(int argc, char **argv)
 		return 2;
 	}
 	src.path = argv[optind];
-	if (format && flame_format_parse(format, &fmt)) {
-		kp_error("--format: unknown format '%s' (svg, folded, json or speedscope)", format);
+	if (format && convert_format_parse(format, &fmt)) {
+		kp_error("--format: unknown format '%s' (svg, folded, json, speedscope or pprof)",
+			 format);
 		return 2;
 	}
-	if (!format && out && strcmp(out, "-") && flame_format_from_path(out, &fmt))
-		fmt = FLAME_SVG;
+	if (!format && out && strcmp(out, "-") && convert_format_from_path(out, &fmt))
+		fmt = CONVERT_SVG;
 	if (o.reverse)
 		tree_flags |= FG_TREE_REVERSE;
 
 	src.mask = o.mask_text ? &o.mask : NULL;
 	src.per_cpu = o.per_cpu;
-	src.annotate_user = o.svg.palette == FG_PALETTE_KERNEL && fmt == FLAME_SVG;
+	src.annotate_user = o.svg.palette == FG_PALETTE_KERNEL && fmt == CONVERT_SVG;
 	src.slot = FG_SLOT_MAIN;
-	src.want_profile = fmt == FLAME_JSON || fmt == FLAME_SPEEDSCOPE;
+	src.want_profile = convert_format_wants_profile(fmt);
 	if (!src.want_profile && fg_tree_new(tree_flags, &src.tree)) {
 		kp_error("out of memory");
 		return 1;
 	}
-	rc = flame_load(&src);
+	rc = convert_load(&src);
 	if (!rc && src.tree)
 		kp_debug("%s: %llu samples, %zu distinct frames in the tree", src.path,
 			 (unsigned long long)src.nstacks, fg_tree_nodes(src.tree));
@@ -116,16 +103,9 @@ int cmd_parse(int argc, char **argv)
 	if (!rc) {
 		const char *inputs[] = { src.path };
 
-		outname = out && strcmp(out, "-") ? out : "standard output";
-		f = flame_open_output(out, inputs, 1);
-		if (!f) {
-			rc = -EIO;
-		} else {
-			rc = write_output(fmt, &src, &o, f, outname);
-			rc = flame_close_output(f, out, outname, rc);
-		}
+		rc = convert_write(&src, fmt, &o.svg, out, inputs, 1);
 	}
 	fg_tree_free(src.tree);
 	profile_free(src.profile);
-	return rc ? 1 : 0;
+	return rc == -EBADMSG ? 2 : rc ? 1 : 0;
 }

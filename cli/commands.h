@@ -6,6 +6,7 @@ int cmd_run(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_boot(int argc, char **argv);
 
 #endif

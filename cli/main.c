@@ -16,8 +16,9 @@ struct command {
 static const struct command commands[] = {
 	{ "run", cmd_run, "boot a kernel ELF under KVM (serial console, gdb stub, boot profile)" },
 	{ "collect", cmd_collect, "sample a kernel's stacks (in-process VM or --remote gdb stub)" },
-	{ "parse", cmd_parse, "re-render a trace.json or folded file (json, folded, svg, speedscope)" },
+	{ "parse", cmd_parse, "re-render a profile (json, folded, svg, speedscope, pprof)" },
 	{ "diff", cmd_diff, "differential flame graph of two profiles" },
+	{ "report", cmd_report, "the hottest functions of a profile, as perf report shows them" },
 	{ "boot", cmd_boot, "boot a kernel many times and report boot-latency distributions" },
 };
 

@@ -89,6 +89,13 @@ size_t kp_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp);
  * as is, any other byte as the code point of the same value (\u00XX), so the output is valid
  * JSON whatever the input. */
 void kp_json_string(FILE *f, const char *str);
+/* CRC-32 (the zlib/IEEE polynomial), continuing from crc (0 to start). */
+uint32_t kp_crc32(uint32_t crc, const void *data, size_t len);
+/* Append data, gzip-compressed, to out.  0 or -ENOMEM / -EIO. */
+int kp_gzip(const void *data, size_t len, struct kp_buf *out);
+/* Append the decompressed content of one gzip stream to out, at most max bytes: 0, -EINVAL
+ * (not gzip, damaged or truncated), -EFBIG (more than max), -ENOMEM. */
+int kp_gunzip(const void *data, size_t len, size_t max, struct kp_buf *out);
 
 /* Flush and check a stream that held results: a failed write is an error (as perf does). */
 int kp_close_output(FILE *f, const char *name);

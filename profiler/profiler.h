@@ -49,6 +49,7 @@ struct profile {
 	char *build_id;		/* hex GNU build id, or NULL */
 	int ncpus;		/* vCPUs of the target, or 1 + the highest cpu seen */
 	double interval_s;	/* requested interval, 0 when unknown */
+	uint64_t start_unix_ns;	/* wall-clock start of the collection, 0 when unknown */
 	size_t nsamples;
 	struct profile_sample *samples;
 };

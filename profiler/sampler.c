@@ -232,6 +232,15 @@ static int on_frame(void *ctx, uint64_t pc, unsigned flags)
 	return 0;
 }
 
+/* When the collection began, for readers that place profiles in time (pprof's time_nanos). */
+static uint64_t wall_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* Name the unwound pcs: each may stand for several frames when inlined functions show. */
 static int name_frames(struct sampler *s, struct profile_stack *st)
 {
@@ -530,6 +539,7 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 	if (opts->wait_online_s > 0)
 		wait_online(&s);
 	start = kp_now_ns();
+	s.prof->start_unix_ns = wall_clock_ns();
 	while (stats->samples < total && stats->end == SAMPLER_DONE) {
 		uint64_t t0, t1;
 

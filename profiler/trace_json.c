@@ -4,6 +4,7 @@
  *   {"stack_traces": [{"0": ["innermost", ..., "outermost"], "1": [...]}, ...]}
  * kprof's additions live under one key beside it, which OSDK ignores:
  *   "kprof": {"format_version": 1, "kernel": ..., "build_id": ..., "cpus": N, "interval": S,
+ *             "start_unix_ns": T (wall clock, when known),
  *             "samples": [{"time_ns": T, "stop_ns": D, "pcs": {"0": ["0xffff...", ...]},
  *                          "flags": {"0": [0, 1, ...]}}, ...]}
  * Program counters are hex strings: JSON numbers lose 64-bit precision in most readers.
@@ -91,6 +92,8 @@ static json_object *build_json(const struct profile *p)
 		ret |= add(meta, "build_id", json_object_new_string(p->build_id));
 	ret |= add(meta, "cpus", json_object_new_int(p->ncpus));
 	ret |= add(meta, "interval", json_object_new_double(p->interval_s));
+	if (p->start_unix_ns)
+		ret |= add(meta, "start_unix_ns", json_object_new_int64((int64_t)p->start_unix_ns));
 	ret |= add(meta, "samples", samples);
 	if (ret)
 		goto fail;
@@ -398,6 +401,11 @@ static int read_meta(const struct reader *r, json_object *meta, struct profile *
 		if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
 			return bad(r, "kprof.interval", "expected a number of seconds");
 		p->interval_s = json_object_get_double(v);
+	}
+	if (json_object_object_get_ex(meta, "start_unix_ns", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+			return bad(r, "kprof.start_unix_ns", "expected nanoseconds since 1970");
+		p->start_unix_ns = (uint64_t)json_object_get_int64(v);
 	}
 	if (!json_object_object_get_ex(meta, "samples", &samples))
 		return 0;

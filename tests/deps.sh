@@ -2,15 +2,17 @@
 # Install what kprof needs from Debian's packages; do nothing when everything is there.
 set -euo pipefail
 
-# Build: compiler runtime and libraries.  Tests: gdb and lldb (clients of the gdb stub), QEMU
-# (TCG peer), clang-14 (libFuzzer, sanitizers), man-db and groff-base (the installed man
-# page), Chromium and Node.js (SVG browser test).
+# Build: compiler runtime and libraries (protobuf-c's compiler generates pprof's message code).
+# Tests: gdb and lldb (clients of the gdb stub), QEMU (TCG peer), clang-14 (libFuzzer,
+# sanitizers), man-db and groff-base (the installed man page), Chromium and Node.js (SVG
+# browser test), Go (go tool pprof reads kprof's pprof files).
 PACKAGES=(
 	gcc make binutils pkg-config linux-libc-dev
 	libelf-dev libdwarf-dev zlib1g-dev libpcre2-dev libjson-c-dev libcmocka-dev
+	libprotobuf-c-dev protobuf-c-compiler
 	gdb lldb-14 qemu-system-x86 clang-14 libclang-rt-14-dev
 	man-db groff-base
-	chromium nodejs npm
+	chromium nodejs npm golang-go
 )
 
 missing=()

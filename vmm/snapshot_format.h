@@ -113,7 +113,7 @@ struct snap_view {
 	const struct snap_record *pit, *clock;
 };
 
-/* CRC-32 (vmm/snapshot_read.c, the one user of zlib). */
+/* CRC-32 (common/zlib.c, the one user of zlib). */
 uint32_t vmm_snap_crc(uint32_t crc, const void *data, size_t len);
 /* Check the first n bytes of a file of file_size bytes as a snapshot header: magic, version,
  * header CRC, size, field ranges.  0 and *h, or -EINVAL with a message in err. */

@@ -8,24 +8,15 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "common/common.h"
 #include "vmm/vmm.h"
 
 _Static_assert(SNAP_MAX_CPUS == VMM_MAX_CPUS, "a snapshot holds as many vCPUs as a VM");
 
 uint32_t vmm_snap_crc(uint32_t crc, const void *data, size_t len)
 {
-	const uint8_t *p = data;
-
-	while (len) {	/* zlib takes uInt lengths */
-		uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
-
-		crc = (uint32_t)crc32(crc, p, n);
-		p += n;
-		len -= n;
-	}
-	return crc;
+	return kp_crc32(crc, data, len);
 }
 
 static int fail(char *err, size_t len, const char *what)

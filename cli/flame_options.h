@@ -1,43 +1,13 @@
-/* cli: load any profile input (trace.json, folded stacks, gdb backtraces) into a flame-graph
- * tree and, when asked, into a profile.  The one place where profiler/ and flamegraph/ meet. */
-#ifndef KPROF_CLI_FLAME_INPUT_H
-#define KPROF_CLI_FLAME_INPUT_H
+/* cli: the flame-graph options kprof parse and kprof diff share.  Loading and writing the
+ * profiles themselves is convert/'s (convert/convert.h). */
+#ifndef KPROF_CLI_FLAME_OPTIONS_H
+#define KPROF_CLI_FLAME_OPTIONS_H
 
 #include "common/common.h"
 
 #include <getopt.h>
 
 #include "flamegraph/flamegraph.h"
-#include "profiler/profiler.h"
-
-struct flame_source {
-	const char *path;
-	const struct kp_cpumask *mask;	/* NULL: every CPU */
-	bool per_cpu;			/* keep CPU ids in the tree (one graph per CPU) */
-	bool annotate_user;		/* name user-mode frames "name_[u]" (kernel palette) */
-	struct fg_tree *tree;		/* NULL: no tree wanted */
-	enum fg_slot slot;
-	bool want_profile;		/* build (or keep) a struct profile in .profile */
-	struct profile *profile;
-	uint64_t nstacks;		/* stacks kept after the mask */
-};
-
-/* Read src->path.  Prints one line naming the file on error; returns 0 or a negative errno. */
-int flame_load(struct flame_source *src);
-
-/* Add a profile already in memory (e.g. just collected) to src->tree, as flame_load does
- * with a trace.json file; src->path names it in errors. */
-int flame_add_profile(struct flame_source *src, const struct profile *p);
-
-/* Output formats of kprof parse. */
-enum flame_format { FLAME_SVG, FLAME_FOLDED, FLAME_JSON, FLAME_SPEEDSCOPE };
-
-int flame_format_parse(const char *s, enum flame_format *out);
-/* The format an output file name implies (.svg, .folded, .txt, .json, .speedscope.json). */
-int flame_format_from_path(const char *path, enum flame_format *out);
-
-/* Open -o's file for writing ("-" or NULL is stdout), refusing to write over any input. */
-FILE *flame_open_output(const char *out, const char *const *inputs, size_t ninputs);
 
 /* Long options shared by parse and diff (values above any short option). */
 enum flame_opt {
@@ -74,9 +44,9 @@ enum flame_opt {
 	"  --inverted          icicle graph (roots at the top)\n"                             \
 	"  --reverse           reverse the stacks (merge from the innermost frame)\n"
 
-/* Close what flame_open_output opened, after the writer returned rc: report a failed flush
- * (once), and remove a file left half written.  Returns rc, or -EIO. */
-int flame_close_output(FILE *f, const char *out, const char *name, int rc);
+#define FLAME_EXIT_USAGE                                                                   \
+	"\nExit status: 0 written, 1 bad input or output failure, 2 bad usage or a malformed\n" \
+	"pprof file.\n"
 
 /* Options parse and diff share. */
 struct flame_opts {
