@@ -97,7 +97,7 @@ struct symtab_linux {
 /* NULL when the file is not a Linux kernel (no linux_banner). */
 const struct symtab_linux *symtab_linux(const struct symtab *st);
 /* The bytes and link address of a section kept at load time: .orc_unwind_ip, .orc_unwind,
- * .orc_header (data may be NULL when the section is empty).  -ENOENT when absent. */
+ * .orc_header, .BTF (data may be NULL when the section is empty).  -ENOENT when absent. */
 int symtab_section(const struct symtab *st, const char *name, const void **data, size_t *len,
 		   uint64_t *addr);
 
