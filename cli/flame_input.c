@@ -74,6 +74,14 @@ int flame_option(int opt, const char *arg, struct flame_opts *o)
 	case OPT_PER_CPU:
 		o->per_cpu = true;
 		return 1;
+	case OPT_NO_TASKS:
+		o->tasks = FLAME_TASKS_NONE;
+		return 1;
+	case OPT_TASKS:
+		return flame_tasks_parse(arg, &o->tasks) ? -EINVAL : 1;
+	case OPT_COMM:
+		o->comm = arg;
+		return 1;
 	case OPT_CPU_MASK: {
 		int rc = kp_cpumask_parse(arg, &o->mask);
 
@@ -88,6 +96,46 @@ int flame_option(int opt, const char *arg, struct flame_opts *o)
 	default:
 		return 0;
 	}
+}
+
+int flame_tasks_parse(const char *arg, enum flame_tasks *out)
+{
+	if (!strcmp(arg, "comm"))
+		*out = FLAME_TASKS_COMM;
+	else if (!strcmp(arg, "pid"))
+		*out = FLAME_TASKS_PID;
+	else if (!strcmp(arg, "tid"))
+		*out = FLAME_TASKS_TID;
+	else
+		return kp_error("--tasks: '%s' is not comm, pid or tid", arg), -EINVAL;
+	return 0;
+}
+
+void flame_task_root(const struct profile_task *t, enum flame_tasks mode, char *buf)
+{
+	char *p;
+
+	if (t->pid < 0 || mode == FLAME_TASKS_COMM)
+		snprintf(buf, FLAME_TASK_ROOT_MAX, "%s", t->comm);
+	else if (mode == FLAME_TASKS_PID)
+		snprintf(buf, FLAME_TASK_ROOT_MAX, "%s-%d", t->comm, (int)t->tgid);
+	else
+		snprintf(buf, FLAME_TASK_ROOT_MAX, "%s-%d/%d", t->comm, (int)t->tgid, (int)t->pid);
+	/* As stackcollapse-perf.pl: no blanks in a frame; ';' separates frames in folded. */
+	for (p = buf; *p; p++)
+		if (*p == ' ' || *p == ';')
+			*p = '_';
+}
+
+/* --comm on folded or gdb input, which have no tasks: the root frame is the task's, as
+ * perf's folded stacks have it ("dd" or "dd-123" or "dd-123/124"). */
+static bool root_is_comm(const struct fg_stack *s, const char *comm)
+{
+	size_t n = strlen(comm);
+	const char *root = s->nframes ? s->frames[0] : "";
+
+	return !strncmp(root, comm, n) &&
+	       (!root[n] || (root[n] == '-' && root[n + 1] >= '0' && root[n + 1] <= '9'));
 }
 
 static int cpu_wanted(const struct flame_source *src, int cpu)
@@ -127,7 +175,7 @@ static int on_stack(void *arg, const struct fg_stack *s)
 	struct fg_stack st = *s;
 	int rc;
 
-	if (!cpu_wanted(src, s->cpu))
+	if (!cpu_wanted(src, s->cpu) || (src->comm && !root_is_comm(s, src->comm)))
 		return 0;
 	if (src->want_profile) {
 		if (s->count > MAX_EXPANDED_SAMPLES ||
@@ -165,13 +213,15 @@ static int profile_to_tree(struct flame_source *src, const struct profile *p)
 		for (size_t j = 0; j < p->samples[i].nstacks && !rc; j++) {
 			const struct profile_stack *ps = &p->samples[i].stacks[j];
 			struct fg_stack st = { .cpu = src->per_cpu ? ps->cpu : FG_CPU_ANY, .count = 1 };
-			size_t *offs;
+			bool root = ps->has_task && src->tasks != FLAME_TASKS_NONE;
+			size_t *offs, n = ps->nframes + root;
 			const char **names;
 
-			if (!ps->nframes)
+			if (!ps->nframes ||
+			    (src->comm && (!ps->has_task || strcmp(ps->task.comm, src->comm))))
 				continue;
-			offs = calloc(ps->nframes, sizeof(*offs));
-			names = calloc(ps->nframes, sizeof(*names));
+			offs = calloc(n, sizeof(*offs));
+			names = calloc(n, sizeof(*names));
 			if (!offs || !names) {
 				free(offs);
 				free(names);
@@ -180,20 +230,27 @@ static int profile_to_tree(struct flame_source *src, const struct profile *p)
 			}
 			/* Names are copied into one buffer first: pointers into it move as it grows. */
 			kp_buf_reset(&ann);
+			if (root) {
+				char name[FLAME_TASK_ROOT_MAX];
+
+				flame_task_root(&ps->task, src->tasks, name);
+				offs[0] = 0;
+				rc = kp_buf_append(&ann, name, strlen(name) + 1);
+			}
 			for (size_t k = 0; k < ps->nframes && !rc; k++) {
 				const struct profile_frame *fr = &ps->frames[ps->nframes - 1 - k];
 
-				offs[k] = ann.len;
+				offs[k + root] = ann.len;
 				rc = kp_buf_puts(&ann, fr->name ? fr->name : "??");
 				if (!rc && src->annotate_user && (fr->flags & PROFILE_FRAME_USER))
 					rc = kp_buf_puts(&ann, "_[u]");
 				if (!rc)
 					rc = kp_buf_putc(&ann, '\0');
 			}
-			for (size_t k = 0; k < ps->nframes && !rc; k++)
+			for (size_t k = 0; k < n && !rc; k++)
 				names[k] = ann.data + offs[k];
 			st.frames = names;
-			st.nframes = ps->nframes;
+			st.nframes = n;
 			if (!rc)
 				rc = fg_tree_add(src->tree, &st, src->slot);
 			free(offs);
@@ -223,6 +280,8 @@ static int load_json(struct flame_source *src)
 		return rc;
 	if (src->mask)
 		profile_filter_cpus(p, src->mask);
+	if (src->comm)
+		profile_filter_comm(p, src->comm);
 	if (src->tree) {
 		rc = profile_to_tree(src, p);
 	} else {

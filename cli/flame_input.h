@@ -10,8 +10,15 @@
 #include "flamegraph/flamegraph.h"
 #include "profiler/profiler.h"
 
+/* The root frame a stack's task gives (profiles of Linux kernels carry tasks), as perf's
+ * flame graphs (stackcollapse-perf.pl) name it: the comm; with --tasks pid "comm-PID" (the
+ * process id, tgid); with --tasks tid "comm-PID/TID"; --no-tasks none.  Unknown: "?". */
+enum flame_tasks { FLAME_TASKS_COMM, FLAME_TASKS_PID, FLAME_TASKS_TID, FLAME_TASKS_NONE };
+
 struct flame_source {
 	const char *path;
+	enum flame_tasks tasks;		/* the root frame from each stack's task */
+	const char *comm;		/* --comm: keep only this task's stacks (NULL: all) */
 	const struct kp_cpumask *mask;	/* NULL: every CPU */
 	bool per_cpu;			/* keep CPU ids in the tree (one graph per CPU) */
 	bool annotate_user;		/* name user-mode frames "name_[u]" (kernel palette) */
@@ -43,8 +50,27 @@ FILE *flame_open_output(const char *out, const char *const *inputs, size_t ninpu
 enum flame_opt {
 	OPT_TITLE = 256, OPT_SUBTITLE, OPT_WIDTH, OPT_HEIGHT, OPT_MINWIDTH, OPT_COLORS, OPT_HASH,
 	OPT_INVERTED, OPT_COUNTNAME, OPT_REVERSE, OPT_FLAMECHART, OPT_CPU_MASK, OPT_PER_CPU,
-	OPT_NORMALIZE,
+	OPT_NORMALIZE, OPT_NO_TASKS, OPT_TASKS, OPT_COMM,
 };
+
+/* --tasks comm|pid|tid, --no-tasks, --comm NAME: for parse and diff here, and collect. */
+#define FLAME_TASK_LONGOPTS                                                  \
+	{ "no-tasks", no_argument, NULL, OPT_NO_TASKS },                     \
+	{ "tasks", required_argument, NULL, OPT_TASKS },                     \
+	{ "comm", required_argument, NULL, OPT_COMM }
+
+#define FLAME_TASK_USAGE                                                                   \
+	"  --tasks MODE        Linux: the task as each stack's root frame: comm (default,\n"   \
+	"                      \"dd\"), pid (\"dd-123\", the process id) or tid (\"dd-123/124\")\n"\
+	"  --no-tasks          no task root frames\n"                                          \
+	"  --comm NAME         keep only the stacks of tasks called NAME (folded input: whose\n"\
+	"                      root frame is NAME or NAME-PID...)\n"
+
+/* Parse --tasks's argument; prints an error and returns -EINVAL when it is no mode. */
+int flame_tasks_parse(const char *arg, enum flame_tasks *out);
+/* Write the root frame name of a task into buf (at least FLAME_TASK_ROOT_MAX bytes). */
+#define FLAME_TASK_ROOT_MAX 48
+void flame_task_root(const struct profile_task *t, enum flame_tasks mode, char *buf);
 
 #define FLAME_SVG_LONGOPTS                                                   \
 	{ "title", required_argument, NULL, OPT_TITLE },                     \
@@ -59,7 +85,8 @@ enum flame_opt {
 	{ "countname", required_argument, NULL, OPT_COUNTNAME },             \
 	{ "reverse", no_argument, NULL, OPT_REVERSE },                       \
 	{ "cpu-mask", required_argument, NULL, OPT_CPU_MASK },               \
-	{ "per-cpu", no_argument, NULL, OPT_PER_CPU }
+	{ "per-cpu", no_argument, NULL, OPT_PER_CPU },                       \
+	FLAME_TASK_LONGOPTS
 
 #define FLAME_SVG_USAGE                                                                    \
 	"  --cpu-mask MASK     keep only these CPUs (decimal or 0x-hex, up to 128 bits)\n"     \
@@ -72,7 +99,8 @@ enum flame_opt {
 	"                      orange (kernel: user-mode frames aqua, unknown grey)\n"        \
 	"  --hash              colour by name: the same function, the same colour\n"          \
 	"  --inverted          icicle graph (roots at the top)\n"                             \
-	"  --reverse           reverse the stacks (merge from the innermost frame)\n"
+	"  --reverse           reverse the stacks (merge from the innermost frame)\n"          \
+	FLAME_TASK_USAGE
 
 /* Close what flame_open_output opened, after the writer returned rc: report a failed flush
  * (once), and remove a file left half written.  Returns rc, or -EIO. */
@@ -84,6 +112,8 @@ struct flame_opts {
 	struct kp_cpumask mask;
 	const char *mask_text;	/* NULL: no --cpu-mask */
 	bool per_cpu, reverse;
+	enum flame_tasks tasks;
+	const char *comm;
 };
 
 void flame_opts_init(struct flame_opts *o);

@@ -40,6 +40,8 @@ struct capture {
 	uint8_t *stack;			/* 2 * stack_bytes: the first segment and the others */
 	struct segment seg[MAX_SEGMENTS];
 	size_t nseg;
+	struct profile_task task;	/* with opts->tasks: the task this CPU runs */
+	uint64_t task_stack;		/* and its kernel stack's base */
 };
 
 struct sampler {
@@ -199,6 +201,14 @@ static void capture_all(struct sampler *s)
 
 		c->ok = target_get_regs(s->t, c->cpu, &c->regs) == 0;
 		c->nseg = 0;
+		/* The task changes once the vCPUs run again: read it in the stop. */
+		if (s->o->tasks) {
+			if (c->ok)
+				linux_tasks_read(s->o->tasks, s->t, c->cpu, &c->regs, &c->task,
+						 &c->task_stack);
+			else
+				profile_task_unknown(&c->task);
+		}
 		/* A vCPU in user mode has no kernel stack to read. */
 		if (!c->ok || (c->regs.cs & 3) == 3)
 			continue;
@@ -279,9 +289,32 @@ static int name_frames(struct sampler *s, struct profile_stack *st)
 	return 0;
 }
 
+/* A stop in the context switch: when the walk ends (its last segment) on another stack than
+ * current_task's, the switch has moved to the next task's stack but not yet current_task:
+ * the stack's task is unknown. */
+static void check_task_stack(const struct sampler *s, const struct capture *c,
+			     struct profile_task *task)
+{
+	size_t k = 0;
+
+	while (k < s->nframes && !linux_tasks_in_switch(s->o->tasks, s->pcs[k]))
+		k++;
+	if (k == s->nframes)
+		return;
+	for (size_t i = c->nseg; i-- > 0;) {
+		if (!c->seg[i].len)
+			continue;
+		if (!linux_tasks_on_stack(c->task_stack, c->seg[i].base))
+			profile_task_unknown(task);
+		return;
+	}
+}
+
 static int fill_stack(struct sampler *s, const struct capture *c, struct profile_stack *st)
 {
 	st->cpu = c->cpu;
+	st->has_task = s->o->tasks != NULL;
+	st->task = c->task;
 	s->nframes = 0;
 	if (!c->ok) {
 		/* Registers unreadable: one honest unknown frame. */
@@ -297,6 +330,8 @@ static int fill_stack(struct sampler *s, const struct capture *c, struct profile
 
 		unwind_regs_from_target(&regs, &c->regs);
 		unwind_stack(s->uw, &regs, capture_read, (void *)c, on_frame, s);
+		if (st->has_task)
+			check_task_stack(s, c, &st->task);
 	}
 	return name_frames(s, st);
 }
