@@ -21,6 +21,8 @@
 #   test_tasks.sh [FIXTURE-DIR [cloud|generic] [6.1|6.12]]    (default: build/linux cloud 6.1)
 #
 # run with: build/linux cloud 6.1
+# run with: build/linux-6.12 cloud 6.12
+# sanitize: yes
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -52,26 +54,29 @@ then
 	exit 0
 fi
 
-# What gdb finds in the vmlinux's DWARF: per-CPU offsets of current_task and cpu_number, the
-# task_struct members.  Addresses from the symbol table: __per_cpu_offset and breakpoints.
-timeout 600 gdb -q -nx -batch -ex 'p/x &current_task' -ex 'p/x &cpu_number' \
-	-ex 'p/x &((struct task_struct *)0)->pid' -ex 'p/x &((struct task_struct *)0)->tgid' \
-	-ex 'p/x &((struct task_struct *)0)->comm' "$VMLINUX" >"$WORK/dwarf.txt" 2>&1
-nm "$VMLINUX" >"$WORK/nm.txt" 2>/dev/null
-OFFS=$(python3 - "$WORK/dwarf.txt" "$WORK/nm.txt" <<'PY'
-import json, re, sys
-vals = [int(v, 16) for v in re.findall(r"^\$\d+ = (0x[0-9a-f]+)", open(sys.argv[1]).read(), re.M)]
-syms = {}
-for line in open(sys.argv[2]):
-    p = line.split()
-    if len(p) == 3:
-        syms[p[2]] = int(p[0], 16)
-if len(vals) != 5:
-    sys.exit(1)
-print(json.dumps({"current": vals[0], "cpu_number": vals[1], "pid": vals[2], "tgid": vals[3],
-                  "comm": vals[4], "per_cpu_offset": syms["__per_cpu_offset"]}))
+# What gdb finds in the vmlinux's DWARF: per-CPU offsets of current_task and cpu_number (per-CPU
+# variables up to 6.1, members of pcpu_hot from 6.2), the task_struct members.  Addresses from
+# the symbol table: __per_cpu_offset and the breakpoints.
+cat >"$WORK/layout.py" <<'PY'
+import gdb, json, os
+def addr(*exprs):
+    for e in exprs:
+        try:
+            return int(gdb.parse_and_eval("(unsigned long)&" + e))
+        except gdb.error:
+            pass
+    raise gdb.GdbError("none of " + ", ".join(exprs))
+member = lambda m: addr("((struct task_struct *)0)->" + m)
+json.dump({"current": addr("current_task", "pcpu_hot.current_task"),
+           "cpu_number": addr("cpu_number", "pcpu_hot.cpu_number"),
+           "pid": member("pid"), "tgid": member("tgid"), "comm": member("comm"),
+           "per_cpu_offset": addr("__per_cpu_offset")}, open(os.environ["LAYOUT_OUT"], "w"))
 PY
-) || { fail "$K gdb could not read task_struct's layout from the DWARF" "$(tail -2 "$WORK/dwarf.txt")"; exit 0; }
+LAYOUT_OUT=$WORK/layout.json timeout 600 gdb -q -nx -batch -x "$WORK/layout.py" "$VMLINUX" \
+	>"$WORK/dwarf.txt" 2>&1
+OFFS=$(cat "$WORK/layout.json" 2>/dev/null) && [ -n "$OFFS" ] ||
+	{ fail "$K gdb could not read task_struct's layout from the DWARF" "$(tail -2 "$WORK/dwarf.txt")"; exit 0; }
+nm "$VMLINUX" >"$WORK/nm.txt" 2>/dev/null
 addr() { awk -v n="$1" '$3 == n { print $1; exit }' "$WORK/nm.txt"; }
 
 start_linux() {
