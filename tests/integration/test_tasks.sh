@@ -79,25 +79,7 @@ OFFS=$(cat "$WORK/layout.json" 2>/dev/null) && [ -n "$OFFS" ] ||
 nm "$VMLINUX" >"$WORK/nm.txt" 2>/dev/null
 addr() { awk -v n="$1" '$3 == n { print $1; exit }' "$WORK/nm.txt"; }
 
-start_linux() {
-	stop_peer
-	PORT=$(free_port)
-	SERIAL="$WORK/serial.txt"
-	MON="$WORK/monitor.sock"
-	rm -f "$SERIAL" "$MON"
-	"$QEMU" -accel tcg -smp 2 -m 256M -kernel "$FIX/vmlinuz" -initrd "$INITRD" \
-		-append "console=ttyS0 panic=-1 quiet nokaslr" -no-reboot -display none \
-		-serial "file:$SERIAL" -monitor "unix:$MON,server,nowait" \
-		-gdb "tcp:127.0.0.1:$PORT" >/dev/null 2>&1 &
-	PEER_PID=$!
-	wait_port "$PORT" || return 1
-	for _ in $(seq 1200); do
-		grep -q '^KPROF_LINUX_READY' "$SERIAL" 2>/dev/null && return 0
-		kill -0 "$PEER_PID" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
+start_linux() { start_linux_qemu "$FIX/vmlinuz" "$INITRD"; }
 monitor() { qemu_hmp "$MON" "$1" >/dev/null; }
 collect() {
 	timeout 300 "$KPROF" collect --remote "tcp:127.0.0.1:$PORT" --symbols "$VMLINUX" "$@"
