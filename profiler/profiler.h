@@ -319,10 +319,11 @@ struct target_regs;
  * -EINVAL, after one line naming path, when its BTF lacks what is needed. */
 int linux_tasks_open(const struct symtab *st, const char *path, struct linux_tasks **out);
 void linux_tasks_free(struct linux_tasks *lt);
-/* The task on cpu, whose registers are r, from the stopped target: two reads, no allocation.
- * *out is the unknown task when a read fails or gives something that is no task pointer;
- * *stack gets its kernel stack's base (task_struct.stack), 0 when unknown. */
-void linux_tasks_read(const struct linux_tasks *lt, struct target *t, int cpu,
+/* The task on the vCPU whose registers are r, from the stopped target, reading its memory
+ * through vCPU via (any vCPU whose page tables map the kernel's data): two reads, no
+ * allocation.  *out is the unknown task when a read fails or gives something that is no task
+ * pointer; *stack gets its kernel stack's base (task_struct.stack), 0 when unknown. */
+void linux_tasks_read(const struct linux_tasks *lt, struct target *t, int via,
 		      const struct target_regs *r, struct profile_task *out, uint64_t *stack);
 /* Is pc (runtime) in the context switch (__switch_to_asm, __switch_to), where the stack
  * moves to the next task before current_task does? */

@@ -193,27 +193,63 @@ static void capture_stack(struct sampler *s, struct capture *c)
 	unwind_stack(s->uw, &regs, reader_read, &r, count_frame, &r);
 }
 
-/* The stopped part of a sample: registers and stacks of every sampled CPU. */
+static bool read_task(struct sampler *s, struct capture *c, int via)
+{
+	linux_tasks_read(s->o->tasks, s->t, via, &c->regs, &c->task, &c->task_stack);
+	return c->task.pid >= 0;
+}
+
+static bool kernel_mode(const struct capture *c)
+{
+	return c->ok && (c->regs.cs & 3) != 3;
+}
+
+/* Each CPU's task, in the stop (it changes once the vCPUs run again).  A kernel-mode vCPU's
+ * was read right after its stack, through itself (the thread a stub has selected then).  A
+ * user-mode vCPU's is read through the last kernel-mode vCPU read, last: selected already,
+ * and with page-table isolation (Meltdown's mitigation) a user-mode vCPU's page tables do not
+ * map the kernel's data while every kernel-mode vCPU's map the same kernel memory.  Any still
+ * unknown (a vCPU in entry code on the user's page tables) is tried through the others. */
+static void capture_tasks(struct sampler *s, int last)
+{
+	for (size_t i = 0; i < s->ncaps; i++) {
+		struct capture *c = &s->caps[i];
+
+		if (c->ok && !kernel_mode(c) && !(last >= 0 && read_task(s, c, last)))
+			read_task(s, c, c->cpu);
+	}
+	for (size_t i = 0; i < s->ncaps; i++) {
+		struct capture *c = &s->caps[i];
+		/* A user-mode vCPU's was tried through last already. */
+		int tried = kernel_mode(c) ? -1 : last;
+
+		for (size_t k = 0; c->ok && c->task.pid < 0 && k < s->ncaps; k++)
+			if (k != i && s->caps[k].cpu != tried && kernel_mode(&s->caps[k]))
+				read_task(s, c, s->caps[k].cpu);
+	}
+}
+
+/* The stopped part of a sample: registers, stacks and tasks of every sampled CPU. */
 static void capture_all(struct sampler *s)
 {
+	int last = -1;	/* the last kernel-mode vCPU whose task was read */
+
 	for (size_t i = 0; i < s->ncaps; i++) {
 		struct capture *c = &s->caps[i];
 
 		c->ok = target_get_regs(s->t, c->cpu, &c->regs) == 0;
 		c->nseg = 0;
-		/* The task changes once the vCPUs run again: read it in the stop. */
-		if (s->o->tasks) {
-			if (c->ok)
-				linux_tasks_read(s->o->tasks, s->t, c->cpu, &c->regs, &c->task,
-						 &c->task_stack);
-			else
-				profile_task_unknown(&c->task);
-		}
+		profile_task_unknown(&c->task);
+		c->task_stack = 0;
 		/* A vCPU in user mode has no kernel stack to read. */
 		if (!c->ok || (c->regs.cs & 3) == 3)
 			continue;
 		capture_stack(s, c);
+		if (s->o->tasks && read_task(s, c, c->cpu))
+			last = c->cpu;
 	}
+	if (s->o->tasks)
+		capture_tasks(s, last);
 }
 
 static bool any_captured(const struct sampler *s)

@@ -87,6 +87,22 @@ static int current_offset(const struct btf *b, const char *path, uint64_t *off)
 	return 0;
 }
 
+/* Runtime ranges of the context switch's two functions (sized symbols in every kernel that
+ * has them; a kernel without them has no range, and no stop is taken for a switch). */
+static void find_switch_code(const struct symtab *st, struct linux_tasks *lt)
+{
+	static const char *const fns[2] = { "__switch_to_asm", "__switch_to" };
+
+	for (int i = 0; i < 2; i++) {
+		uint64_t a, sz;
+
+		if (!symtab_find(st, fns[i], &a, &sz) && sz) {
+			lt->switch_code[i][0] = a;
+			lt->switch_code[i][1] = a + sz;
+		}
+	}
+}
+
 int linux_tasks_open(const struct symtab *st, const char *path, struct linux_tasks **out)
 {
 	struct linux_tasks *lt;
@@ -114,22 +130,14 @@ int linux_tasks_open(const struct symtab *st, const char *path, struct linux_tas
 		return -EINVAL;
 	}
 	btf_free(b);
-	static const char *const switch_fns[2] = { "__switch_to_asm", "__switch_to" };
-	for (int i = 0; i < 2; i++) {
-		uint64_t a, sz;
-
-		if (!symtab_find(st, switch_fns[i], &a, &sz) && sz) {
-			lt->switch_code[i][0] = a;
-			lt->switch_code[i][1] = a + sz;
-		}
-	}
+	find_switch_code(st, lt);
 	lt->comm_len = (size_t)KP_MIN(comm_size, (uint64_t)PROFILE_COMM_LEN);
 	lo = KP_MIN(KP_MIN(lt->pid_off, lt->tgid_off), KP_MIN(lt->comm_off, lt->stack_off));
 	hi = KP_MAX(KP_MAX(lt->pid_off, lt->tgid_off) + 4,
 		    KP_MAX(lt->comm_off + lt->comm_len, lt->stack_off + 8));
 	lt->span_off = lo;
 	lt->end = hi;
-	lt->span_len = hi - lo <= MAX_SPAN ? (size_t)(hi - lo) : 0;	/* 0: three reads */
+	lt->span_len = hi - lo <= MAX_SPAN ? (size_t)(hi - lo) : 0;	/* 0: one read each */
 	*out = lt;
 	return 0;
 }
@@ -153,7 +161,7 @@ static bool read_exact(struct target *t, int cpu, uint64_t addr, void *buf, size
 	return target_read_mem(t, cpu, addr, buf, len) == (ssize_t)len;
 }
 
-void linux_tasks_read(const struct linux_tasks *lt, struct target *t, int cpu,
+void linux_tasks_read(const struct linux_tasks *lt, struct target *t, int via,
 		      const struct target_regs *r, struct profile_task *out, uint64_t *stack)
 {
 	uint8_t span[MAX_SPAN];
@@ -164,20 +172,20 @@ void linux_tasks_read(const struct linux_tasks *lt, struct target *t, int cpu,
 
 	profile_task_unknown(out);
 	*stack = 0;
-	if (!base || !read_exact(t, cpu, base + lt->current_off, &task, sizeof(task)) ||
+	if (!base || !read_exact(t, via, base + lt->current_off, &task, sizeof(task)) ||
 	    task < KERNEL_HALF || task > UINT64_MAX - lt->end)
 		return;
 	if (lt->span_len) {
-		if (!read_exact(t, cpu, task + lt->span_off, span, lt->span_len))
+		if (!read_exact(t, via, task + lt->span_off, span, lt->span_len))
 			return;
 		memcpy(&stk, span + (lt->stack_off - lt->span_off), 8);
 		memcpy(&pid, span + (lt->pid_off - lt->span_off), 4);
 		memcpy(&tgid, span + (lt->tgid_off - lt->span_off), 4);
 		memcpy(comm, span + (lt->comm_off - lt->span_off), lt->comm_len);
-	} else if (!read_exact(t, cpu, task + lt->stack_off, &stk, 8) ||
-		   !read_exact(t, cpu, task + lt->pid_off, &pid, 4) ||
-		   !read_exact(t, cpu, task + lt->tgid_off, &tgid, 4) ||
-		   !read_exact(t, cpu, task + lt->comm_off, comm, lt->comm_len)) {
+	} else if (!read_exact(t, via, task + lt->stack_off, &stk, 8) ||
+		   !read_exact(t, via, task + lt->pid_off, &pid, 4) ||
+		   !read_exact(t, via, task + lt->tgid_off, &tgid, 4) ||
+		   !read_exact(t, via, task + lt->comm_off, comm, lt->comm_len)) {
 		return;
 	}
 	/* The kernel keeps comm NUL-terminated; bytes that are not are no task's name. */

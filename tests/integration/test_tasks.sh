@@ -16,6 +16,7 @@
 #  - outputs: folded and SVG get the task as root frame (comm; --tasks pid "comm-PID";
 #    --tasks tid "comm-PID/TID"), --no-tasks gives the stacks without them, --comm keeps one
 #    task, trace.json's tasks are read back by parse; collect --no-tasks reads none;
+#  - page-table isolation (pti=on): a user-mode vCPU's task is read through a kernel-mode vCPU;
 #  - not Linux (the bundled guest under KVM): no tasks, output unchanged.
 #
 #   test_tasks.sh [FIXTURE-DIR [cloud|generic] [6.1|6.12]]    (default: build/linux cloud 6.1)
@@ -79,7 +80,7 @@ OFFS=$(cat "$WORK/layout.json" 2>/dev/null) && [ -n "$OFFS" ] ||
 nm "$VMLINUX" >"$WORK/nm.txt" 2>/dev/null
 addr() { awk -v n="$1" '$3 == n { print $1; exit }' "$WORK/nm.txt"; }
 
-start_linux() { start_linux_qemu "$FIX/vmlinuz" "$INITRD"; }
+start_linux() { start_linux_qemu "$FIX/vmlinuz" "$INITRD" "$@"; }
 monitor() { qemu_hmp "$MON" "$1" >/dev/null; }
 collect() {
 	timeout 300 "$KPROF" collect --remote "tcp:127.0.0.1:$PORT" --symbols "$VMLINUX" "$@"
@@ -315,6 +316,57 @@ if collect --samples 20 --interval 0.02 -o "$WORK/direct.folded" 2>"$WORK/direct
 	fi
 else
 	fail "$name" "exit $?: $(tail -1 "$WORK/direct.err")"
+fi
+
+# --- Page-table isolation (pti=on, Meltdown's mitigation): a vCPU in user mode has page tables
+# without the kernel's data, so its task is read through a vCPU in kernel mode.
+name="$K with page-table isolation, a user-mode vCPU's task is read through a kernel-mode one"
+if ! start_linux "nokaslr pti=on"; then
+	fail "$name" "Linux did not come up with pti=on"
+elif ! grep -q '^KPROF_PTI: [1-9]' "$SERIAL"; then
+	fail "$name" "the guest does not say it isolates page tables: $(grep KPROF_PTI "$SERIAL")"
+elif collect --samples 200 --interval 0.01 -o "$WORK/pti.json" 2>"$WORK/pti.err"; then
+	spin_pid=$(sed -n 's/^KPROF_TASK busybox-spin0 \([0-9]*\).*/\1/p' "$SERIAL")
+	result=$(python3 - "$WORK/pti.json" "$spin_pid" "$WORK/nm.txt" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+spin_pid = int(sys.argv[2])
+KERNEL = 0xffff800000000000
+SWITCH = {"__switch_to_asm", "__switch_to"}
+# The entry code runs on the user's page tables between the CR3 switch and sysret/iret (and
+# from the kernel's entry to its CR3 switch): a vCPU there cannot read the kernel's data.
+syms = [(int(a, 16), n) for a, _, n in (l.split() for l in open(sys.argv[3])
+                                        if len(l.split()) == 3)]
+lo = next(a for a, n in syms if n == "__entry_text_start")
+hi = next(a for a, n in syms if n == "__entry_text_end")
+entry = {n for a, n in syms if lo <= a < hi}
+read = unknown_all_user = 0
+for caps, smp in zip(d["stack_traces"], d["kprof"]["samples"]):
+    tasks, pcs = smp["tasks"], smp["pcs"]
+    kernel = any(pcs[c] and int(pcs[c][0], 16) >= KERNEL and caps[c][0] not in entry
+                 for c in caps)
+    for cpu, frames in caps.items():
+        t = tasks[cpu]
+        user = pcs[cpu] and int(pcs[cpu][0], 16) < KERNEL
+        if t["comm"] == "?":
+            if SWITCH & set(frames):
+                continue
+            if kernel:
+                sys.exit(print(f"CPU {cpu} unknown though a vCPU was in kernel mode: {frames}"))
+            unknown_all_user += 1
+            continue
+        if user and cpu == "0" and (t["comm"], t["pid"]) != ("busybox-spin0", spin_pid):
+            sys.exit(print(f"CPU 0 at a user pc is {t}, not busybox-spin0 ({spin_pid})"))
+        read += user
+if read < 1:
+    sys.exit(print("no user-mode vCPU's task was read"))
+print(f"ok: {read} user-mode stops named; {unknown_all_user} unknown, all when no vCPU was in "
+      f"kernel code with the kernel's page tables")
+PY
+)
+	case $result in ok*) pass "$name (${result#ok: })" ;; *) fail "$name" "$result" ;; esac
+else
+	fail "$name" "exit $?: $(tail -1 "$WORK/pti.err")"
 fi
 stop_peer
 

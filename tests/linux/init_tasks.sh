@@ -17,5 +17,7 @@ taskset 2 /bin/busybox-loop1 sh -c 'while :; do
 	/bin/busybox-dd dd if=/dev/zero of=/dev/null bs=1 count=20000 2>/dev/null; usleep 20000
 done' &
 echo "KPROF_TASK busybox-loop1 $!"
+# Page-table isolation on (pti=on): the CPUs' flags say pti.
+echo "KPROF_PTI: $(grep -c '^flags.* pti' /proc/cpuinfo)"
 echo "KPROF_LINUX_READY: $(nproc) cpus"
 while :; do sleep 1000; done
