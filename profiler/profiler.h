@@ -325,6 +325,16 @@ void linux_tasks_free(struct linux_tasks *lt);
  * pointer; *stack gets its kernel stack's base (task_struct.stack), 0 when unknown. */
 void linux_tasks_read(const struct linux_tasks *lt, struct target *t, int via,
 		      const struct target_regs *r, struct profile_task *out, uint64_t *stack);
+/* The same in steps, for batched reads: where the vCPU's current task pointer is (false: no
+ * kernel GS base); the range of that task's task_struct that holds its fields (false: no task
+ * pointer, or fields too far apart for one read: use linux_tasks_read); the task from those
+ * bytes. */
+#define LINUX_TASKS_SPAN_MAX 4096
+bool linux_tasks_pointer(const struct linux_tasks *lt, const struct target_regs *r,
+			 uint64_t *addr);
+bool linux_tasks_span(const struct linux_tasks *lt, uint64_t task, uint64_t *addr, size_t *len);
+void linux_tasks_decode(const struct linux_tasks *lt, const void *span,
+			struct profile_task *out, uint64_t *stack);
 /* Is pc (runtime) in the context switch (__switch_to_asm, __switch_to), where the stack
  * moves to the next task before current_task does? */
 bool linux_tasks_in_switch(const struct linux_tasks *lt, uint64_t pc);

@@ -42,6 +42,10 @@ struct capture {
 	size_t nseg;
 	struct profile_task task;	/* with opts->tasks: the task this CPU runs */
 	uint64_t task_stack;		/* and its kernel stack's base */
+	uint64_t task_ptr;		/* read in the stop: current_task, */
+	uint8_t task_span[LINUX_TASKS_SPAN_MAX];	/* and the task_struct's fields */
+	int task_via;			/* the vCPU they were read through */
+	bool task_tried;		/* ... both of them */
 };
 
 struct sampler {
@@ -56,6 +60,8 @@ struct sampler {
 	unsigned *flags;
 	size_t max_frames, nframes;
 	uint64_t *stop_ns;		/* per sample */
+	struct target_read *reads;	/* with opts->tasks: one per capture, */
+	size_t *read_cap;		/* ... and which capture each is for */
 	struct profile *prof;
 	struct sampler_stats *stats;
 };
@@ -193,63 +199,94 @@ static void capture_stack(struct sampler *s, struct capture *c)
 	unwind_stack(s->uw, &regs, reader_read, &r, count_frame, &r);
 }
 
-static bool read_task(struct sampler *s, struct capture *c, int via)
-{
-	linux_tasks_read(s->o->tasks, s->t, via, &c->regs, &c->task, &c->task_stack);
-	return c->task.pid >= 0;
-}
-
 static bool kernel_mode(const struct capture *c)
 {
 	return c->ok && (c->regs.cs & 3) != 3;
 }
 
-/* Each CPU's task, in the stop (it changes once the vCPUs run again).  A kernel-mode vCPU's
- * was read right after its stack, through itself (the thread a stub has selected then).  A
- * user-mode vCPU's is read through the last kernel-mode vCPU read, last: selected already,
- * and with page-table isolation (Meltdown's mitigation) a user-mode vCPU's page tables do not
- * map the kernel's data while every kernel-mode vCPU's map the same kernel memory.  Any still
- * unknown (a vCPU in entry code on the user's page tables) is tried through the others. */
-static void capture_tasks(struct sampler *s, int last)
+/* Each CPU's task, in the stop (it changes once the vCPUs run again): every current task
+ * pointer in one batch of reads, every task_struct in another (a remote stub pipelines each
+ * batch into one round trip).  A user-mode vCPU's through a vCPU in kernel mode: with
+ * page-table isolation (Meltdown's mitigation) a user-mode vCPU's page tables do not map the
+ * kernel's data, while every kernel-mode vCPU's map the same kernel memory.  Any still unknown
+ * (read through a vCPU in entry code, on the user's page tables) is tried through the other
+ * kernel-mode vCPUs, one by one. */
+static void capture_tasks(struct sampler *s)
 {
+	const struct linux_tasks *lt = s->o->tasks;
+	size_t n = 0, m = 0;
+	int kcpu = -1;
+	uint64_t addr;
+
+	for (size_t i = 0; i < s->ncaps && kcpu < 0; i++)
+		if (kernel_mode(&s->caps[i]))
+			kcpu = s->caps[i].cpu;
 	for (size_t i = 0; i < s->ncaps; i++) {
 		struct capture *c = &s->caps[i];
 
-		if (c->ok && !kernel_mode(c) && !(last >= 0 && read_task(s, c, last)))
-			read_task(s, c, c->cpu);
+		profile_task_unknown(&c->task);
+		c->task_stack = 0;
+		c->task_tried = false;
+		if (!c->ok || !linux_tasks_pointer(lt, &c->regs, &addr))
+			continue;
+		c->task_via = kernel_mode(c) || kcpu < 0 ? c->cpu : kcpu;
+		s->read_cap[n] = i;
+		s->reads[n++] = (struct target_read){ .cpu = c->task_via, .addr = addr,
+						      .buf = &c->task_ptr, .len = 8 };
+	}
+	target_read_mem_batch(s->t, s->reads, n);
+	for (size_t k = 0; k < n; k++) {
+		struct capture *c = &s->caps[s->read_cap[k]];
+		size_t len, i = s->read_cap[k];
+
+		c->task_tried = true;
+		if (s->reads[k].got != 8)
+			continue;
+		if (!linux_tasks_span(lt, c->task_ptr, &addr, &len)) {
+			c->task_tried = false;	/* fields too far apart: one by one below */
+			continue;
+		}
+		s->read_cap[m] = i;
+		s->reads[m++] = (struct target_read){ .cpu = c->task_via, .addr = addr,
+						      .buf = c->task_span, .len = len };
+	}
+	target_read_mem_batch(s->t, s->reads, m);
+	for (size_t k = 0; k < m; k++) {
+		struct capture *c = &s->caps[s->read_cap[k]];
+
+		if (s->reads[k].got == (ssize_t)s->reads[k].len)
+			linux_tasks_decode(lt, c->task_span, &c->task, &c->task_stack);
 	}
 	for (size_t i = 0; i < s->ncaps; i++) {
 		struct capture *c = &s->caps[i];
-		/* A user-mode vCPU's was tried through last already. */
-		int tried = kernel_mode(c) ? -1 : last;
 
-		for (size_t k = 0; c->ok && c->task.pid < 0 && k < s->ncaps; k++)
-			if (k != i && s->caps[k].cpu != tried && kernel_mode(&s->caps[k]))
-				read_task(s, c, s->caps[k].cpu);
+		for (size_t k = 0; c->ok && c->task.pid < 0 && k <= s->ncaps; k++) {
+			/* Every kernel-mode vCPU, then the vCPU itself. */
+			int via = k < s->ncaps ? s->caps[k].cpu : c->cpu;
+
+			if ((k < s->ncaps && (k == i || !kernel_mode(&s->caps[k]))) ||
+			    (c->task_tried && via == c->task_via))
+				continue;
+			linux_tasks_read(lt, s->t, via, &c->regs, &c->task, &c->task_stack);
+		}
 	}
 }
 
 /* The stopped part of a sample: registers, stacks and tasks of every sampled CPU. */
 static void capture_all(struct sampler *s)
 {
-	int last = -1;	/* the last kernel-mode vCPU whose task was read */
-
 	for (size_t i = 0; i < s->ncaps; i++) {
 		struct capture *c = &s->caps[i];
 
 		c->ok = target_get_regs(s->t, c->cpu, &c->regs) == 0;
 		c->nseg = 0;
-		profile_task_unknown(&c->task);
-		c->task_stack = 0;
 		/* A vCPU in user mode has no kernel stack to read. */
 		if (!c->ok || (c->regs.cs & 3) == 3)
 			continue;
 		capture_stack(s, c);
-		if (s->o->tasks && read_task(s, c, c->cpu))
-			last = c->cpu;
 	}
 	if (s->o->tasks)
-		capture_tasks(s, last);
+		capture_tasks(s);
 }
 
 static bool any_captured(const struct sampler *s)
@@ -533,8 +570,10 @@ static int setup(struct sampler *s)
 	s->pcs = calloc(s->max_frames, sizeof(*s->pcs));
 	s->flags = calloc(s->max_frames, sizeof(*s->flags));
 	s->stop_ns = calloc(s->o->samples ? s->o->samples : DEFAULT_SAMPLES, sizeof(*s->stop_ns));
+	s->reads = calloc(s->ncaps, sizeof(*s->reads));
+	s->read_cap = calloc(s->ncaps, sizeof(*s->read_cap));
 	s->prof = profile_new();
-	if (!s->pcs || !s->flags || !s->stop_ns || !s->prof)
+	if (!s->pcs || !s->flags || !s->stop_ns || !s->prof || !s->reads || !s->read_cap)
 		return -ENOMEM;
 	s->prof->ncpus = ncpu;
 	s->prof->interval_s = s->o->interval_s;
@@ -552,6 +591,8 @@ static void teardown(struct sampler *s)
 	free(s->pcs);
 	free(s->flags);
 	free(s->stop_ns);
+	free(s->reads);
+	free(s->read_cap);
 	profile_free(s->prof);
 }
 

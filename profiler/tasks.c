@@ -10,7 +10,10 @@
  * give gs_base and k_gs_base.
  *
  * In the stop: one read of the pointer, one read spanning the stack pointer, pid, tgid and
- * comm (3 KiB in 6.1's task_struct), on the caller's stack: no allocation.  Anything that
+ * comm (3 KiB in 6.1's task_struct), into the caller's buffers: no allocation.  The sampler
+ * reads every vCPU's pointer in one batch and every task_struct in another
+ * (linux_tasks_pointer, linux_tasks_span, linux_tasks_decode); linux_tasks_read does one
+ * vCPU's both ways in turn.  Anything that
  * does not read back, or is no kernel pointer, or a comm without its NUL, is the unknown
  * task: a name is never made up.
  *
@@ -30,7 +33,7 @@
 #include <string.h>
 
 #define KERNEL_HALF 0xffff800000000000ull
-#define MAX_SPAN 4096	/* stack..comm in one read when they are this close */
+#define MAX_SPAN LINUX_TASKS_SPAN_MAX	/* stack..comm in one read this close */
 /* THREAD_SIZE: an x86-64 task's kernel stack (16 KiB; twice that only with KASAN). */
 #define TASK_STACK_SIZE (16 * 1024)
 
@@ -156,6 +159,58 @@ static uint64_t percpu_base(const struct target_regs *r)
 	return r->k_gs_base >= KERNEL_HALF ? r->k_gs_base : 0;
 }
 
+bool linux_tasks_pointer(const struct linux_tasks *lt, const struct target_regs *r,
+			 uint64_t *addr)
+{
+	uint64_t base = percpu_base(r);
+
+	*addr = base + lt->current_off;
+	return base != 0;
+}
+
+bool linux_tasks_span(const struct linux_tasks *lt, uint64_t task, uint64_t *addr, size_t *len)
+{
+	if (task < KERNEL_HALF || task > UINT64_MAX - lt->end || !lt->span_len)
+		return false;
+	*addr = task + lt->span_off;
+	*len = lt->span_len;
+	return true;
+}
+
+/* The task from its fields; unknown when they are no task's. */
+static void decode(const struct linux_tasks *lt, uint64_t stk, int32_t pid, int32_t tgid,
+		   const char *comm, struct profile_task *out, uint64_t *stack)
+{
+	/* The kernel keeps comm NUL-terminated; bytes that are not are no task's name. */
+	size_t len = strnlen(comm, lt->comm_len);
+
+	profile_task_unknown(out);
+	*stack = 0;
+	if (!len || len == lt->comm_len || pid < 0 || tgid < 0)
+		return;
+	for (size_t i = 0; i < len; i++)
+		out->comm[i] = comm[i] >= 0x20 && comm[i] < 0x7f ? comm[i] : '.';
+	out->comm[len] = 0;
+	out->pid = pid;
+	out->tgid = tgid;
+	*stack = stk;
+}
+
+void linux_tasks_decode(const struct linux_tasks *lt, const void *span,
+			struct profile_task *out, uint64_t *stack)
+{
+	const uint8_t *p = span;
+	char comm[PROFILE_COMM_LEN];
+	uint64_t stk;
+	int32_t pid, tgid;
+
+	memcpy(&stk, p + (lt->stack_off - lt->span_off), 8);
+	memcpy(&pid, p + (lt->pid_off - lt->span_off), 4);
+	memcpy(&tgid, p + (lt->tgid_off - lt->span_off), 4);
+	memcpy(comm, p + (lt->comm_off - lt->span_off), lt->comm_len);
+	decode(lt, stk, pid, tgid, comm, out, stack);
+}
+
 static bool read_exact(struct target *t, int cpu, uint64_t addr, void *buf, size_t len)
 {
 	return target_read_mem(t, cpu, addr, buf, len) == (ssize_t)len;
@@ -166,38 +221,25 @@ void linux_tasks_read(const struct linux_tasks *lt, struct target *t, int via,
 {
 	uint8_t span[MAX_SPAN];
 	char comm[PROFILE_COMM_LEN];
-	uint64_t base = percpu_base(r), task, stk;
+	uint64_t addr, task, stk;
 	int32_t pid, tgid;
 	size_t len;
 
 	profile_task_unknown(out);
 	*stack = 0;
-	if (!base || !read_exact(t, via, base + lt->current_off, &task, sizeof(task)) ||
+	if (!linux_tasks_pointer(lt, r, &addr) || !read_exact(t, via, addr, &task, sizeof(task)) ||
 	    task < KERNEL_HALF || task > UINT64_MAX - lt->end)
 		return;
-	if (lt->span_len) {
-		if (!read_exact(t, via, task + lt->span_off, span, lt->span_len))
-			return;
-		memcpy(&stk, span + (lt->stack_off - lt->span_off), 8);
-		memcpy(&pid, span + (lt->pid_off - lt->span_off), 4);
-		memcpy(&tgid, span + (lt->tgid_off - lt->span_off), 4);
-		memcpy(comm, span + (lt->comm_off - lt->span_off), lt->comm_len);
-	} else if (!read_exact(t, via, task + lt->stack_off, &stk, 8) ||
-		   !read_exact(t, via, task + lt->pid_off, &pid, 4) ||
-		   !read_exact(t, via, task + lt->tgid_off, &tgid, 4) ||
-		   !read_exact(t, via, task + lt->comm_off, comm, lt->comm_len)) {
+	if (linux_tasks_span(lt, task, &addr, &len)) {
+		if (read_exact(t, via, addr, span, len))
+			linux_tasks_decode(lt, span, out, stack);
 		return;
 	}
-	/* The kernel keeps comm NUL-terminated; bytes that are not are no task's name. */
-	len = strnlen(comm, lt->comm_len);
-	if (!len || len == lt->comm_len || pid < 0 || tgid < 0)
-		return;
-	for (size_t i = 0; i < len; i++)
-		out->comm[i] = comm[i] >= 0x20 && comm[i] < 0x7f ? comm[i] : '.';
-	out->comm[len] = 0;
-	out->pid = pid;
-	out->tgid = tgid;
-	*stack = stk;
+	if (read_exact(t, via, task + lt->stack_off, &stk, 8) &&
+	    read_exact(t, via, task + lt->pid_off, &pid, 4) &&
+	    read_exact(t, via, task + lt->tgid_off, &tgid, 4) &&
+	    read_exact(t, via, task + lt->comm_off, comm, lt->comm_len))
+		decode(lt, stk, pid, tgid, comm, out, stack);
 }
 
 bool linux_tasks_in_switch(const struct linux_tasks *lt, uint64_t pc)
