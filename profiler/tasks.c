@@ -13,9 +13,8 @@
  * comm (3 KiB in 6.1's task_struct), into the caller's buffers: no allocation.  The sampler
  * reads every vCPU's pointer in one batch and every task_struct in another
  * (linux_tasks_pointer, linux_tasks_span, linux_tasks_decode); linux_tasks_read does one
- * vCPU's both ways in turn.  Anything that
- * does not read back, or is no kernel pointer, or a comm without its NUL, is the unknown
- * task: a name is never made up.
+ * vCPU's both reads in turn.  Anything that does not read back, or is no kernel pointer, or a
+ * comm without its NUL, is the unknown task: a name is never made up.
  *
  * The pointer changes in the middle of a context switch: __switch_to_asm moves to the next
  * task's stack, and __switch_to writes current_task a little later.  A stop in between has
@@ -41,7 +40,7 @@ struct linux_tasks {
 	uint64_t current_off;	/* the current task pointer in a CPU's per-CPU area */
 	uint64_t stack_off, pid_off, tgid_off, comm_off;
 	size_t comm_len;	/* bytes of comm read (TASK_COMM_LEN) */
-	uint64_t span_off;	/* one read of [span_off, span_off + span_len) holds all three */
+	uint64_t span_off;	/* one read of [span_off, span_off + span_len) holds all four */
 	size_t span_len;
 	uint64_t end;		/* past the last byte read: a task address must not wrap */
 	uint64_t switch_code[2][2];	/* [start, end) of __switch_to_asm and __switch_to */
