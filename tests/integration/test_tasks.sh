@@ -173,7 +173,8 @@ done
 if [ -n "$problem" ]; then
 	fail "$name" "$agree/$total agree; $problem"
 else
-	pass "$name ($agree/$total CPU stops agree)"
+	switching=$(echo "$seen" | grep -o '?@' | wc -l)
+	pass "$name ($agree/$total CPU stops agree, $switching unknown in a context switch)"
 	# What the guest knows: the spinning process's pid, swapper/N on CPU N at the idle loop,
 	# dd in its write system call.
 	name="$K the stops show busybox-spin0 with the guest's pid $spin_pid, busybox-dd writing, swapper/N idle on CPU N"
