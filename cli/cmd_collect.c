@@ -12,6 +12,7 @@
  * to the stub, or the output failed.
  */
 #include "cli/commands.h"
+#include "cli/flame_options.h"
 #include "convert/convert.h"
 #include "common/common.h"
 #include "gdbstub/gdbstub.h"
@@ -45,6 +46,8 @@ struct collect_opts {
 	const char *remote;	/* --remote ADDR: a gdb stub instead of an in-process VM */
 	bool have_interval, have_frequency;
 	bool inline_frames;
+	enum convert_tasks tasks;	/* root frames; CONVERT_TASKS_NONE: tasks not even read */
+	const char *comm;	/* --comm: keep only this task's stacks */
 };
 
 static void usage(FILE *f)
@@ -72,6 +75,11 @@ static void usage(FILE *f)
 		"                       from -o's extension: .json .folded .svg .speedscope.json\n"
 		"                       .pb.gz; else json)\n"
 		"  -o FILE              output file (default " DEFAULT_OUTPUT ", \"-\" for stdout)\n"
+		"  --tasks MODE         Linux: read the task each vCPU runs at each stop; in folded\n"
+		"                       and svg output it is each stack's root frame: comm (default,\n"
+		"                       \"dd\"), pid (\"dd-123\", the process id) or tid (\"dd-123/124\")\n"
+		"  --no-tasks           do not read tasks (no task in any output)\n"
+		"  --comm NAME          keep only the stacks of tasks called NAME\n"
 		"\nkprof run options (after the collect options, or after --):\n");
 	vmm_config_usage(f);
 	fprintf(f, "\nThe guest's serial output is discarded unless --serial FILE is given.\n"
@@ -83,7 +91,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_SAMPLES = 300, OPT_INTERVAL, OPT_FREQUENCY, OPT_MASK, OPT_DEPTH, OPT_SYMBOLS,
-       OPT_KASLR, OPT_FORMAT, OPT_INLINE, OPT_REMOTE };
+       OPT_KASLR, OPT_FORMAT, OPT_INLINE, OPT_REMOTE, OPT_NO_TASKS_C, OPT_TASKS_C, OPT_COMM_C };
 
 static int parse_options(int argc, char **argv, struct collect_opts *o)
 {
@@ -98,6 +106,9 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "inline", no_argument, NULL, OPT_INLINE },
 		{ "remote", required_argument, NULL, OPT_REMOTE },
+		{ "no-tasks", no_argument, NULL, OPT_NO_TASKS_C },
+		{ "tasks", required_argument, NULL, OPT_TASKS_C },
+		{ "comm", required_argument, NULL, OPT_COMM_C },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -168,6 +179,16 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 		case OPT_REMOTE:
 			o->remote = optarg;
 			break;
+		case OPT_NO_TASKS_C:
+			o->tasks = CONVERT_TASKS_NONE;
+			break;
+		case OPT_TASKS_C:
+			if (flame_tasks_parse(optarg, &o->tasks))
+				return -1;
+			break;
+		case OPT_COMM_C:
+			o->comm = optarg;
+			break;
 		case 'o':
 			o->output = optarg;
 			break;
@@ -226,13 +247,21 @@ static int collect_target(struct target *t, const char *what, struct kernel_syms
 {
 	struct sampler_stats stats;
 	struct profile *prof = NULL;
-	struct convert_source out = { .path = o->output };
+	struct convert_source out = { .path = o->output, .tasks = o->tasks };
 	struct fg_svg_options svg;
+	struct linux_tasks *lt = NULL;
 	int rc, status = 0;
 
 	o->s.kernel = o->symbols;
 	o->s.build_id = symtab_build_id(syms->st);
+	/* Not Linux, or no BTF: no tasks (a Linux kernel without BTF says so). */
+	if (o->tasks != CONVERT_TASKS_NONE &&
+	    linux_tasks_open(syms->st, o->symbols, &lt) == -ENOENT && symtab_linux(syms->st))
+		kp_warn("%s: no BTF (.BTF section): tasks are not shown", o->symbols);
+	o->s.tasks = lt;
 	rc = sampler_run(t, &syms->uw, syms->sym, &o->s, &prof, &stats);
+	o->s.tasks = NULL;
+	linux_tasks_free(lt);
 	if (rc) {
 		kp_error("%s: sampling failed: %s", what,
 			 rc == -ENOENT ? "no vCPU matches --cpu-mask" : strerror(-rc));
@@ -247,6 +276,11 @@ static int collect_target(struct target *t, const char *what, struct kernel_syms
 		kp_warn("%s: sampling ended after %zu of %zu samples: %s", what, stats.samples,
 			o->s.samples ? o->s.samples : 200, why);
 		status = COLLECT_PARTIAL;
+	}
+	if (o->comm) {
+		profile_filter_comm(prof, o->comm);
+		if (!prof->nsamples)
+			kp_warn("%s: no stack of a task called %s", what, o->comm);
 	}
 	out.profile = prof;
 	fg_svg_options_init(&svg);

@@ -72,6 +72,8 @@ int cmd_diff(int argc, char **argv)
 	before.tree = after.tree = tree;
 	before.mask = after.mask = o.mask_text ? &o.mask : NULL;
 	before.per_cpu = after.per_cpu = o.per_cpu;
+	before.tasks = after.tasks = o.tasks;
+	before.comm = after.comm = o.comm;
 	before.annotate_user = after.annotate_user = o.svg.palette == FG_PALETTE_KERNEL;
 	rc = convert_load(&before);
 	if (!rc)

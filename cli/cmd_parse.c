@@ -84,6 +84,8 @@ int cmd_parse(int argc, char **argv)
 
 	src.mask = o.mask_text ? &o.mask : NULL;
 	src.per_cpu = o.per_cpu;
+	src.tasks = o.tasks;
+	src.comm = o.comm;
 	src.annotate_user = o.svg.palette == FG_PALETTE_KERNEL && fmt == CONVERT_SVG;
 	src.slot = FG_SLOT_MAIN;
 	src.want_profile = convert_format_wants_profile(fmt);
@@ -96,8 +98,9 @@ int cmd_parse(int argc, char **argv)
 		kp_debug("%s: %llu samples, %zu distinct frames in the tree", src.path,
 			 (unsigned long long)src.nstacks, fg_tree_nodes(src.tree));
 	if (!rc && !src.nstacks) {
-		kp_error("%s: no samples%s%s", src.path, o.mask_text ? " left after --cpu-mask " : "",
-			 o.mask_text ? o.mask_text : "");
+		kp_error("%s: no samples%s%s%s%s", src.path,
+			 o.mask_text ? " left after --cpu-mask " : "", o.mask_text ? o.mask_text : "",
+			 o.comm ? " of a task called " : "", o.comm ? o.comm : "");
 		rc = -ENODATA;
 	}
 	if (!rc) {

@@ -69,6 +69,14 @@ int flame_option(int opt, const char *arg, struct flame_opts *o)
 	case OPT_PER_CPU:
 		o->per_cpu = true;
 		return 1;
+	case OPT_NO_TASKS:
+		o->tasks = CONVERT_TASKS_NONE;
+		return 1;
+	case OPT_TASKS:
+		return flame_tasks_parse(arg, &o->tasks) ? -EINVAL : 1;
+	case OPT_COMM:
+		o->comm = arg;
+		return 1;
 	case OPT_CPU_MASK: {
 		int rc = kp_cpumask_parse(arg, &o->mask);
 
@@ -83,4 +91,17 @@ int flame_option(int opt, const char *arg, struct flame_opts *o)
 	default:
 		return 0;
 	}
+}
+
+int flame_tasks_parse(const char *arg, enum convert_tasks *out)
+{
+	if (!strcmp(arg, "comm"))
+		*out = CONVERT_TASKS_COMM;
+	else if (!strcmp(arg, "pid"))
+		*out = CONVERT_TASKS_PID;
+	else if (!strcmp(arg, "tid"))
+		*out = CONVERT_TASKS_TID;
+	else
+		return kp_fail(-EINVAL, "--tasks: '%s' is not comm, pid or tid", arg);
+	return 0;
 }

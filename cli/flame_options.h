@@ -8,13 +8,30 @@
 #include <getopt.h>
 
 #include "flamegraph/flamegraph.h"
+#include "convert/convert.h"
 
 /* Long options shared by parse and diff (values above any short option). */
 enum flame_opt {
 	OPT_TITLE = 256, OPT_SUBTITLE, OPT_WIDTH, OPT_HEIGHT, OPT_MINWIDTH, OPT_COLORS, OPT_HASH,
 	OPT_INVERTED, OPT_COUNTNAME, OPT_REVERSE, OPT_FLAMECHART, OPT_CPU_MASK, OPT_PER_CPU,
-	OPT_NORMALIZE,
+	OPT_NORMALIZE, OPT_NO_TASKS, OPT_TASKS, OPT_COMM,
 };
+
+/* --tasks comm|pid|tid, --no-tasks, --comm NAME: for parse and diff here, and collect. */
+#define FLAME_TASK_LONGOPTS                                                  \
+	{ "no-tasks", no_argument, NULL, OPT_NO_TASKS },                     \
+	{ "tasks", required_argument, NULL, OPT_TASKS },                     \
+	{ "comm", required_argument, NULL, OPT_COMM }
+
+#define FLAME_TASK_USAGE                                                                   \
+	"  --tasks MODE        Linux: the task as each stack's root frame: comm (default,\n"   \
+	"                      \"dd\"), pid (\"dd-123\", the process id) or tid (\"dd-123/124\")\n"\
+	"  --no-tasks          no task root frames\n"                                          \
+	"  --comm NAME         keep only the stacks of tasks called NAME (folded input: whose\n"\
+	"                      root frame is NAME or NAME-PID...)\n"
+
+/* Parse --tasks's argument; prints an error and returns -EINVAL when it is no mode. */
+int flame_tasks_parse(const char *arg, enum convert_tasks *out);
 
 #define FLAME_SVG_LONGOPTS                                                   \
 	{ "title", required_argument, NULL, OPT_TITLE },                     \
@@ -29,7 +46,8 @@ enum flame_opt {
 	{ "countname", required_argument, NULL, OPT_COUNTNAME },             \
 	{ "reverse", no_argument, NULL, OPT_REVERSE },                       \
 	{ "cpu-mask", required_argument, NULL, OPT_CPU_MASK },               \
-	{ "per-cpu", no_argument, NULL, OPT_PER_CPU }
+	{ "per-cpu", no_argument, NULL, OPT_PER_CPU },                       \
+	FLAME_TASK_LONGOPTS
 
 #define FLAME_SVG_USAGE                                                                    \
 	"  --cpu-mask MASK     keep only these CPUs (decimal or 0x-hex, up to 128 bits)\n"     \
@@ -42,7 +60,8 @@ enum flame_opt {
 	"                      orange (kernel: user-mode frames aqua, unknown grey)\n"        \
 	"  --hash              colour by name: the same function, the same colour\n"          \
 	"  --inverted          icicle graph (roots at the top)\n"                             \
-	"  --reverse           reverse the stacks (merge from the innermost frame)\n"
+	"  --reverse           reverse the stacks (merge from the innermost frame)\n"          \
+	FLAME_TASK_USAGE
 
 #define FLAME_EXIT_USAGE                                                                   \
 	"\nExit status: 0 written, 1 bad input or output failure, 2 bad usage or a malformed\n" \
@@ -54,6 +73,8 @@ struct flame_opts {
 	struct kp_cpumask mask;
 	const char *mask_text;	/* NULL: no --cpu-mask */
 	bool per_cpu, reverse;
+	enum convert_tasks tasks;
+	const char *comm;
 };
 
 void flame_opts_init(struct flame_opts *o);

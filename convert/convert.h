@@ -29,9 +29,20 @@ enum convert_input convert_sniff(const void *head, size_t len);
  * it stands for (folded counts, merged pprof samples; 1 for a trace.json stack). */
 typedef int (*convert_stack_fn)(void *arg, const struct profile_stack *st, uint64_t count);
 
+/* The root frame a stack's task gives (profiles of Linux kernels carry tasks), as perf's
+ * flame graphs (stackcollapse-perf.pl) name it: the comm; with --tasks pid "comm-PID" (the
+ * process id, tgid); with --tasks tid "comm-PID/TID"; --no-tasks none.  Unknown: "?". */
+enum convert_tasks { CONVERT_TASKS_COMM, CONVERT_TASKS_PID, CONVERT_TASKS_TID, CONVERT_TASKS_NONE };
+/* Write the root frame name of a task into buf (at least CONVERT_TASK_ROOT_MAX bytes). */
+#define CONVERT_TASK_ROOT_MAX 48
+void convert_task_root(const struct profile_task *t, enum convert_tasks mode, char *buf);
+
 /* An input and what to build from it. */
 struct convert_source {
 	const char *path;		/* "-": standard input (folded or backtrace text) */
+	enum convert_tasks tasks;	/* the root frame from each stack's task */
+	const char *comm;		/* keep only this task's stacks (NULL: all); on folded or
+					 * backtrace input, the stacks whose root frame is it */
 	const struct kp_cpumask *mask;	/* NULL: every CPU */
 	bool per_cpu;			/* keep CPU ids in the tree (one graph per CPU) */
 	bool annotate_user;		/* name user-mode frames "name_[u]" (kernel palette) */

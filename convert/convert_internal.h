@@ -15,6 +15,8 @@ int convert_profile_copy(struct profile *p, const struct profile_stack *st);
  * ann is scratch space kept across calls. */
 int convert_stack_to_tree(struct convert_source *src, const struct profile_stack *ps,
 			  uint64_t count, struct kp_buf *ann);
+/* Whether src's --comm keeps ps (a profile stack with its task). */
+bool convert_task_wanted(const struct convert_source *src, const struct profile_stack *ps);
 
 /* Byte strings to dense ids 1, 2, ... (intern.c).  Zero-initialise; keys are kept, each
  * followed by a NUL (so a string key reads back as a C string). */

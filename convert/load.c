@@ -18,6 +18,7 @@ static int cpu_wanted(const struct convert_source *src, int cpu)
  * borrowed; free view->frames after. */
 static int stack_view(const struct fg_stack *s, struct profile_stack *view)
 {
+	*view = (struct profile_stack){ 0 };	/* no task: folded stacks carry it as a frame */
 	view->cpu = s->cpu;
 	view->nframes = s->nframes;
 	view->frames = calloc(s->nframes ? s->nframes : 1, sizeof(*view->frames));
@@ -45,13 +46,24 @@ static int expand(struct convert_source *src, const struct profile_stack *st, ui
 	return 0;
 }
 
+/* --comm on folded or backtrace input, which have no tasks: the root frame is the task's, as
+ * perf's folded stacks have it ("dd" or "dd-123" or "dd-123/124"). */
+static bool root_is_comm(const struct fg_stack *s, const char *comm)
+{
+	size_t n = strlen(comm);
+	const char *root = s->nframes ? s->frames[0] : "";
+
+	return !strncmp(root, comm, n) &&
+	       (!root[n] || (root[n] == '-' && root[n + 1] >= '0' && root[n + 1] <= '9'));
+}
+
 static int on_stack(void *arg, const struct fg_stack *s)
 {
 	struct convert_source *src = arg;
 	struct fg_stack st = *s;
 	int rc = 0;
 
-	if (!cpu_wanted(src, s->cpu))
+	if (!cpu_wanted(src, s->cpu) || (src->comm && !root_is_comm(s, src->comm)))
 		return 0;
 	if (src->on_stack || src->want_profile) {
 		struct profile_stack view;
@@ -94,6 +106,8 @@ static int take_profile(struct convert_source *src, struct profile *p)
 
 	if (src->mask)
 		profile_filter_cpus(p, src->mask);
+	if (src->comm)
+		profile_filter_comm(p, src->comm);
 	for (size_t i = 0; i < p->nsamples && src->on_stack && !rc; i++)
 		for (size_t j = 0; j < p->samples[i].nstacks && !rc; j++)
 			if (p->samples[i].stacks[j].nframes)
@@ -139,7 +153,7 @@ static int on_pprof_stack(void *arg, const struct profile_stack *st, uint64_t co
 	struct convert_source *src = pl->src;
 	int rc;
 
-	if (!cpu_wanted(src, st->cpu))
+	if (!cpu_wanted(src, st->cpu) || !convert_task_wanted(src, st))
 		return 0;
 	if (src->on_stack) {
 		rc = sink(src, st, count);

@@ -59,8 +59,9 @@ static int str_index(struct enc *e, const char *s, int64_t *idx)
 
 /* The labels of one stack: the one place where a sample's context is named.  The CPU is a
  * string label ("cpu" = "1"), as fleet profilers show labels; a numeric label must carry a
- * unit (num_unit), since readers drop a number 0 without one.  The task's comm (a string)
- * and pid (a number with unit "pid") belong here once the profile model carries them. */
+ * unit (num_unit), since readers drop a number 0 without one.  A Linux task is "comm" (a
+ * string), "pid" (the process id, the task's tgid) and "tid" (the task's own pid), numbers
+ * with unit "pid", as perf's converters name them. */
 static int stack_labels(struct enc *e, const struct profile_stack *st, struct enc_label *l,
 			size_t *n)
 {
@@ -68,10 +69,21 @@ static int stack_labels(struct enc *e, const struct profile_stack *st, struct en
 	int rc;
 
 	snprintf(cpu, sizeof(cpu), "%d", st->cpu);
-	memset(l, 0, sizeof(*l));
+	memset(l, 0, 4 * sizeof(*l));
 	rc = str_index(e, "cpu", &l[0].key);
 	rc = rc ? rc : str_index(e, cpu, &l[0].str);
 	*n = 1;
+	if (rc || !st->has_task)
+		return rc;
+	rc = str_index(e, "comm", &l[1].key);
+	rc = rc ? rc : str_index(e, st->task.comm, &l[1].str);
+	rc = rc ? rc : str_index(e, "pid", &l[2].key);
+	rc = rc ? rc : str_index(e, "pid", &l[2].unit);
+	rc = rc ? rc : str_index(e, "tid", &l[3].key);
+	l[3].unit = l[2].unit;
+	l[2].num = st->task.tgid;
+	l[3].num = st->task.pid;
+	*n = 4;
 	return rc;
 }
 #define MAX_LABELS 4
@@ -543,6 +555,33 @@ static int sample_cpu(const struct dec *d, const Sample *s, int *cpu)
 	return 0;
 }
 
+/* The task labels stack_labels writes; a sample with a "comm" label has a task (pid and tid
+ * -1 where not given). */
+static int sample_task(const struct dec *d, const Sample *s, struct profile_stack *st)
+{
+	struct profile_task t;
+
+	profile_task_unknown(&t);
+	for (size_t i = 0; i < s->n_label; i++) {
+		const char *key = str(d, s->label[i]->key), *v = str(d, s->label[i]->str);
+		int64_t num = s->label[i]->num;
+
+		if (!key || !v)
+			return bad(d, "a label names no string");
+		if (!strcmp(key, "comm")) {
+			snprintf(t.comm, sizeof(t.comm), "%s", v);
+			st->has_task = true;
+		} else if (!strcmp(key, "pid") || !strcmp(key, "tid")) {
+			if (num < INT32_MIN || num > INT32_MAX)
+				return bad(d, "%s label %lld is not a pid", key, (long long)num);
+			*(!strcmp(key, "pid") ? &t.tgid : &t.pid) = (int32_t)num;
+		}
+	}
+	if (st->has_task)
+		st->task = t;
+	return 0;
+}
+
 static int push_frame(struct dec *d, size_t *n, const char *name, uint64_t pc, unsigned flags)
 {
 	if (*n == d->cap) {
@@ -659,6 +698,7 @@ static int decode(struct dec *d, struct profile *meta, convert_stack_fn fn, void
 		if (!s->value[d->vi] || !s->n_location_id)
 			continue;
 		rc = sample_cpu(d, s, &st.cpu);
+		rc = rc ? rc : sample_task(d, s, &st);
 		for (size_t k = 0; k < s->n_location_id && !rc; k++)
 			rc = location_frames(d, s->location_id[k], &n);
 		if (rc)

@@ -405,6 +405,104 @@ static ssize_t gc_read_mem(struct target *t, int cpu, uint64_t addr, void *buf, 
 	return done ? (ssize_t)done : -EFAULT;
 }
 
+/* Reads of several ranges, of any threads, at once: Hg where the thread changes and an m
+ * packet per piece, sent in windows of GC_PIPELINE packets whose replies are then read in
+ * order (one round trip a window).  A read ends at its first short or refused piece. */
+#define GC_BATCH_MAX 512
+
+/* One packet of a batch's window: an Hg (selecting tid) or the piece [off, off + want) of a
+ * read. */
+struct gc_slot {
+	size_t read, want, off;
+	bool hg;
+	uint64_t tid;
+};
+
+static int gc_read_mem_batch(struct target *t, struct target_read *r, size_t n)
+{
+	struct gclient *c = GC(t);
+	size_t chunk = mem_chunk(c), i = 0, off = 0;
+	bool dead[GC_BATCH_MAX];
+	uint64_t tid = c->g_tid;
+	int e = 0;
+
+	if (n > GC_BATCH_MAX)
+		return -E2BIG;	/* the caller reads them one by one */
+	if (c->ended)
+		return -ESRCH;
+	if (c->running)
+		return -EBUSY;
+	for (size_t k = 0; k < n; k++) {
+		dead[k] = r[k].cpu < 0 || r[k].cpu >= c->ncpu;
+		r[k].got = 0;
+	}
+	while (i < n && !e) {
+		struct gc_slot win[GC_PIPELINE];
+		size_t w = 0;
+		char id[40];
+
+		while (w < GC_PIPELINE && i < n && !e) {
+			if (dead[i] || off == r[i].len) {
+				i++;
+				off = 0;
+				continue;
+			}
+			if (c->tids[r[i].cpu] != tid) {
+				if (w + 2 > GC_PIPELINE)
+					break;
+				tid = c->tids[r[i].cpu];
+				win[w++] = (struct gc_slot){ .read = i, .hg = true, .tid = tid };
+				e = gc_sendf(c, "Hg%s", gc_tid_str(c, tid, id));
+			}
+			size_t want = KP_MIN(chunk, r[i].len - off);
+
+			win[w++] = (struct gc_slot){ .read = i, .want = want, .off = off };
+			if (!e)
+				e = gc_sendf(c, "m%llx,%zx", (unsigned long long)(r[i].addr + off), want);
+			off += want;
+		}
+		for (size_t k = 0; k < w && !e; k++) {
+			size_t got, j = win[k].read;
+
+			if ((e = gc_reply(c)))
+				break;
+			if (win[k].hg) {
+				if (gc_reply_status(c) == 0) {
+					c->g_tid = win[k].tid;
+				} else {	/* what follows would read another thread */
+					c->g_tid = 0;
+					dead[j] = true;
+				}
+				continue;
+			}
+			if (dead[j])
+				continue;
+			if (!c->reply.len || c->reply.data[0] == 'E' || c->reply.len % 2) {
+				dead[j] = true;		/* unmapped from here */
+				continue;
+			}
+			got = KP_MIN(c->reply.len / 2, win[k].want);
+			if (rsp_hex_decode(c->reply.data, got, (char *)r[j].buf + win[k].off)) {
+				e = -EPROTO;
+				break;
+			}
+			r[j].got += (ssize_t)got;
+			dead[j] = got < win[k].want;
+		}
+		/* A window cut short by an earlier read's end resumes where that read is. */
+		if (!e && i < n && off && dead[i]) {
+			i++;
+			off = 0;
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		if (!r[k].got)
+			r[k].got = r[k].cpu < 0 || r[k].cpu >= c->ncpu ? -EINVAL : e ? e : -EFAULT;
+	if (e)
+		gc_note_gone(c, e);
+	return 0;	/* each read says how far it got */
+}
+
 static ssize_t gc_write_mem(struct target *t, int cpu, uint64_t addr, const void *buf,
 			    size_t len)
 {
@@ -493,6 +591,7 @@ const struct target_ops gc_target_ops = {
 	.clear_bp = gc_clear_bp,
 	.kill = gc_kill,
 	.describe_cpu = gc_describe,
+	.read_mem_batch = gc_read_mem_batch,
 };
 
 bool gdbstub_client_found_running(struct target *t)

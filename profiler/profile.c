@@ -1,4 +1,4 @@
-/* The profile model: allocation, CPU filtering, release. */
+/* The profile model: allocation, filtering by CPU or task, release. */
 #include "profiler/profiler.h"
 
 #include <stdlib.h>
@@ -47,7 +47,9 @@ static void stack_release(struct profile_stack *st)
 	st->nframes = 0;
 }
 
-void profile_filter_cpus(struct profile *p, const struct kp_cpumask *mask)
+/* Keep the stacks keep() accepts; samples left with none are dropped. */
+static void filter(struct profile *p, bool (*keep)(const struct profile_stack *, const void *),
+		   const void *ctx)
 {
 	size_t w = 0;
 
@@ -56,8 +58,7 @@ void profile_filter_cpus(struct profile *p, const struct kp_cpumask *mask)
 		size_t k = 0;
 
 		for (size_t j = 0; j < s->nstacks; j++) {
-			if (s->stacks[j].cpu >= 0 && s->stacks[j].cpu < KP_CPUMASK_BITS &&
-			    kp_cpumask_test(mask, (unsigned)s->stacks[j].cpu))
+			if (keep(&s->stacks[j], ctx))
 				s->stacks[k++] = s->stacks[j];
 			else
 				stack_release(&s->stacks[j]);
@@ -70,6 +71,35 @@ void profile_filter_cpus(struct profile *p, const struct kp_cpumask *mask)
 		p->samples[w++] = *s;
 	}
 	p->nsamples = w;
+}
+
+static bool in_mask(const struct profile_stack *st, const void *mask)
+{
+	return st->cpu >= 0 && st->cpu < KP_CPUMASK_BITS && kp_cpumask_test(mask, (unsigned)st->cpu);
+}
+
+void profile_filter_cpus(struct profile *p, const struct kp_cpumask *mask)
+{
+	filter(p, in_mask, mask);
+}
+
+static bool has_comm(const struct profile_stack *st, const void *comm)
+{
+	return st->has_task && !strcmp(st->task.comm, comm);
+}
+
+void profile_filter_comm(struct profile *p, const char *comm)
+{
+	filter(p, has_comm, comm);
+}
+
+bool profile_has_tasks(const struct profile *p)
+{
+	for (size_t i = 0; i < p->nsamples; i++)
+		for (size_t j = 0; j < p->samples[i].nstacks; j++)
+			if (p->samples[i].stacks[j].has_task)
+				return true;
+	return false;
 }
 
 void profile_free(struct profile *p)

@@ -30,10 +30,24 @@ struct profile_frame {
 	unsigned flags;
 };
 
+/* The task a CPU was running when its stack was taken (Linux kernels: the per-CPU current
+ * task's task_struct).  comm is the kernel's own name for it (TASK_COMM_LEN bytes at most:
+ * "dd", "swapper/1", "kworker/0:1H"), bytes outside printable ASCII shown as '.'; pid is the
+ * kernel's pid (a thread's id), tgid its process id (what ps and perf call the PID).
+ * Unknown (the pointer or the struct could not be read): comm "?", pid and tgid -1. */
+#define PROFILE_COMM_LEN 16
+struct profile_task {
+	char comm[PROFILE_COMM_LEN + 1];
+	int32_t pid;
+	int32_t tgid;
+};
+
 struct profile_stack {
 	int cpu;
 	size_t nframes;
 	struct profile_frame *frames;	/* innermost first */
+	bool has_task;			/* false: no task information (not Linux, or not read) */
+	struct profile_task task;	/* when has_task */
 };
 
 struct profile_sample {
@@ -63,6 +77,10 @@ int profile_write_json(const struct profile *p, FILE *f, const char *name);
 int profile_write_speedscope(const struct profile *p, FILE *f, const char *name);
 /* Keep only the stacks of CPUs in mask (samples left with no stack are dropped). */
 void profile_filter_cpus(struct profile *p, const struct kp_cpumask *mask);
+/* Keep only the stacks whose task's comm is comm (stacks without a task go too). */
+void profile_filter_comm(struct profile *p, const char *comm);
+/* Does any stack carry a task? */
+bool profile_has_tasks(const struct profile *p);
 void profile_free(struct profile *p);
 
 /* ---------------------------------------------------------------------------------------
@@ -98,7 +116,7 @@ struct symtab_linux {
 /* NULL when the file is not a Linux kernel (no linux_banner). */
 const struct symtab_linux *symtab_linux(const struct symtab *st);
 /* The bytes and link address of a section kept at load time: .orc_unwind_ip, .orc_unwind,
- * .orc_header (data may be NULL when the section is empty).  -ENOENT when absent. */
+ * .orc_header, .BTF (data may be NULL when the section is empty).  -ENOENT when absent. */
 int symtab_section(const struct symtab *st, const char *name, const void **data, size_t *len,
 		   uint64_t *addr);
 
@@ -288,6 +306,46 @@ size_t symbolizer_frames(struct symbolizer *s, uint64_t pc, unsigned unwind_flag
 			 const char **names, unsigned *flags, size_t max);
 
 /* ---------------------------------------------------------------------------------------
+ * Linux tasks (tasks.c): which task each vCPU runs, read from guest memory.  The per-CPU
+ * current task pointer (`current_task`, a per-CPU variable up to 6.1, a member of `pcpu_hot`
+ * from 6.2) is read through the vCPU's GS base (the kernel's: KERNEL_GS_BASE while it is in
+ * user mode), then comm, pid and tgid from its task_struct.  Offsets come from the vmlinux's
+ * BTF, looked up once.
+ */
+struct linux_tasks;
+struct target;
+struct target_regs;
+
+/* -ENOENT when the symbols are not a Linux kernel with BTF (no message: no tasks then);
+ * -EINVAL, after one line naming path, when its BTF lacks what is needed. */
+int linux_tasks_open(const struct symtab *st, const char *path, struct linux_tasks **out);
+void linux_tasks_free(struct linux_tasks *lt);
+/* The task on the vCPU whose registers are r, from the stopped target, reading its memory
+ * through vCPU via (any vCPU whose page tables map the kernel's data): two reads, no
+ * allocation.  *out is the unknown task when a read fails or gives something that is no task
+ * pointer; *stack gets its kernel stack's base (task_struct.stack), 0 when unknown. */
+void linux_tasks_read(const struct linux_tasks *lt, struct target *t, int via,
+		      const struct target_regs *r, struct profile_task *out, uint64_t *stack);
+/* The same in steps, for batched reads: where the vCPU's current task pointer is (false: no
+ * kernel GS base); the range of that task's task_struct that holds its fields (false: no task
+ * pointer, or fields too far apart for one read: use linux_tasks_read); the task from those
+ * bytes. */
+#define LINUX_TASKS_SPAN_MAX 4096
+bool linux_tasks_pointer(const struct linux_tasks *lt, const struct target_regs *r,
+			 uint64_t *addr);
+bool linux_tasks_span(const struct linux_tasks *lt, uint64_t task, uint64_t *addr, size_t *len);
+void linux_tasks_decode(const struct linux_tasks *lt, const void *span,
+			struct profile_task *out, uint64_t *stack);
+/* Is pc (runtime) in the context switch (__switch_to_asm, __switch_to), where the stack
+ * moves to the next task before current_task does? */
+bool linux_tasks_in_switch(const struct linux_tasks *lt, uint64_t pc);
+/* Is addr on the kernel stack whose base is stack?  A walk through the context switch that
+ * ends on another task's stack does not belong to the task read. */
+bool linux_tasks_on_stack(uint64_t stack, uint64_t addr);
+/* The unknown task: comm "?", pid and tgid -1. */
+void profile_task_unknown(struct profile_task *out);
+
+/* ---------------------------------------------------------------------------------------
  * Sampler (sampler.c): stop all vCPUs on an absolute schedule, copy registers and stack
  * windows into buffers allocated beforehand, resume, then unwind and name outside the stop.
  */
@@ -305,6 +363,8 @@ struct sampler_opts {
 					 * blocks (for targets where each read is a round trip) */
 	bool stay_stopped;		/* no resume after the last sample: a target found halted
 					 * is left halted where that sample saw it */
+	const struct linux_tasks *tasks;	/* read each CPU's current task in the stop, or
+					 * NULL (not Linux, or not wanted) */
 	const char *kernel;		/* recorded in the profile */
 	const char *build_id;		/* recorded in the profile */
 };

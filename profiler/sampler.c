@@ -40,6 +40,12 @@ struct capture {
 	uint8_t *stack;			/* 2 * stack_bytes: the first segment and the others */
 	struct segment seg[MAX_SEGMENTS];
 	size_t nseg;
+	struct profile_task task;	/* with opts->tasks: the task this CPU runs */
+	uint64_t task_stack;		/* and its kernel stack's base */
+	uint64_t task_ptr;		/* read in the stop: current_task, */
+	uint8_t task_span[LINUX_TASKS_SPAN_MAX];	/* and the task_struct's fields */
+	int task_via;			/* the vCPU they were read through */
+	bool task_tried;		/* ... both of them */
 };
 
 struct sampler {
@@ -54,6 +60,8 @@ struct sampler {
 	unsigned *flags;
 	size_t max_frames, nframes;
 	uint64_t *stop_ns;		/* per sample */
+	struct target_read *reads;	/* with opts->tasks: one per capture, */
+	size_t *read_cap;		/* ... and which capture each is for */
 	struct profile *prof;
 	struct sampler_stats *stats;
 };
@@ -191,7 +199,80 @@ static void capture_stack(struct sampler *s, struct capture *c)
 	unwind_stack(s->uw, &regs, reader_read, &r, count_frame, &r);
 }
 
-/* The stopped part of a sample: registers and stacks of every sampled CPU. */
+static bool kernel_mode(const struct capture *c)
+{
+	return c->ok && (c->regs.cs & 3) != 3;
+}
+
+/* Each CPU's task, in the stop (it changes once the vCPUs run again): every current task
+ * pointer in one batch of reads, every task_struct in another (a remote stub pipelines each
+ * batch into one round trip).  A user-mode vCPU's through a vCPU in kernel mode: with
+ * page-table isolation (Meltdown's mitigation) a user-mode vCPU's page tables do not map the
+ * kernel's data, while every kernel-mode vCPU's map the same kernel memory.  Any still unknown
+ * (read through a vCPU in entry code, on the user's page tables) is tried through the other
+ * kernel-mode vCPUs, one by one. */
+static void capture_tasks(struct sampler *s)
+{
+	const struct linux_tasks *lt = s->o->tasks;
+	size_t n = 0, m = 0;
+	int kcpu = -1;
+	uint64_t addr;
+
+	for (size_t i = 0; i < s->ncaps && kcpu < 0; i++)
+		if (kernel_mode(&s->caps[i]))
+			kcpu = s->caps[i].cpu;
+	for (size_t i = 0; i < s->ncaps; i++) {
+		struct capture *c = &s->caps[i];
+
+		profile_task_unknown(&c->task);
+		c->task_stack = 0;
+		c->task_tried = false;
+		if (!c->ok || !linux_tasks_pointer(lt, &c->regs, &addr))
+			continue;
+		c->task_via = kernel_mode(c) || kcpu < 0 ? c->cpu : kcpu;
+		s->read_cap[n] = i;
+		s->reads[n++] = (struct target_read){ .cpu = c->task_via, .addr = addr,
+						      .buf = &c->task_ptr, .len = 8 };
+	}
+	target_read_mem_batch(s->t, s->reads, n);
+	for (size_t k = 0; k < n; k++) {
+		struct capture *c = &s->caps[s->read_cap[k]];
+		size_t len, i = s->read_cap[k];
+
+		c->task_tried = true;
+		if (s->reads[k].got != 8)
+			continue;
+		if (!linux_tasks_span(lt, c->task_ptr, &addr, &len)) {
+			c->task_tried = false;	/* fields too far apart: one by one below */
+			continue;
+		}
+		s->read_cap[m] = i;
+		s->reads[m++] = (struct target_read){ .cpu = c->task_via, .addr = addr,
+						      .buf = c->task_span, .len = len };
+	}
+	target_read_mem_batch(s->t, s->reads, m);
+	for (size_t k = 0; k < m; k++) {
+		struct capture *c = &s->caps[s->read_cap[k]];
+
+		if (s->reads[k].got == (ssize_t)s->reads[k].len)
+			linux_tasks_decode(lt, c->task_span, &c->task, &c->task_stack);
+	}
+	for (size_t i = 0; i < s->ncaps; i++) {
+		struct capture *c = &s->caps[i];
+
+		for (size_t k = 0; c->ok && c->task.pid < 0 && k <= s->ncaps; k++) {
+			/* Every kernel-mode vCPU, then the vCPU itself. */
+			int via = k < s->ncaps ? s->caps[k].cpu : c->cpu;
+
+			if ((k < s->ncaps && (k == i || !kernel_mode(&s->caps[k]))) ||
+			    (c->task_tried && via == c->task_via))
+				continue;
+			linux_tasks_read(lt, s->t, via, &c->regs, &c->task, &c->task_stack);
+		}
+	}
+}
+
+/* The stopped part of a sample: registers, stacks and tasks of every sampled CPU. */
 static void capture_all(struct sampler *s)
 {
 	for (size_t i = 0; i < s->ncaps; i++) {
@@ -204,6 +285,8 @@ static void capture_all(struct sampler *s)
 			continue;
 		capture_stack(s, c);
 	}
+	if (s->o->tasks)
+		capture_tasks(s);
 }
 
 static bool any_captured(const struct sampler *s)
@@ -288,9 +371,32 @@ static int name_frames(struct sampler *s, struct profile_stack *st)
 	return 0;
 }
 
+/* A stop in the context switch: when the walk ends (its last segment) on another stack than
+ * current_task's, the switch has moved to the next task's stack but not yet current_task:
+ * the stack's task is unknown. */
+static void check_task_stack(const struct sampler *s, const struct capture *c,
+			     struct profile_task *task)
+{
+	size_t k = 0;
+
+	while (k < s->nframes && !linux_tasks_in_switch(s->o->tasks, s->pcs[k]))
+		k++;
+	if (k == s->nframes)
+		return;
+	for (size_t i = c->nseg; i-- > 0;) {
+		if (!c->seg[i].len)
+			continue;
+		if (!linux_tasks_on_stack(c->task_stack, c->seg[i].base))
+			profile_task_unknown(task);
+		return;
+	}
+}
+
 static int fill_stack(struct sampler *s, const struct capture *c, struct profile_stack *st)
 {
 	st->cpu = c->cpu;
+	st->has_task = s->o->tasks != NULL;
+	st->task = c->task;
 	s->nframes = 0;
 	if (!c->ok) {
 		/* Registers unreadable: one honest unknown frame. */
@@ -306,6 +412,8 @@ static int fill_stack(struct sampler *s, const struct capture *c, struct profile
 
 		unwind_regs_from_target(&regs, &c->regs);
 		unwind_stack(s->uw, &regs, capture_read, (void *)c, on_frame, s);
+		if (st->has_task)
+			check_task_stack(s, c, &st->task);
 	}
 	return name_frames(s, st);
 }
@@ -471,8 +579,10 @@ static int setup(struct sampler *s)
 	s->pcs = calloc(s->max_frames, sizeof(*s->pcs));
 	s->flags = calloc(s->max_frames, sizeof(*s->flags));
 	s->stop_ns = calloc(s->o->samples ? s->o->samples : DEFAULT_SAMPLES, sizeof(*s->stop_ns));
+	s->reads = calloc(s->ncaps, sizeof(*s->reads));
+	s->read_cap = calloc(s->ncaps, sizeof(*s->read_cap));
 	s->prof = profile_new();
-	if (!s->pcs || !s->flags || !s->stop_ns || !s->prof)
+	if (!s->pcs || !s->flags || !s->stop_ns || !s->prof || !s->reads || !s->read_cap)
 		return -ENOMEM;
 	s->prof->ncpus = ncpu;
 	s->prof->interval_s = s->o->interval_s;
@@ -490,6 +600,8 @@ static void teardown(struct sampler *s)
 	free(s->pcs);
 	free(s->flags);
 	free(s->stop_ns);
+	free(s->reads);
+	free(s->read_cap);
 	profile_free(s->prof);
 }
 

@@ -23,9 +23,10 @@ struct sym {
 	uint64_t sec_end;	/* end of its section: how far an unsized symbol reaches */
 };
 
-/* Sections kept as raw bytes for other readers (ORC unwind tables): copied at load time,
- * because the ELF is closed once the symbols are in. */
-static const char *const kept_sections[] = { ".orc_unwind_ip", ".orc_unwind", ".orc_header" };
+/* Sections kept as raw bytes for other readers (ORC unwind tables, BTF type layouts): copied
+ * at load time, because the ELF is closed once the symbols are in. */
+static const char *const kept_sections[] = { ".orc_unwind_ip", ".orc_unwind", ".orc_header",
+					     ".BTF" };
 #define NKEPT KP_ARRAY_SIZE(kept_sections)
 
 struct kept {

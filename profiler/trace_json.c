@@ -6,7 +6,9 @@
  *   "kprof": {"format_version": 1, "kernel": ..., "build_id": ..., "cpus": N, "interval": S,
  *             "start_unix_ns": T (wall clock, when known),
  *             "samples": [{"time_ns": T, "stop_ns": D, "pcs": {"0": ["0xffff...", ...]},
- *                          "flags": {"0": [0, 1, ...]}}, ...]}
+ *                          "flags": {"0": [0, 1, ...]},
+ *                          "tasks": {"0": {"comm": "dd", "pid": 123, "tgid": 123}}}, ...]}
+ * ("tasks" only for a Linux kernel: the task each CPU ran; comm "?" and pid -1 when unknown.)
  * Program counters are hex strings: JSON numbers lose 64-bit precision in most readers.
  */
 #include "profiler/profiler.h"
@@ -72,6 +74,18 @@ static json_object *stack_pcs(const struct profile_stack *st, bool flags)
 	return arr;
 }
 
+static json_object *task_json(const struct profile_task *t)
+{
+	json_object *o = json_object_new_object();
+
+	if (o && !(add(o, "comm", json_object_new_string(t->comm)) |
+		   add(o, "pid", json_object_new_int(t->pid)) |
+		   add(o, "tgid", json_object_new_int(t->tgid))))
+		return o;
+	json_object_put(o);
+	return NULL;
+}
+
 static json_object *build_json(const struct profile *p)
 {
 	json_object *root = json_object_new_object(), *traces, *meta, *samples;
@@ -100,7 +114,7 @@ static json_object *build_json(const struct profile *p)
 	for (size_t i = 0; i < p->nsamples; i++) {
 		const struct profile_sample *s = &p->samples[i];
 		json_object *cap = json_object_new_object(), *ks = json_object_new_object();
-		json_object *pcs = json_object_new_object(), *flags = NULL;
+		json_object *pcs = json_object_new_object(), *flags = NULL, *tasks = NULL;
 
 		if (append(traces, cap) | append(samples, ks) || !pcs) {
 			json_object_put(pcs);
@@ -121,6 +135,11 @@ static json_object *build_json(const struct profile *p)
 				if (!flags && (ret = add(ks, "flags", flags = json_object_new_object())))
 					break;
 				ret = add(flags, key, stack_pcs(st, true));
+			}
+			if (!ret && st->has_task) {
+				if (!tasks && (ret = add(ks, "tasks", tasks = json_object_new_object())))
+					break;
+				ret = add(tasks, key, task_json(&st->task));
 			}
 		}
 		if (ret)
@@ -362,6 +381,48 @@ static int read_frame_extra(const struct reader *r, const char *where, json_obje
 	return 0;
 }
 
+/* "tasks" of one kprof sample: per CPU, {"comm": NAME, "pid": N, "tgid": N}. */
+static int read_tasks(const struct reader *r, const char *where, json_object *obj,
+		      struct profile_sample *s)
+{
+	if (!json_object_is_type(obj, json_type_object))
+		return bad(r, where, "\"tasks\" is not an object");
+	json_object_object_foreach(obj, key, val) {
+		struct profile_stack *st;
+		json_object *comm, *pid, *tgid;
+		int64_t p, g;
+		int cpu;
+
+		if (parse_cpu_key(key, &cpu) || !(st = find_stack(s, cpu)))
+			return kp_fail(-EINVAL, "%s: %s: tasks: key \"%s\" names no CPU of this "
+				      "capture", r->name, where, key);
+		if (!json_object_is_type(val, json_type_object) ||
+		    !json_object_object_get_ex(val, "comm", &comm) ||
+		    !json_object_is_type(comm, json_type_string) ||
+		    !json_object_object_get_ex(val, "pid", &pid) ||
+		    !json_object_is_type(pid, json_type_int) ||
+		    !json_object_object_get_ex(val, "tgid", &tgid) ||
+		    !json_object_is_type(tgid, json_type_int))
+			return kp_fail(-EINVAL, "%s: %s: tasks: CPU %s: expected {\"comm\": NAME, "
+				      "\"pid\": N, \"tgid\": N}", r->name, where, key);
+		p = json_object_get_int64(pid);
+		g = json_object_get_int64(tgid);
+		if (json_object_get_string_len(comm) < 1 ||
+		    json_object_get_string_len(comm) > PROFILE_COMM_LEN ||
+		    strlen(json_object_get_string(comm)) != (size_t)json_object_get_string_len(comm) ||
+		    p < -1 || p > INT32_MAX || g < -1 || g > INT32_MAX)
+			return kp_fail(-EINVAL, "%s: %s: tasks: CPU %s: a comm of 1 to %d bytes and "
+				      "pids from -1 to 2^31-1 are expected", r->name, where, key,
+				      PROFILE_COMM_LEN);
+		st->has_task = true;
+		memcpy(st->task.comm, json_object_get_string(comm),
+		       (size_t)json_object_get_string_len(comm) + 1);
+		st->task.pid = (int32_t)p;
+		st->task.tgid = (int32_t)g;
+	}
+	return 0;
+}
+
 /* A non-negative JSON integer (json-c keeps values above INT64_MAX as unsigned). */
 static bool is_count(json_object *v)
 {
@@ -435,6 +496,9 @@ static int read_meta(const struct reader *r, json_object *meta, struct profile *
 			return ret;
 		if (json_object_object_get_ex(s, "flags", &v) &&
 		    (ret = read_frame_extra(r, where, v, &p->samples[i], true)))
+			return ret;
+		if (json_object_object_get_ex(s, "tasks", &v) &&
+		    (ret = read_tasks(r, where, v, &p->samples[i])))
 			return ret;
 	}
 	return 0;

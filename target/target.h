@@ -80,6 +80,15 @@ enum target_resume_action {
 
 struct target;
 
+/* One read of a batch (target_read_mem_batch): got is what read_mem would return. */
+struct target_read {
+	int cpu;
+	uint64_t addr;
+	void *buf;
+	size_t len;
+	ssize_t got;
+};
+
 struct target_ops {
 	const char *name;
 	int (*cpu_count)(struct target *t);
@@ -104,6 +113,9 @@ struct target_ops {
 	int (*kill)(struct target *t);
 	/* Optional: a one-line description of a vCPU for gdb ("CPU#0 [running]"). */
 	int (*describe_cpu)(struct target *t, int cpu, char *buf, size_t len);
+	/* Optional: several reads at once, each as read_mem (a remote stub pipelines them into
+	 * one round trip).  0, or a negative errno when the batch as a whole failed. */
+	int (*read_mem_batch)(struct target *t, struct target_read *reads, size_t n);
 };
 
 /* Implementations embed this as their first member. */
@@ -139,6 +151,15 @@ static inline ssize_t target_read_mem(struct target *t, int cpu, uint64_t addr, 
 				      size_t len)
 {
 	return t->ops->read_mem(t, cpu, addr, buf, len);
+}
+/* Every read of the batch, in one go where the target can (else one after the other). */
+static inline void target_read_mem_batch(struct target *t, struct target_read *reads, size_t n)
+{
+	if (t->ops->read_mem_batch && t->ops->read_mem_batch(t, reads, n) == 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		reads[i].got = target_read_mem(t, reads[i].cpu, reads[i].addr, reads[i].buf,
+					       reads[i].len);
 }
 static inline ssize_t target_write_mem(struct target *t, int cpu, uint64_t addr, const void *buf,
 				       size_t len)

@@ -128,3 +128,30 @@ vm_wait() {
 	st=$?
 	VM_PID=
 }
+
+# start_linux_qemu VMLINUZ INITRD [APPEND]: boot a Linux kernel in QEMU TCG with 2 vCPUs, a gdb
+# stub on a free port and the monitor on a unix socket, and wait (up to 120 s) for its /init's
+# KPROF_LINUX_READY line.  Sets PORT, PEER_PID, SERIAL and MON (files in $WORK).  No cmpxchg16b
+# (Debian 12's QEMU TCG broke Debian's 6.12 kernel at `cmpxchg16b %gs:...` in SLUB, most boots;
+# the kernel's fallback runs fine) and no_timer_check (a busy host can time the IO-APIC timer
+# check out at boot), as test_linux.sh found.
+start_linux_qemu() {
+	stop_peer
+	PORT=$(free_port)
+	SERIAL="$WORK/serial.txt"
+	MON="$WORK/monitor.sock"
+	rm -f "$SERIAL" "$MON"
+	qemu-system-x86_64 -accel tcg -cpu qemu64,-cx16 -smp 2 -m 256M -kernel "$1" -initrd "$2" \
+		-append "console=ttyS0 panic=-1 quiet no_timer_check ${3:-nokaslr}" -no-reboot \
+		-display none \
+		-serial "file:$SERIAL" -monitor "unix:$MON,server,nowait" \
+		-gdb "tcp:127.0.0.1:$PORT" >/dev/null 2>&1 &
+	PEER_PID=$!
+	wait_port "$PORT" || return 1
+	for _ in $(seq 1200); do
+		grep -q '^KPROF_LINUX_READY' "$SERIAL" 2>/dev/null && return 0
+		kill -0 "$PEER_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}

@@ -884,6 +884,37 @@ static void test_client(void **state)
 	assert_memory_equal(buf, c->f->mem, 0x2000);
 	assert_int_equal(target_read_mem(t, 0, 0x2ff0, buf, 0x100), 0x10);
 	assert_int_equal(target_read_mem(t, 0, 0x100000, buf, 8), -EFAULT);
+	/* A batch: threads alternating (Hg pipelined with the m packets), a read of several
+	 * pieces, one that runs into unmapped memory, one unmapped, one of no thread, and more
+	 * packets than one window holds. */
+	{
+		static uint8_t big[0x2000], small[24][16], part[0x100], none[8], bad[8];
+		struct target_read rd[28] = {
+			{ .cpu = 1, .addr = 0x1000, .buf = big, .len = sizeof(big) },
+			{ .cpu = 0, .addr = 0x2ff0, .buf = part, .len = sizeof(part) },
+			{ .cpu = 1, .addr = 0x100000, .buf = none, .len = sizeof(none) },
+			{ .cpu = 5, .addr = 0x1000, .buf = bad, .len = sizeof(bad) },
+		};
+
+		for (int i = 0; i < 24; i++)
+			rd[4 + i] = (struct target_read){ .cpu = i & 1, .addr = 0x1000 + 0x100 * (uint64_t)i,
+							  .buf = small[i], .len = 16 };
+		assert_non_null(t->ops->read_mem_batch);
+		target_read_mem_batch(t, rd, 28);
+		assert_int_equal(rd[0].got, 0x2000);
+		assert_memory_equal(big, c->f->mem, 0x2000);
+		assert_int_equal(rd[1].got, 0x10);
+		assert_memory_equal(part, c->f->mem + 0x1ff0, 0x10);
+		assert_int_equal(rd[2].got, -EFAULT);
+		assert_int_equal(rd[3].got, -EINVAL);
+		for (int i = 0; i < 24; i++) {
+			assert_int_equal(rd[4 + i].got, 16);
+			assert_memory_equal(small[i], c->f->mem + 0x100 * i, 16);
+		}
+		/* Single reads after a batch still go to the right thread. */
+		assert_int_equal(target_read_mem(t, 1, 0x1000, buf, 16), 16);
+		assert_memory_equal(buf, c->f->mem, 16);
+	}
 	assert_int_equal(target_write_mem(t, 1, 0x1100, w, 4), 4);
 	assert_memory_equal(c->f->mem + 0x100, w, 4);
 	for (int i = 0; i < 4; i++)

@@ -1,4 +1,5 @@
-/* Unit tests for trace.json (kprof's and OSDK's), CPU filtering and speedscope output. */
+/* Unit tests for trace.json (kprof's and OSDK's), tasks, CPU and task filtering and speedscope
+ * output. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -193,6 +194,19 @@ static void test_errors(void **state)
 		  "{\"0\": [\"0x1\", \"0x2\"]}}]}}", "pcs must have one entry per frame" },
 		{ "{\"stack_traces\": [{\"0\": [\"a\"]}], \"kprof\": {\"format_version\": 99}}",
 		  "format version 99 is not supported" },
+		{ "{\"stack_traces\": [{\"0\": [\"a\"]}], \"kprof\": {\"samples\": [{\"tasks\": "
+		  "{\"1\": {\"comm\": \"a\", \"pid\": 1, \"tgid\": 1}}}]}}",
+		  "tasks: key \"1\" names no CPU of this capture" },
+		{ "{\"stack_traces\": [{\"0\": [\"a\"]}], \"kprof\": {\"samples\": [{\"tasks\": "
+		  "{\"0\": {\"comm\": \"a\", \"pid\": 1}}}]}}", "tasks: CPU 0: expected" },
+		{ "{\"stack_traces\": [{\"0\": [\"a\"]}], \"kprof\": {\"samples\": [{\"tasks\": "
+		  "{\"0\": {\"comm\": \"12345678901234567\", \"pid\": 1, \"tgid\": 1}}}]}}",
+		  "a comm of 1 to 16 bytes" },
+		{ "{\"stack_traces\": [{\"0\": [\"a\"]}], \"kprof\": {\"samples\": [{\"tasks\": "
+		  "{\"0\": {\"comm\": \"a\", \"pid\": -2, \"tgid\": 1}}}]}}",
+		  "pids from -1 to 2^31-1" },
+		{ "{\"stack_traces\": [{\"0\": [\"a\"]}], \"kprof\": {\"samples\": [{\"tasks\": "
+		  "[]}]}}", "\"tasks\" is not an object" },
 	};
 	char err[512];
 
@@ -212,6 +226,51 @@ static void test_errors(void **state)
 	assert_true(read_capturing("missing.json", &(struct profile *){ NULL }, err,
 				   sizeof(err)) < 0);
 	assert_non_null(strstr(err, "missing.json: No such file"));
+}
+
+/* Tasks per stack: written, read back, filtered by comm; a profile without them has none. */
+static void test_tasks(void **state)
+{
+	struct profile *p = sample_profile(), *q;
+	static const char *const comms[] = { "busybox-dd", "swapper/1", "?" };
+	FILE *f;
+
+	(void)state;
+	assert_false(profile_has_tasks(p));
+	for (size_t i = 0; i < 3; i++) {
+		struct profile_stack *st = &p->samples[i].stacks[1];
+
+		st->has_task = true;
+		if (i == 2) {
+			profile_task_unknown(&st->task);
+		} else {
+			snprintf(st->task.comm, sizeof(st->task.comm), "%s", comms[i]);
+			st->task.pid = i ? 0 : 124;
+			st->task.tgid = i ? 0 : 123;
+		}
+	}
+	f = fopen(path_of("tasks.json"), "w");
+	assert_int_equal(profile_write_json(p, f, "tasks.json"), 0);
+	assert_int_equal(kp_close_output(f, "tasks.json"), 0);
+	assert_int_equal(profile_read_json(path_of("tasks.json"), &q), 0);
+	assert_true(profile_has_tasks(q));
+	for (size_t i = 0; i < 3; i++) {
+		const struct profile_stack *a = &q->samples[i].stacks[0], *b = &q->samples[i].stacks[1];
+
+		assert_false(a->has_task);
+		assert_true(b->has_task);
+		assert_string_equal(b->task.comm, comms[i]);
+		assert_int_equal(b->task.pid, i == 2 ? -1 : i ? 0 : 124);
+		assert_int_equal(b->task.tgid, i == 2 ? -1 : i ? 0 : 123);
+	}
+	profile_filter_comm(q, "busybox-dd");
+	assert_int_equal(q->nsamples, 1);
+	assert_int_equal(q->samples[0].nstacks, 1);
+	assert_int_equal(q->samples[0].stacks[0].task.pid, 124);
+	profile_filter_comm(q, "nobody");
+	assert_int_equal(q->nsamples, 0);
+	profile_free(p);
+	profile_free(q);
 }
 
 static void test_filter_cpus(void **state)
@@ -286,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_osdk_plain),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_tasks),
 		cmocka_unit_test(test_filter_cpus),
 		cmocka_unit_test(test_many_samples),
 		cmocka_unit_test(test_speedscope),
