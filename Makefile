@@ -20,7 +20,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstri
 CFLAGS  ?= -O2 -g
 KP_CFLAGS := -std=gnu11 $(WARN) -I. -I/usr/include/json-c -I/usr/include/libdwarf \
            -D_GNU_SOURCE -pthread $(SANFLAGS) $(CFLAGS)
-LDLIBS  := -ldwarf -lelf -lz -lpcre2-8 -ljson-c -lpthread -lm
+LDLIBS  := -ldwarf -lelf -llzma -lz -lpcre2-8 -ljson-c -lpthread -lm
 KP_LDFLAGS := -pthread $(SANFLAGS) $(LDFLAGS)
 
 MODULES := common target vmm gdbstub profiler flamegraph bootlab

@@ -3,6 +3,7 @@
  *
  *   kprof collect [--samples N] [--interval S | --frequency HZ] [--cpu-mask MASK]
  *                 [--max-depth D] [--inline] [--symbols FILE] [--kaslr-offset OFF]
+ *                 [--modules DIR]
  *                 [--format json|folded|svg|speedscope] [-o FILE] -- [kprof run options] KERNEL.elf
  *   kprof collect --remote ADDR --symbols KERNEL.elf [the same sampling and output options]
  *
@@ -38,6 +39,7 @@ struct collect_opts {
 	struct sampler_opts s;
 	unsigned max_depth;
 	const char *symbols;
+	const char *modules;		/* --modules DIR */
 	uint64_t kaslr_offset;
 	bool kaslr_given;		/* --kaslr-offset N: no search */
 	const char *output;
@@ -65,6 +67,9 @@ static void usage(FILE *f)
 		"  --max-depth D        frames per stack at most (default 256)\n"
 		"  --inline             show inlined functions (DWARF debug info) as frames\n"
 		"  --symbols FILE       ELF with symbols and CFI, when not the booted file (e.g. -dbg)\n"
+		"  --modules DIR        a Linux kernel's .ko (or .ko.xz) files, e.g. lib/modules/VERSION\n"
+		"                       or the -dbg package's usr/lib/debug/lib/modules/VERSION: frames in\n"
+		"                       loaded modules are unwound and named ('brd_submit_bio [brd]')\n"
 		"  --kaslr-offset OFF   runtime address minus link address (decimal or 0x-hex); with\n"
 		"                       --remote and a Linux vmlinux, found in the target when not\n"
 		"                       given (or 'auto')\n"
@@ -82,7 +87,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_SAMPLES = 300, OPT_INTERVAL, OPT_FREQUENCY, OPT_MASK, OPT_DEPTH, OPT_SYMBOLS,
-       OPT_KASLR, OPT_FORMAT, OPT_INLINE, OPT_REMOTE };
+       OPT_KASLR, OPT_FORMAT, OPT_INLINE, OPT_REMOTE, OPT_MODULES };
 
 static int parse_options(int argc, char **argv, struct collect_opts *o)
 {
@@ -97,6 +102,7 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "inline", no_argument, NULL, OPT_INLINE },
 		{ "remote", required_argument, NULL, OPT_REMOTE },
+		{ "modules", required_argument, NULL, OPT_MODULES },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -166,6 +172,9 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 			break;
 		case OPT_REMOTE:
 			o->remote = optarg;
+			break;
+		case OPT_MODULES:
+			o->modules = optarg;
 			break;
 		case 'o':
 			o->output = optarg;
@@ -263,6 +272,7 @@ static int collect_target(struct target *t, const char *what, struct kernel_syms
 
 	o->s.kernel = o->symbols;
 	o->s.build_id = symtab_build_id(syms->st);
+	o->s.modules = syms->mods;
 	rc = sampler_run(t, &syms->uw, syms->sym, &o->s, &prof, &stats);
 	if (rc) {
 		kp_error("%s: sampling failed: %s", what,
@@ -360,7 +370,7 @@ static int collect_remote(struct collect_opts *o, enum flame_format fmt, int arg
 		return COLLECT_USAGE;
 	}
 	struct kernel_syms_opts ko = { .offset = o->kaslr_offset, .inline_frames = o->inline_frames,
-				       .max_depth = o->max_depth };
+				       .max_depth = o->max_depth, .modules_dir = o->modules };
 	if (kernel_syms_open(o->symbols, &ko, &syms))
 		return COLLECT_USAGE;
 	o->s.stop_fd = stop_signals_fd();
@@ -441,7 +451,7 @@ int cmd_collect(int argc, char **argv)
 		o.symbols = cfg.kernel;
 	/* Symbols before the VM: a bad file is reported before anything boots. */
 	struct kernel_syms_opts ko = { .offset = o.kaslr_offset, .inline_frames = o.inline_frames,
-				       .max_depth = o.max_depth };
+				       .max_depth = o.max_depth, .modules_dir = o.modules };
 	if (kernel_syms_open(o.symbols, &ko, &syms))
 		return COLLECT_USAGE;
 

@@ -6,7 +6,7 @@ set -euo pipefail
 # sanitizers), Chromium and Node.js (SVG browser test).
 PACKAGES=(
 	gcc make binutils pkg-config linux-libc-dev
-	libelf-dev libdwarf-dev zlib1g-dev libpcre2-dev libjson-c-dev libcmocka-dev
+	libelf-dev libdwarf-dev liblzma-dev xz-utils zlib1g-dev libpcre2-dev libjson-c-dev libcmocka-dev
 	gdb qemu-system-x86 clang-14 libclang-rt-14-dev
 	chromium nodejs npm
 )
