@@ -279,6 +279,9 @@ static int collect_target(struct target *t, const char *what, struct kernel_syms
 			 rc == -ENOENT ? "no vCPU matches --cpu-mask" : strerror(-rc));
 		return rc == -ENOENT ? COLLECT_USAGE : COLLECT_FAILED;
 	}
+	if (syms->mods)
+		fprintf(stderr, "kprof: %s: module list read %zu times, %zu modules loaded at the "
+			"last reading\n", what, modules_reads(syms->mods), modules_count(syms->mods));
 	if (stats.end == SAMPLER_TARGET_ENDED || stats.end == SAMPLER_TARGET_ERROR) {
 		char why[sizeof(stats.end_message)];
 
