@@ -65,7 +65,7 @@ struct modules {
 	struct module *mods;
 	size_t nmods;
 	uint64_t last_next;		/* modules.next at the last reading */
-	bool read_once, saw_unformed;
+	bool read_once, saw_unformed, warned;
 	uint64_t checked[CHECKED_PAGES];	/* pages no reading explained */
 	size_t nchecked;
 	size_t reads;			/* whole-list readings, for tests and messages */
@@ -536,7 +536,8 @@ static bool named(const struct modules *m, uint64_t pc)
 
 int modules_check(struct modules *m, struct target *t, int cpu, uint64_t pc)
 {
-	uint64_t page = pc & ~4095ull, next;
+	uint64_t page = pc & ~4095ull, next = 0;
+	bool reread;
 	int ret;
 
 	if (pc < KERNEL_HALF || named(m, pc))
@@ -544,13 +545,20 @@ int modules_check(struct modules *m, struct target *t, int cpu, uint64_t pc)
 	for (size_t i = 0; i < KP_MIN(m->nchecked, (size_t)CHECKED_PAGES); i++)
 		if (m->checked[i] == page)
 			return 0;
-	if (read_exact(t, cpu, list_head(m), &next, 8))
-		return -EFAULT;
-	ret = 0;
-	if (!m->read_once || next != m->last_next || m->saw_unformed) {
+	ret = read_exact(t, cpu, list_head(m), &next, 8);
+	reread = !m->read_once || next != m->last_next || m->saw_unformed;
+	if (!ret && reread)
 		ret = read_list(m, t, cpu, next);
-		if (ret)
-			return ret;
+	if (ret) {
+		/* Not asked again for this page until the list changes; said once. */
+		m->checked[m->nchecked++ % CHECKED_PAGES] = page;
+		if (!m->warned)
+			kp_warn("--modules: the kernel's module list could not be read (%s): module "
+				"frames stay ??", strerror(-ret));
+		m->warned = true;
+		return ret;
+	}
+	if (reread) {
 		m->read_once = true;
 		m->last_next = next;
 		m->nchecked = 0;

@@ -43,6 +43,22 @@ then
 		"$(tail -1 "$WORK/fixture.log")"
 	exit 0
 fi
+# Bad --modules input: one line naming it, exit 2, before any connection.
+name="$K --modules with a missing tree or a kernel without ORC and BTF: one line, exit 2"
+"$KPROF" collect --remote 127.0.0.1:1 --symbols "$VMLINUX" --modules "$WORK/absent" \
+	-o "$WORK/x.json" 2>"$WORK/bad1.err"
+s1=$?
+"$KPROF" collect --remote 127.0.0.1:1 --symbols "$GUEST" --modules "$FIX/modules" \
+	-o "$WORK/x.json" 2>"$WORK/bad2.err"
+s2=$?
+if [ "$s1" = 2 ] && [ "$s2" = 2 ] && [ "$(wc -l <"$WORK/bad1.err")" = 1 ] &&
+	grep -q "absent: No such file" "$WORK/bad1.err" && grep -q "not a Linux kernel" "$WORK/bad2.err" &&
+	[ ! -e "$WORK/x.json" ]; then
+	pass "$name"
+else
+	fail "$name" "exit $s1, $s2: $(cat "$WORK/bad1.err" "$WORK/bad2.err" | tr '\n' ' ')"
+fi
+
 BRD_REL=kernel/drivers/block/brd.ko
 BRD_DBG=$FIX/modules-dbg/$BRD_REL
 BRD=$WORK/brd.ko
