@@ -374,7 +374,9 @@ static int place_symbols(const struct kofile *k, const uint64_t *addr, struct sy
 		if (!(sec->sh.sh_flags & SHF_EXECINSTR) || (type != STT_FUNC && type != STT_NOTYPE))
 			continue;
 		const char *name = str_at(k, sh->sh_link, s.st_name);
-		if (!name || !*name)
+		/* module_init()/module_exit() make these aliases of the module's own functions,
+		 * whose names the kernel's backtraces show. */
+		if (!name || !*name || !strcmp(name, "init_module") || !strcmp(name, "cleanup_module"))
 			continue;
 		e[n++] = (struct symtab_entry){ .addr = at, .size = s.st_size, .name = name,
 						.func = type == STT_FUNC,

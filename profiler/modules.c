@@ -526,6 +526,17 @@ static long module_at(const struct modules *m, uint64_t pc)
 	return -1;
 }
 
+/* Is pc in a module's init text?  That text is freed once the module's init function
+ * returns, without the list head moving, and another module may be loaded there: a pc in it
+ * is only trusted after a reading that still shows it. */
+bool modules_in_init(const struct modules *m, uint64_t pc)
+{
+	for (size_t i = 0; i < m->nmods; i++)
+		if (pc >= m->mods[i].text[1][0] && pc < m->mods[i].text[1][1])
+			return true;
+	return false;
+}
+
 /* Is pc in a function of a module with a file? */
 static bool named(const struct modules *m, uint64_t pc)
 {
@@ -537,16 +548,16 @@ static bool named(const struct modules *m, uint64_t pc)
 int modules_check(struct modules *m, struct target *t, int cpu, uint64_t pc)
 {
 	uint64_t page = pc & ~4095ull, next = 0;
-	bool reread;
+	bool init = modules_in_init(m, pc), reread;
 	int ret;
 
-	if (pc < KERNEL_HALF || named(m, pc))
+	if (pc < KERNEL_HALF || (!init && named(m, pc)))
 		return 0;
-	for (size_t i = 0; i < KP_MIN(m->nchecked, (size_t)CHECKED_PAGES); i++)
+	for (size_t i = 0; !init && i < KP_MIN(m->nchecked, (size_t)CHECKED_PAGES); i++)
 		if (m->checked[i] == page)
 			return 0;
 	ret = read_exact(t, cpu, list_head(m), &next, 8);
-	reread = !m->read_once || next != m->last_next || m->saw_unformed;
+	reread = init || !m->read_once || next != m->last_next || m->saw_unformed;
 	if (!ret && reread)
 		ret = read_list(m, t, cpu, next);
 	if (ret) {
@@ -564,7 +575,7 @@ int modules_check(struct modules *m, struct target *t, int cpu, uint64_t pc)
 		m->nchecked = 0;
 		ret = 1;
 	}
-	if (!named(m, pc))
+	if (!named(m, pc) && !modules_in_init(m, pc))
 		m->checked[m->nchecked++ % CHECKED_PAGES] = page;
 	return ret;
 }

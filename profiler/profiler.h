@@ -315,11 +315,14 @@ struct target;
 int modules_open(const char *dir, const struct symtab *vmlinux, const struct btf *btf,
 		 enum orc_format fmt, struct modules **out);
 void modules_free(struct modules *m);
-/* pc was seen in no known code: re-read the module list from the (stopped) target through
- * cpu if it may have changed, loading the files of new modules.  1 when the set of modules
+/* pc was seen in no known code (or in init text): re-read the module list from the (stopped)
+ * target through cpu if it may have changed, loading the files of new modules.  1 when the set of modules
  * changed, 0 when not (or pc is not a kernel address, or was checked before), -errno when
  * the list cannot be read. */
 int modules_check(struct modules *m, struct target *t, int cpu, uint64_t pc);
+/* Is pc in a module's init text (freed once its init returns)?  The sampler asks
+ * modules_check about such pcs too: the list is re-read to trust them. */
+bool modules_in_init(const struct modules *m, uint64_t pc);
 /* The symbols and ORC tables (orc may be NULL) of the module whose text holds pc. */
 bool modules_code(const struct modules *m, uint64_t pc, const struct symtab **syms,
 		  const struct orc **orc);

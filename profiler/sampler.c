@@ -101,7 +101,9 @@ struct stack_reader {
 	size_t next_block;	/* the next growth of the last segment */
 	bool dead;		/* a read came back short: the last segment cannot grow */
 	size_t frames, max_frames;
-	uint64_t unknown_pc;	/* where the walk met code it does not know, or 0 */
+	const struct modules *mods;
+	uint64_t unknown_pc;	/* where the walk met code it does not know (or a module's
+				 * init text, which may be gone), or 0 */
 };
 
 /* Grow the last segment until it covers end (an offset from its base), if it can. */
@@ -171,17 +173,20 @@ static int count_frame(void *ctx, uint64_t pc, unsigned flags)
 {
 	struct stack_reader *r = ctx;
 
-	if (flags & PROFILE_FRAME_UNKNOWN)
-		r->unknown_pc = flags & UNWIND_RETADDR ? pc - 1 : pc;
+	uint64_t at = flags & UNWIND_RETADDR ? pc - 1 : pc;
+
+	if ((flags & PROFILE_FRAME_UNKNOWN) || (r->mods && modules_in_init(r->mods, at)))
+		r->unknown_pc = at;
 	return ++r->frames >= r->max_frames;	/* the same depth limit as the real unwind */
 }
 
-/* Returns the pc of code the walk did not know, or 0. */
+/* Returns the pc of code the walk did not know (or cannot trust), or 0. */
 static uint64_t capture_stack(struct sampler *s, struct capture *c)
 {
 	uint64_t rsp = c->regs.gpr[TREG_RSP];
 	struct stack_reader r = { .t = s->t, .c = c, .cap = 2 * s->stack_bytes,
-				  .seg_max = s->stack_bytes, .max_frames = s->max_frames };
+				  .seg_max = s->stack_bytes, .max_frames = s->max_frames,
+				  .mods = s->o->modules };
 	struct unwind_regs regs;
 
 	c->seg[0] = (struct segment){ .base = rsp };
