@@ -444,7 +444,7 @@ static int read_list(struct modules *m, struct target *t, int cpu, uint64_t firs
 {
 	const struct layout *l = &m->lay;
 	struct module *mods = NULL;
-	size_t n = 0, missing = 0;
+	size_t n = 0, missing = 0, seen = 0;
 	uint8_t *buf = malloc(l->size);
 	uint64_t next = first, head = list_head(m);
 	char missing_names[160] = "";
@@ -458,7 +458,7 @@ static int read_list(struct modules *m, struct target *t, int cpu, uint64_t firs
 		struct module mod = { 0 }, *old;
 		struct module *grown;
 
-		if (n == MAX_MODULES || read_exact(t, cpu, addr, buf, l->size)) {
+		if (seen++ == MAX_MODULES || read_exact(t, cpu, addr, buf, l->size)) {
 			ret = -EFAULT;
 			break;
 		}
@@ -467,9 +467,11 @@ static int read_list(struct modules *m, struct target *t, int cpu, uint64_t firs
 						       (size_t)(l->size - l->name)));
 		mod.name[NAME_MAX_LEN - 1] = '\0';
 		for (int i = 0; i < 2; i++) {
-			mod.text[i][0] = get(buf, l->text_base[i], 8);
+			uint64_t size = get(buf, l->text_size[i], 4);
+
 			/* Freed init text has base NULL: no range. */
-			mod.text[i][1] = mod.text[i][0] ? mod.text[i][0] + get(buf, l->text_size[i], 4) : 0;
+			mod.text[i][0] = get(buf, l->text_base[i], 8);
+			mod.text[i][1] = mod.text[i][0] ? mod.text[i][0] + size : 0;
 		}
 		if ((int64_t)get(buf, l->state, 4) == l->unformed || !mod.text[0][0]) {
 			m->saw_unformed = true;	/* not set up yet: read again later */

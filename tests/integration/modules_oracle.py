@@ -16,7 +16,9 @@ import subprocess
 import sys
 
 KERNEL_HALF = 0xffff800000000000
-OUTERMOST = {"secondary_startup_64_no_verify", "secondary_startup_64", "ret_from_fork"}
+# The kernel's outermost frames (6.12 returns to new tasks through ret_from_fork_asm).
+OUTERMOST = {"secondary_startup_64_no_verify", "secondary_startup_64", "ret_from_fork",
+             "ret_from_fork_asm"}
 CLONE = re.compile(r"\.(constprop|isra|part|cold)(\.\d+)*")
 
 

@@ -153,24 +153,24 @@ for bp in brd_submit_bio brd_do_bvec bio_endio - - - - - - -; do
 		-ex "$add_symbols" "${run[@]}" -ex "source $ORACLE" -ex disconnect "$VMLINUX" \
 		>"$WORK/gdb.log" 2>&1
 	if [ ! -s "$WORK/gdb.json" ]; then
-		problem="at $bp: gdb recorded nothing: $(tail -1 "$WORK/gdb.log")"
-		break
+		result="gdb recorded nothing: $(tail -1 "$WORK/gdb.log")"
+	elif ! collect --modules "$FIX/modules" --samples 1 -o "$WORK/one.json" 2>"$WORK/one.err"
+	then
+		result="kprof exit $?: $(tail -1 "$WORK/one.err")"
+	else
+		result=$(python3 "$ORACLE" compare "$WORK/gdb.json" "$WORK/one.json" "$WORK/syms.json" \
+			brd "$RANGES")
 	fi
-	if ! collect --modules "$FIX/modules" --samples 1 -o "$WORK/one.json" 2>"$WORK/one.err"; then
-		problem="at $bp: kprof exit $?: $(tail -1 "$WORK/one.err")"
-		break
-	fi
-	result=$(python3 "$ORACLE" compare "$WORK/gdb.json" "$WORK/one.json" "$WORK/syms.json" brd \
-		"$RANGES")
 	rm -f "$WORK/gdb.json"
 	case $result in
 	ok*)
 		set -- $result
 		stops=$((stops + 1)) frames=$((frames + $2)) modframes=$((modframes + $3))
 		;;
-	*) problem="at $bp: $result"; break ;;
+	*) problem="at $bp: $result" ;;
 	esac
-	monitor cont
+	monitor cont	# the phases below need the guest running
+	[ -z "$problem" ] || break
 done
 if [ -n "$problem" ]; then
 	fail "$name" "$problem"
@@ -190,7 +190,8 @@ funcs = set(json.load(open(sys.argv[2]))["module_funcs"])
 ranges = [tuple(int(x, 16) for x in r.split("-")) for r in sys.argv[3].split(",")]
 named = sys.argv[4] == "named"
 clone = re.compile(r"\.(constprop|isra|part|cold)(\.\d+)*")
-OUTERMOST = {"secondary_startup_64_no_verify", "secondary_startup_64", "ret_from_fork"}
+OUTERMOST = {"secondary_startup_64_no_verify", "secondary_startup_64", "ret_from_fork",
+             "ret_from_fork_asm"}
 mod = ok = through = 0
 for cap, smp in zip(d["stack_traces"], d["kprof"]["samples"]):
     for cpu, names in cap.items():
