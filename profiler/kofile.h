@@ -40,4 +40,12 @@ const uint8_t *kofile_build_id(const struct kofile *k, size_t *len, size_t *load
 int kofile_place(const struct kofile *k, const uint64_t *addr, size_t n, enum orc_format fmt,
 		 struct symtab **syms, struct orc **orc);
 
+/* A tree of module files (kodir.c), indexed by module name: a .ko before a .ko.xz of the same
+ * name.  Errors (no such directory, no module files in it) print one line naming dir. */
+struct kodir;
+int kodir_open(const char *dir, struct kodir **out);
+/* The path of the file for the module the kernel calls name, or NULL. */
+const char *kodir_find(const struct kodir *d, const char *name);
+void kodir_free(struct kodir *d);
+
 #endif

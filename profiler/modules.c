@@ -21,7 +21,6 @@
 #include "target/target.h"
 
 #include <errno.h>
-#include <fts.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,15 +49,9 @@ struct module {
 	char **display;			/* per symbol: "fn [name]", made on first use */
 };
 
-struct file {
-	char *name;			/* the module name: file name less .ko[.xz], '-' as '_' */
-	char *path;
-};
-
 struct modules {
 	char *dir;
-	struct file *files;
-	size_t nfiles;
+	struct kodir *files;
 	struct layout lay;
 	const struct symtab *vmlinux;	/* `modules` is there, at its KASLR offset */
 	enum orc_format fmt;
@@ -70,95 +63,6 @@ struct modules {
 	size_t nchecked;
 	size_t reads;			/* whole-list readings, for tests and messages */
 };
-
-/* ---- the directory of .ko files ---- */
-
-/* A .ko or .ko.xz file: its module name (the kernel's: '-' read as '_'). */
-static int add_file(struct modules *m, const char *path, const char *base)
-{
-	size_t len = strlen(base), stem;
-	struct file *grown, *f;
-
-	if (len > 3 && !strcmp(base + len - 3, ".ko"))
-		stem = len - 3;
-	else if (len > 6 && !strcmp(base + len - 6, ".ko.xz"))
-		stem = len - 6;
-	else
-		return 0;
-	grown = realloc(m->files, (m->nfiles + 1) * sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	m->files = grown;
-	f = &grown[m->nfiles];
-	f->name = strndup(base, stem);
-	f->path = strdup(path);
-	if (!f->name || !f->path) {
-		free(f->name);
-		free(f->path);
-		return -ENOMEM;
-	}
-	for (char *p = f->name; *p; p++)
-		if (*p == '-')
-			*p = '_';
-	m->nfiles++;
-	return 0;
-}
-
-/* By name; a .ko before a .ko.xz of the same module, then by path, for a stable choice. */
-static int cmp_file(const void *a, const void *b)
-{
-	const struct file *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-	size_t lx = strlen(x->path), ly = strlen(y->path);
-	bool xz_x = lx > 3 && !strcmp(x->path + lx - 3, ".xz");
-	bool xz_y = ly > 3 && !strcmp(y->path + ly - 3, ".xz");
-
-	if (c)
-		return c;
-	if (xz_x != xz_y)
-		return xz_x ? 1 : -1;
-	return strcmp(x->path, y->path);
-}
-
-static const char *file_for(const struct modules *m, const char *name)
-{
-	size_t lo = 0, hi = m->nfiles;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(m->files[mid].name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < m->nfiles && !strcmp(m->files[lo].name, name) ? m->files[lo].path : NULL;
-}
-
-static int index_dir(struct modules *m)
-{
-	char *const roots[] = { m->dir, NULL };
-	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_COMFOLLOW | FTS_NOCHDIR, NULL);
-	FTSENT *e;
-	int ret = 0;
-
-	if (!fts)
-		return kp_fail(-errno, "--modules %s: %s", m->dir, strerror(errno));
-	while (!ret && (e = fts_read(fts))) {
-		if (e->fts_info == FTS_F)
-			ret = add_file(m, e->fts_path, e->fts_name);
-		else if (e->fts_level == 0 && (e->fts_info == FTS_ERR || e->fts_info == FTS_NS ||
-					       e->fts_info == FTS_DNR))
-			ret = -(e->fts_errno ? e->fts_errno : ENOENT);
-	}
-	fts_close(fts);
-	if (ret)
-		return kp_fail(ret, "--modules %s: %s", m->dir, strerror(-ret));
-	if (!m->nfiles)
-		return kp_fail(-ENOENT, "--modules %s: no .ko or .ko.xz files in it", m->dir);
-	qsort(m->files, m->nfiles, sizeof(*m->files), cmp_file);
-	return 0;
-}
 
 /* ---- struct layouts ---- */
 
@@ -239,7 +143,7 @@ int modules_open(const char *dir, const struct symtab *vmlinux, const struct btf
 		modules_free(m);
 		return ret;
 	}
-	ret = index_dir(m);
+	ret = kodir_open(dir, &m->files);
 	if (ret) {
 		modules_free(m);
 		return ret;
@@ -264,11 +168,7 @@ void modules_free(struct modules *m)
 	for (size_t i = 0; i < m->nmods; i++)
 		release(&m->mods[i]);
 	free(m->mods);
-	for (size_t i = 0; i < m->nfiles; i++) {
-		free(m->files[i].name);
-		free(m->files[i].path);
-	}
-	free(m->files);
+	kodir_free(m->files);
 	free(m->dir);
 	free(m);
 }
@@ -489,7 +389,7 @@ static int read_list(struct modules *m, struct target *t, int cpu, uint64_t firs
 			*old = (struct module){ 0 };	/* moved */
 			continue;
 		}
-		const char *path = file_for(m, mod.name);
+		const char *path = kodir_find(m->files, mod.name);
 		if (path)
 			load_file(m, &mod, path, t, cpu, get(buf, l->sect_attrs, 8));
 		else if (missing++ < 4)
