@@ -237,8 +237,10 @@ static int read_banner(struct symtab *st, Elf *elf, Elf_Scn *symscn, const GElf_
 		if (!gelf_getsym(data, (int)i, &s) || GELF_ST_TYPE(s.st_info) != STT_OBJECT)
 			continue;
 		name = elf_strptr(elf, symsh->sh_link, s.st_name);
-		/* The loaded modules' list head, for modules.c. */
-		if (name && !strcmp(name, "modules") && GELF_ST_BIND(s.st_info) == STB_GLOBAL)
+		/* The loaded modules' list head, for modules.c: global since 5.19, a static of
+		 * kernel/module.c before (a global one wins over any other static of that name). */
+		if (name && !strcmp(name, "modules") &&
+		    (GELF_ST_BIND(s.st_info) == STB_GLOBAL || !st->lx.modules))
 			st->lx.modules = s.st_value;
 		if (!name || strcmp(name, "linux_banner") || st->banner)
 			continue;
