@@ -21,7 +21,7 @@ endif
 # must run on a machine without them).  Debian 12's libdwarf-dev (20210528) has no
 # libdwarf.pc; its headers are in the libdwarf/ folder of the system's include directory.
 PKG_CONFIG ?= pkg-config
-LIB_PKGS   := json-c libelf libpcre2-8 zlib libprotobuf-c
+LIB_PKGS   := json-c libelf libpcre2-8 zlib liblzma libprotobuf-c
 TEST_PKGS  := cmocka
 pkg_missing = $(strip $(foreach p,$(1),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
 pkg_flags = $(if $(call pkg_missing,$(2)),$(error pkg-config finds no \

@@ -3,6 +3,7 @@
  *
  *   kprof collect [--samples N] [--interval S | --frequency HZ] [--cpu-mask MASK]
  *                 [--max-depth D] [--inline] [--symbols FILE] [--kaslr-offset OFF]
+ *                 [--modules DIR]
  *                 [--format json|folded|svg|speedscope|pprof] [-o FILE] -- [kprof run options] KERNEL.elf
  *   kprof collect --remote ADDR --symbols KERNEL.elf [the same sampling and output options]
  *
@@ -39,6 +40,7 @@ struct collect_opts {
 	struct sampler_opts s;
 	unsigned max_depth;
 	const char *symbols;
+	const char *modules;		/* --modules DIR */
 	uint64_t kaslr_offset;
 	bool kaslr_given;		/* --kaslr-offset N: no search */
 	const char *output;
@@ -68,6 +70,9 @@ static void usage(FILE *f)
 		"  --max-depth D        frames per stack at most (default 256)\n"
 		"  --inline             show inlined functions (DWARF debug info) as frames\n"
 		"  --symbols FILE       ELF with symbols and CFI, when not the booted file (e.g. -dbg)\n"
+		"  --modules DIR        a Linux kernel's .ko (or .ko.xz) files, e.g. lib/modules/VERSION\n"
+		"                       or the -dbg package's usr/lib/debug/lib/modules/VERSION: frames in\n"
+		"                       loaded modules are unwound and named ('brd_submit_bio [brd]')\n"
 		"  --kaslr-offset OFF   runtime address minus link address (decimal or 0x-hex); with\n"
 		"                       --remote and a Linux vmlinux, found in the target when not\n"
 		"                       given (or 'auto')\n"
@@ -91,7 +96,8 @@ static void usage(FILE *f)
 }
 
 enum { OPT_SAMPLES = 300, OPT_INTERVAL, OPT_FREQUENCY, OPT_MASK, OPT_DEPTH, OPT_SYMBOLS,
-       OPT_KASLR, OPT_FORMAT, OPT_INLINE, OPT_REMOTE, OPT_NO_TASKS_C, OPT_TASKS_C, OPT_COMM_C };
+       OPT_KASLR, OPT_FORMAT, OPT_INLINE, OPT_REMOTE, OPT_NO_TASKS_C, OPT_TASKS_C, OPT_COMM_C,
+       OPT_MODULES };
 
 static int parse_options(int argc, char **argv, struct collect_opts *o)
 {
@@ -109,6 +115,7 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 		{ "no-tasks", no_argument, NULL, OPT_NO_TASKS_C },
 		{ "tasks", required_argument, NULL, OPT_TASKS_C },
 		{ "comm", required_argument, NULL, OPT_COMM_C },
+		{ "modules", required_argument, NULL, OPT_MODULES },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -189,6 +196,9 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 		case OPT_COMM_C:
 			o->comm = optarg;
 			break;
+		case OPT_MODULES:
+			o->modules = optarg;
+			break;
 		case 'o':
 			o->output = optarg;
 			break;
@@ -259,6 +269,7 @@ static int collect_target(struct target *t, const char *what, struct kernel_syms
 	    linux_tasks_open(syms->st, o->symbols, &lt) == -ENOENT && symtab_linux(syms->st))
 		kp_warn("%s: no BTF (.BTF section): tasks are not shown", o->symbols);
 	o->s.tasks = lt;
+	o->s.modules = syms->mods;
 	rc = sampler_run(t, &syms->uw, syms->sym, &o->s, &prof, &stats);
 	o->s.tasks = NULL;
 	linux_tasks_free(lt);
@@ -267,6 +278,9 @@ static int collect_target(struct target *t, const char *what, struct kernel_syms
 			 rc == -ENOENT ? "no vCPU matches --cpu-mask" : strerror(-rc));
 		return rc == -ENOENT ? COLLECT_USAGE : COLLECT_FAILED;
 	}
+	if (syms->mods)
+		fprintf(stderr, "kprof: %s: module list read %zu times, %zu modules loaded at the "
+			"last reading\n", what, modules_reads(syms->mods), modules_count(syms->mods));
 	if (stats.end == SAMPLER_TARGET_ENDED || stats.end == SAMPLER_TARGET_ERROR) {
 		char why[sizeof(stats.end_message)];
 
@@ -366,7 +380,7 @@ static int collect_remote(struct collect_opts *o, enum convert_format fmt, int a
 		return COLLECT_USAGE;
 	}
 	struct kernel_syms_opts ko = { .offset = o->kaslr_offset, .inline_frames = o->inline_frames,
-				       .max_depth = o->max_depth };
+				       .max_depth = o->max_depth, .modules_dir = o->modules };
 	if (kernel_syms_open(o->symbols, &ko, &syms))
 		return COLLECT_USAGE;
 	o->s.stop_fd = stop_signals_fd();
@@ -447,7 +461,7 @@ int cmd_collect(int argc, char **argv)
 		o.symbols = cfg.kernel;
 	/* Symbols before the VM: a bad file is reported before anything boots. */
 	struct kernel_syms_opts ko = { .offset = o.kaslr_offset, .inline_frames = o.inline_frames,
-				       .max_depth = o.max_depth };
+				       .max_depth = o.max_depth, .modules_dir = o.modules };
 	if (kernel_syms_open(o.symbols, &ko, &syms))
 		return COLLECT_USAGE;
 

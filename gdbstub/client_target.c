@@ -609,7 +609,12 @@ int gdbstub_client_detach(struct target *t, bool resume)
 	e = gc_stop(t);
 	if (e || !resume)
 		return e;	/* closing without 'D' leaves the peer halted */
-	e = gc_note_gone(c, gc_request(c, "D"));
+	/* A stub that speaks in pPID.TID (QEMU, once any gdb asked for it, even on a later
+	 * connection) refuses a 'D' without the process: E22, and the VM stays halted. */
+	if (c->multiprocess)
+		e = gc_note_gone(c, gc_request(c, "D;%llx", (unsigned long long)(c->tids[0] >> 32)));
+	else
+		e = gc_note_gone(c, gc_request(c, "D"));
 	if (!e)
 		e = gc_reply_status(c);
 	if (!e) {

@@ -15,7 +15,10 @@
 #include <string.h>
 
 #define ALIGN (2ull << 20)
-#define KERNEL_HALF 0xffff800000000000ull
+/* x86-64 Linux maps its image in [__START_KERNEL_map, + 1 GiB); modules and BPF programs
+ * live above, other kernel memory below. */
+#define IMAGE_START 0xffffffff80000000ull
+#define IMAGE_END 0xffffffffc0000000ull
 #define BANNER_BYTES 64
 
 static bool banner_at(struct target *t, int cpu, uint64_t addr, const char *want, size_t len)
@@ -39,12 +42,14 @@ int kaslr_find(struct target *t, const struct symtab *st, uint64_t *offset)
 	for (int cpu = 0; cpu < ncpu; cpu++) {
 		struct target_regs r;
 
-		if (target_get_regs(t, cpu, &r) || (r.cs & 3) || r.rip < KERNEL_HALF)
+		/* Only a vCPU in the image's text says where the image is: one in a module
+		 * (or BPF program) says nothing, as one in user mode. */
+		if (target_get_regs(t, cpu, &r) || (r.cs & 3) || r.rip < IMAGE_START ||
+		    r.rip >= IMAGE_END)
 			continue;
 		kernel_mode = true;
 		/* Slides s with start <= rip - s < end, multiples of ALIGN; the kernel only moves
-		 * up from its link address, so s >= 0, but a pc in module or BPF code is not in
-		 * the text at all: then no candidate matches and the next vCPU may do better. */
+		 * up from its link address, so s >= 0. */
 		uint64_t lo = r.rip >= end ? (r.rip - end + ALIGN) & ~(ALIGN - 1) : 0;
 		for (uint64_t s = lo; r.rip >= start && s <= r.rip - start; s += ALIGN) {
 			if (banner_at(t, cpu, lx->banner_addr + s, lx->banner, len)) {

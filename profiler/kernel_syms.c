@@ -1,10 +1,27 @@
 /* Everything needed to name a kernel's stacks, loaded once from its ELF: symbols, CFI,
  * optionally inlined functions, and an unwinder over them.  `kprof collect` (in-process or
  * --remote) and the gdb stub's `monitor stacks` share it. */
+#include "profiler/btf.h"
 #include "profiler/profiler.h"
 
 #include <errno.h>
 #include <stdlib.h>
+
+/* --modules DIR: a Linux kernel's loaded modules, their layouts from the vmlinux's BTF. */
+static int open_modules(struct kernel_syms *k, const char *path, const char *dir)
+{
+	int rc;
+
+	if (!k->orc)
+		return kp_fail(-EINVAL, "--modules: %s is not a Linux kernel with ORC tables", path);
+	if (!k->btf && (rc = btf_from_symtab(k->st, path, NULL, &k->btf)))
+		return rc == -ENOENT ? kp_fail(rc, "--modules: %s has no BTF (.BTF), which kprof "
+					       "reads struct module's layout from", path) : rc;
+	rc = modules_open(dir, k->st, k->btf, orc_format(k->orc), &k->mods);
+	if (!rc)
+		symbolizer_set_modules(k->sym, k->mods);
+	return rc;
+}
 
 int kernel_syms_open(const char *path, const struct kernel_syms_opts *o, struct kernel_syms **out)
 {
@@ -41,8 +58,10 @@ int kernel_syms_open(const char *path, const struct kernel_syms_opts *o, struct 
 		if (rc)
 			goto fail;
 	}
+	if (o->modules_dir && (rc = open_modules(k, path, o->modules_dir)))
+		goto fail;
 	k->uw = (struct unwinder){ .orc = k->orc, .cfi = k->cfi, .syms = k->st, .offset = o->offset,
-				   .max_depth = o->max_depth };
+				   .max_depth = o->max_depth, .modules = k->mods };
 	*out = k;
 	return 0;
 fail:
@@ -63,6 +82,8 @@ void kernel_syms_free(struct kernel_syms *k)
 	if (!k)
 		return;
 	symbolizer_free(k->sym);
+	modules_free(k->mods);
+	btf_free(k->btf);
 	inline_index_free(k->inl);
 	cfi_free(k->cfi);
 	orc_free(k->orc);

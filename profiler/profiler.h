@@ -92,6 +92,15 @@ struct symtab;
 /* Load .symtab (or .dynsym) function symbols and the GNU build id of path. */
 int symtab_open(const char *path, struct symtab **out);
 void symtab_free(struct symtab *st);
+/* A symbol table from a list (runtime addresses, offset 0): a kernel module's, placed where the
+ * running kernel loaded it.  Names are copied. */
+struct symtab_entry {
+	uint64_t addr, size;
+	uint64_t sec_end;	/* end of its section: how far an unsized symbol reaches */
+	const char *name;
+	bool func;		/* STT_FUNC (else a code label) */
+};
+int symtab_from_entries(const struct symtab_entry *e, size_t n, struct symtab **out);
 /* runtime address = link address + offset (a KASLR slide or a PIE load bias). */
 void symtab_set_offset(struct symtab *st, uint64_t offset);
 uint64_t symtab_offset(const struct symtab *st);
@@ -112,6 +121,7 @@ struct symtab_linux {
 	uint64_t text[2];		/* [_stext, _etext) */
 	uint64_t entry_text[2];		/* [__entry_text_start, __entry_text_end): where it
 					 * switches between user and kernel mode */
+	uint64_t modules;		/* `modules`, the loaded modules' list head */
 };
 /* NULL when the file is not a Linux kernel (no linux_banner). */
 const struct symtab_linux *symtab_linux(const struct symtab *st);
@@ -248,6 +258,7 @@ int orc_step(const struct orc_entry *e, const struct unwind_regs *cur, unwind_re
  * Unwinder (unwind.c): perf's shape.  Memory comes through rd, each frame goes to cb
  * (return non-zero from cb to stop early), so a captured stack window unwinds offline.
  */
+struct modules;
 struct unwinder {
 	const struct orc *orc;		/* may be NULL: a Linux kernel's ORC tables come first */
 	const struct cfi *cfi;		/* may be NULL: frame pointers only */
@@ -255,6 +266,8 @@ struct unwinder {
 	uint64_t offset;		/* runtime = link + offset, for CFI lookups */
 	unsigned max_depth;		/* 0: 256 */
 	bool no_fp_fallback;		/* CFI only */
+	const struct modules *modules;	/* may be NULL: a Linux kernel's loaded modules, for
+					 * pcs outside syms */
 };
 
 /* Set in an unwinder callback's flags (not stored in profiles) when pc is a return address:
@@ -297,6 +310,8 @@ int symbolizer_new(const struct symtab *st, struct symbolizer **out);
 void symbolizer_free(struct symbolizer *s);
 /* The cleaned name for pc ("??" when no symbol covers it); owned by the symbolizer. */
 const char *symbolizer_name(struct symbolizer *s, uint64_t pc, bool *known);
+/* Name pcs outside the symbol table from a Linux kernel's loaded modules; m outlives s. */
+void symbolizer_set_modules(struct symbolizer *s, struct modules *m);
 /* Show inlined functions as frames of their own (`--inline`); ix outlives s. */
 int symbolizer_set_inline(struct symbolizer *s, const struct inline_index *ix);
 /* All names for one physical frame as the unwinder reported it (pc and its flags): inlined
@@ -346,6 +361,37 @@ bool linux_tasks_on_stack(uint64_t stack, uint64_t addr);
 void profile_task_unknown(struct profile_task *out);
 
 /* ---------------------------------------------------------------------------------------
+ * A running Linux kernel's loaded modules (modules.c), named and unwound from a directory of
+ * their .ko files (kofile.c): the kernel's `modules` list read from the target, struct layouts
+ * from the vmlinux's BTF, each module's symbols and ORC tables placed at the addresses its
+ * sections were loaded at.  Frames are named as kallsyms names them: "brd_submit_bio [brd]".
+ */
+struct btf;
+struct target;
+/* Index dir's .ko and .ko.xz files; vmlinux (its `modules` symbol and KASLR offset) and btf
+ * outlive the result.  fmt is the vmlinux's ORC format (modules are built alike).  Errors
+ * print one line. */
+int modules_open(const char *dir, const struct symtab *vmlinux, const struct btf *btf,
+		 enum orc_format fmt, struct modules **out);
+void modules_free(struct modules *m);
+/* pc was seen in no known code (or in init text): re-read the module list from the (stopped)
+ * target through cpu if it may have changed, loading the files of new modules.  1 when the set of modules
+ * changed, 0 when not (or pc is not a kernel address, or was checked before), -errno when
+ * the list cannot be read. */
+int modules_check(struct modules *m, struct target *t, int cpu, uint64_t pc);
+/* Is pc in a module's init text (freed once its init returns)?  The sampler asks
+ * modules_check about such pcs too: the list is re-read to trust them. */
+bool modules_in_init(const struct modules *m, uint64_t pc);
+/* The symbols and ORC tables (orc may be NULL) of the module whose text holds pc. */
+bool modules_code(const struct modules *m, uint64_t pc, const struct symtab **syms,
+		  const struct orc **orc);
+/* "fn [module]" for pc, made once per symbol with c; NULL when no module names pc. */
+struct cleaner;
+const char *modules_name(struct modules *m, uint64_t pc, struct cleaner *c);
+size_t modules_count(const struct modules *m);	/* modules in the last reading */
+size_t modules_reads(const struct modules *m);	/* whole-list readings so far */
+
+/* ---------------------------------------------------------------------------------------
  * Sampler (sampler.c): stop all vCPUs on an absolute schedule, copy registers and stack
  * windows into buffers allocated beforehand, resume, then unwind and name outside the stop.
  */
@@ -365,6 +411,8 @@ struct sampler_opts {
 					 * is left halted where that sample saw it */
 	const struct linux_tasks *tasks;	/* read each CPU's current task in the stop, or
 					 * NULL (not Linux, or not wanted) */
+	struct modules *modules;	/* NULL, or the modules the unwinder and symbolizer use:
+					 * the list is re-read when a stop meets unknown code */
 	const char *kernel;		/* recorded in the profile */
 	const char *build_id;		/* recorded in the profile */
 };
@@ -409,6 +457,7 @@ struct kernel_syms_opts {
 	uint64_t offset;	/* KASLR slide: runtime address - link address */
 	bool inline_frames;	/* index DW_TAG_inlined_subroutine too (--inline) */
 	unsigned max_depth;	/* 0: 256 */
+	const char *modules_dir;	/* --modules: a tree of a Linux kernel's .ko files */
 };
 
 struct kernel_syms {
@@ -417,6 +466,8 @@ struct kernel_syms {
 	struct orc *orc;		/* NULL unless a Linux kernel with ORC tables */
 	struct inline_index *inl;	/* NULL without inline_frames */
 	struct symbolizer *sym;
+	struct btf *btf;		/* a Linux vmlinux's BTF, when something needed it */
+	struct modules *mods;		/* NULL without modules_dir */
 	struct unwinder uw;		/* over the above */
 };
 
@@ -430,7 +481,7 @@ void kernel_syms_set_offset(struct kernel_syms *k, uint64_t offset);
  * the 2 MiB-aligned slides that put a kernel-mode vCPU's rip inside the ELF's text, and the
  * one where the ELF's linux_banner string is in the target's memory is it.  The target must
  * be stopped.  0 and *offset set; -ENOENT when the file is not a Linux kernel; -EAGAIN when
- * no vCPU runs kernel code at this stop; -ESRCH when no slide shows the banner (the running
+ * no vCPU runs the image's own text at this stop (user mode, modules); -ESRCH when no slide shows the banner (the running
  * kernel is not this file). */
 int kaslr_find(struct target *t, const struct symtab *st, uint64_t *offset);
 void kernel_syms_free(struct kernel_syms *k);

@@ -109,6 +109,9 @@ struct stack_reader {
 	size_t next_block;	/* the next growth of the last segment */
 	bool dead;		/* a read came back short: the last segment cannot grow */
 	size_t frames, max_frames;
+	const struct modules *mods;
+	uint64_t unknown_pc;	/* where the walk met code it does not know (or a module's
+				 * init text, which may be gone), or 0 */
 };
 
 /* Grow the last segment until it covers end (an offset from its base), if it can. */
@@ -178,16 +181,20 @@ static int count_frame(void *ctx, uint64_t pc, unsigned flags)
 {
 	struct stack_reader *r = ctx;
 
-	(void)pc;
-	(void)flags;
+	uint64_t at = flags & UNWIND_RETADDR ? pc - 1 : pc;
+
+	if ((flags & PROFILE_FRAME_UNKNOWN) || (r->mods && modules_in_init(r->mods, at)))
+		r->unknown_pc = at;
 	return ++r->frames >= r->max_frames;	/* the same depth limit as the real unwind */
 }
 
-static void capture_stack(struct sampler *s, struct capture *c)
+/* Returns the pc of code the walk did not know (or cannot trust), or 0. */
+static uint64_t capture_stack(struct sampler *s, struct capture *c)
 {
 	uint64_t rsp = c->regs.gpr[TREG_RSP];
 	struct stack_reader r = { .t = s->t, .c = c, .cap = 2 * s->stack_bytes,
-				  .seg_max = s->stack_bytes, .max_frames = s->max_frames };
+				  .seg_max = s->stack_bytes, .max_frames = s->max_frames,
+				  .mods = s->o->modules };
 	struct unwind_regs regs;
 
 	c->seg[0] = (struct segment){ .base = rsp };
@@ -197,6 +204,7 @@ static void capture_stack(struct sampler *s, struct capture *c)
 		grow_last(&r, s->stack_bytes);
 	unwind_regs_from_target(&regs, &c->regs);
 	unwind_stack(s->uw, &regs, reader_read, &r, count_frame, &r);
+	return r.unknown_pc;
 }
 
 static bool kernel_mode(const struct capture *c)
@@ -283,7 +291,14 @@ static void capture_all(struct sampler *s)
 		/* A vCPU in user mode has no kernel stack to read. */
 		if (!c->ok || (c->regs.cs & 3) == 3)
 			continue;
-		capture_stack(s, c);
+		uint64_t unknown = capture_stack(s, c);
+		/* Code in no known function may be a module loaded since the list was read.
+		 * Reading the list, and a new module's file, is the one thing done during a stop
+		 * besides the copy: only when the list changed (modules_check), and then the
+		 * stack is captured again, through the module. */
+		if (unknown && s->o->modules &&
+		    modules_check(s->o->modules, s->t, c->cpu, unknown) > 0)
+			capture_stack(s, c);
 	}
 	if (s->o->tasks)
 		capture_tasks(s);

@@ -11,6 +11,7 @@ struct symbolizer {
 	char **clean;		/* per symbol index, NULL until first use */
 	const struct inline_index *inl;
 	char **inl_clean;	/* per inline name id, NULL until first use */
+	struct modules *mods;	/* NULL, or a Linux kernel's modules for pcs outside st */
 };
 
 int symbolizer_new(const struct symtab *st, struct symbolizer **out)
@@ -55,6 +56,13 @@ const char *symbolizer_name(struct symbolizer *s, uint64_t pc, bool *known)
 {
 	long idx = symtab_lookup(s->st, pc, NULL);
 
+	if (idx < 0 && s->mods) {
+		const char *name = modules_name(s->mods, pc, s->cleaner);
+
+		if (known)
+			*known = name != NULL;
+		return name ? name : "??";
+	}
 	if (known)
 		*known = idx >= 0;
 	if (idx < 0)
@@ -76,6 +84,11 @@ int symbolizer_set_inline(struct symbolizer *s, const struct inline_index *ix)
 		return -ENOMEM;
 	s->inl = ix;
 	return 0;
+}
+
+void symbolizer_set_modules(struct symbolizer *s, struct modules *m)
+{
+	s->mods = m;
 }
 
 static const char *inline_name(struct symbolizer *s, uint32_t id)

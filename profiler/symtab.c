@@ -237,24 +237,47 @@ static int read_banner(struct symtab *st, Elf *elf, Elf_Scn *symscn, const GElf_
 		if (!gelf_getsym(data, (int)i, &s) || GELF_ST_TYPE(s.st_info) != STT_OBJECT)
 			continue;
 		name = elf_strptr(elf, symsh->sh_link, s.st_name);
-		if (!name || strcmp(name, "linux_banner"))
+		/* The loaded modules' list head, for modules.c: global since 5.19, a static of
+		 * kernel/module.c before (a global one wins over any other static of that name). */
+		if (name && !strcmp(name, "modules") &&
+		    (GELF_ST_BIND(s.st_info) == STB_GLOBAL || !st->lx.modules))
+			st->lx.modules = s.st_value;
+		if (!name || strcmp(name, "linux_banner") || st->banner)
 			continue;
 		scn = elf_getscn(elf, s.st_shndx);
 		if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
 		    s.st_value < sh.sh_addr || !(d = elf_getdata(scn, NULL)))
-			return 0;
+			continue;
 		uint64_t off = s.st_value - sh.sh_addr;
 		if (off >= d->d_size)
-			return 0;
+			continue;
 		size_t max = KP_MIN(d->d_size - off, (size_t)256);
 		const char *p = (const char *)d->d_buf + off;
 		size_t len = strnlen(p, max);
 		st->banner = strndup(p, len);
+		if (!st->banner)
+			return -ENOMEM;
 		st->lx.banner = st->banner;
 		st->lx.banner_addr = s.st_value;
-		return st->banner ? 0 : -ENOMEM;
 	}
 	return 0;
+}
+
+/* Sort by address; aliases share an address: keep one, so a lookup's answer does not depend
+ * on luck. */
+static void sort_unique(struct symtab *st)
+{
+	size_t w = 0;
+
+	qsort(st->syms, st->n, sizeof(*st->syms), cmp_sym);
+	for (size_t i = 0; i < st->n; i++) {
+		if (w && st->syms[w - 1].addr == st->syms[i].addr) {
+			free(st->syms[i].name);
+			continue;
+		}
+		st->syms[w++] = st->syms[i];
+	}
+	st->n = w;
 }
 
 static int load(struct symtab *st, Elf *elf, const char *path)
@@ -303,17 +326,7 @@ static int load(struct symtab *st, Elf *elf, const char *path)
 	}
 	if (!st->n)
 		return kp_fail(-ENOENT, "%s: no function symbols (was it stripped?)", path);
-	qsort(st->syms, st->n, sizeof(*st->syms), cmp_sym);
-	/* Aliases share an address: keep one, so a lookup's answer does not depend on luck. */
-	size_t w = 0;
-	for (size_t i = 0; i < st->n; i++) {
-		if (w && st->syms[w - 1].addr == st->syms[i].addr) {
-			free(st->syms[i].name);
-			continue;
-		}
-		st->syms[w++] = st->syms[i];
-	}
-	st->n = w;
+	sort_unique(st);
 	return 0;
 }
 
@@ -353,6 +366,29 @@ out:
 	elf_end(elf);
 	close(fd);
 	return ret;
+}
+
+int symtab_from_entries(const struct symtab_entry *e, size_t n, struct symtab **out)
+{
+	struct symtab *st = calloc(1, sizeof(*st));
+
+	*out = NULL;
+	if (!st || !(st->syms = calloc(n ? n : 1, sizeof(*st->syms)))) {
+		free(st);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		st->syms[i] = (struct sym){ .addr = e[i].addr, .size = e[i].size, .func = e[i].func,
+					    .sec_end = e[i].sec_end, .name = strdup(e[i].name) };
+		st->n++;
+		if (!st->syms[i].name) {
+			symtab_free(st);
+			return -ENOMEM;
+		}
+	}
+	sort_unique(st);
+	*out = st;
+	return 0;
 }
 
 void symtab_free(struct symtab *st)

@@ -289,6 +289,19 @@ static enum step_result step_fallback(const struct unwinder *uw, uint64_t lookup
 	return STEP_NEXT;
 }
 
+/* A pc outside the kernel's own symbols may be in a loaded module: its frame is unwound with
+ * that module's symbols and ORC tables (at runtime addresses), through *mod. */
+static const struct unwinder *code_for(const struct unwinder *uw, uint64_t pc,
+				       struct unwinder *mod)
+{
+	if (!uw->modules || !uw->syms || symtab_lookup(uw->syms, pc, NULL) >= 0)
+		return uw;
+	*mod = *uw;
+	mod->cfi = NULL;
+	mod->offset = 0;
+	return modules_code(uw->modules, pc, &mod->syms, &mod->orc) ? mod : uw;
+}
+
 int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwind_read_fn rd,
 		 void *rdctx, unwind_frame_fn cb, void *cbctx)
 {
@@ -307,6 +320,8 @@ int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwi
 		bool interrupted = exact;	/* this frame was cut off by a trap: any stack */
 		enum step_result res;
 		struct step st;
+		struct unwinder in_module;
+		const struct unwinder *here = code_for(uw, exact ? pc : pc - 1, &in_module);
 
 		/* A saved pc at a function's first byte, with nothing before it, was no call's
 		 * return address: a task switched to for the first time "returns" to Linux's
@@ -317,7 +332,7 @@ int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwi
 
 		if (!exact)
 			flags |= UNWIND_RETADDR;
-		if (uw->syms && symtab_lookup(uw->syms, lookup, NULL) < 0) {
+		if (here->syms && symtab_lookup(here->syms, lookup, NULL) < 0) {
 			cb(cbctx, pc, flags | PROFILE_FRAME_UNKNOWN);
 			return depth + 1;
 		}
@@ -325,11 +340,11 @@ int unwind_stack(const struct unwinder *uw, const struct unwind_regs *regs, unwi
 			return depth + 1;
 		depth++;
 
-		res = step_orc(uw, lookup, exact, &cur, rd, rdctx, &st);
+		res = step_orc(here, lookup, exact, &cur, rd, rdctx, &st);
 		if (res == STEP_NONE)
-			res = step_dwarf(uw, lookup, &cur, rd, rdctx, &st);
+			res = step_dwarf(here, lookup, &cur, rd, rdctx, &st);
 		if (res == STEP_NONE)
-			res = step_fallback(uw, lookup, exact, &cur, rd, rdctx, &st);
+			res = step_fallback(here, lookup, exact, &cur, rd, rdctx, &st);
 		if (res == STEP_USER) {
 			cb(cbctx, st.user_pc, PROFILE_FRAME_USER);
 			return depth + 1;

@@ -8,7 +8,7 @@ set -euo pipefail
 # browser test), Go (go tool pprof reads kprof's pprof files).
 PACKAGES=(
 	gcc make binutils pkg-config linux-libc-dev
-	libelf-dev libdwarf-dev zlib1g-dev libpcre2-dev libjson-c-dev libcmocka-dev
+	libelf-dev libdwarf-dev liblzma-dev xz-utils zlib1g-dev libpcre2-dev libjson-c-dev libcmocka-dev
 	libprotobuf-c-dev protobuf-c-compiler
 	gdb lldb-14 qemu-system-x86 clang-14 libclang-rt-14-dev
 	man-db groff-base

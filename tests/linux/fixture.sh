@@ -16,7 +16,9 @@
 # DIR gets vmlinuz, vmlinux (the -dbg package's, with DWARF and ORC), busybox (static),
 # initramfs.cpio (tests/linux/mkinitramfs.sh: busybox and init.sh as /init), version (the
 # kernel's package version, e.g. 6.1.0-57-cloud-amd64) and, for generic, modules/ (the image
-# package's lib/modules/VERSION: the .ko files, e.g. modules/kernel/drivers/block/brd.ko).
+# package's lib/modules/VERSION: the .ko files, e.g. modules/kernel/drivers/block/brd.ko) and
+# modules-dbg/ (the -dbg package's copies, with DWARF, of the modules the tests load: gdb
+# unwinds through them with it).
 set -euo pipefail
 
 usage="usage: tests/linux/fixture.sh DIR [cloud|generic] [6.1|6.12]"
@@ -34,6 +36,8 @@ case $series in
 *) echo "linux fixture: series '$series' is neither 6.1 nor 6.12 ($usage)" >&2; exit 1 ;;
 esac
 here=$(cd "$(dirname "$0")" && pwd)
+# Modules whose -dbg copies go to modules-dbg/ (generic only), relative to lib/modules/VERSION.
+dbg_modules="kernel/drivers/block/brd.ko"
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
@@ -48,7 +52,8 @@ fits() {
 have_kernel() {
 	[ -s "$dir/vmlinuz" ] && [ -s "$dir/vmlinux" ] && [ -s "$dir/version" ] &&
 		fits "$(cat "$dir/version")" &&
-		{ [ "$flavour" = cloud ] || [ -d "$dir/modules/kernel" ]; }
+		{ [ "$flavour" = cloud ] ||
+			{ [ -d "$dir/modules/kernel" ] && [ -s "$dir/modules-dbg/${dbg_modules##* }" ]; }; }
 }
 initramfs_fresh() {
 	[ -s "$dir/initramfs.cpio" ] && [ "$dir/initramfs.cpio" -nt "$here/init.sh" ] &&
@@ -120,13 +125,17 @@ if ! have_kernel; then
 	dpkg-deb --fsys-tarfile "$debs"/linux-image-"$version"_*.deb |
 		tar -x -C "$tmp" "./boot/vmlinuz-$version" \
 			$([ "$flavour" = generic ] && echo "./lib/modules/$version")
-	dpkg-deb --fsys-tarfile "$debs"/linux-image-"$version"-dbg_*.deb |
-		tar -x -C "$tmp" "./usr/lib/debug/boot/vmlinux-$version"
-	rm -rf "$dir/modules"
+	dbg=("./usr/lib/debug/boot/vmlinux-$version")
+	if [ "$flavour" = generic ]; then
+		for m in $dbg_modules; do dbg+=("./usr/lib/debug/lib/modules/$version/$m"); done
+	fi
+	dpkg-deb --fsys-tarfile "$debs"/linux-image-"$version"-dbg_*.deb | tar -x -C "$tmp" "${dbg[@]}"
+	rm -rf "$dir/modules" "$dir/modules-dbg"
 	mv "$tmp/boot/vmlinuz-$version" "$dir/vmlinuz"
 	mv "$tmp/usr/lib/debug/boot/vmlinux-$version" "$dir/vmlinux"
 	if [ "$flavour" = generic ]; then
 		mv "$tmp/lib/modules/$version" "$dir/modules"
+		mv "$tmp/usr/lib/debug/lib/modules/$version" "$dir/modules-dbg"
 	fi
 	echo "$version" >"$dir/version"
 	rm -rf "$tmp" "$debs"/*.deb
