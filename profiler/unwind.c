@@ -276,6 +276,10 @@ static enum step_result step_orc(const struct unwinder *uw, uint64_t lookup, boo
 			st->user_pc = 0;
 			return STEP_USER;
 		}
+		/* Since 6.4 the end of the stack has a mark of its own (ret_from_fork_asm,
+		 * common_startup_64): there the stack ends, even at a first instruction. */
+		if (e.type == ORC_END_OF_STACK && orc_format(uw->orc) == ORC_FORMAT_6_4)
+			return STEP_END;
 		/* Before 6.4 "no information" and "end of stack" were one mark, also put on code
 		 * such as the retpoline thunks: those have a rule of their own, and at any
 		 * function's first instruction the entry rule still knows where the caller is. */

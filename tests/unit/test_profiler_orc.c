@@ -419,6 +419,31 @@ static void test_error_entry_caller(void **state)
 	orc_free(o);
 }
 
+/* At the first instruction of code marked as the end of the stack (E; ret_from_fork_asm in
+ * 6.12), with what looks like a return address at rsp: since 6.4 the mark says "end" and
+ * nothing else, so the stack is that one frame; before, the same mark also meant "no
+ * information", and the function-entry rule takes the return address at rsp. */
+static void test_end_of_stack_at_entry(void **state)
+{
+	struct symtab *st = kernel_symtab();
+	struct orc *o = build(kernel, KP_ARRAY_SIZE(kernel), ORC_FORMAT_6_4);
+	struct mem m;
+	struct seen s;
+
+	(void)state;
+	orc_set_entry_text(o, ENTRY, C);
+	memset(&m, 0, sizeof(m));
+	m.task[0] = D + 0x10;
+	assert_int_equal(run_with(o, st, &m, E, TASK, 0, 0, &s), 1);
+	orc_free(o);
+	o = build(kernel, KP_ARRAY_SIZE(kernel), ORC_FORMAT_6_2);
+	orc_set_entry_text(o, ENTRY, C);
+	assert_int_equal(run_with(o, st, &m, E, TASK, 0, 0, &s), 2);
+	assert_int_equal(s.pc[1], D + 0x10);
+	orc_free(o);
+	symtab_free(st);
+}
+
 /* Entry code with no stack state (after syscall, before the stack switch) sits between
  * user and kernel mode: the stack is that frame and [user].  Outside the entry text the
  * same mark ends the stack. */
@@ -468,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_iret_frame_into_kernel),
 		cmocka_unit_test(test_error_entry_return),
 		cmocka_unit_test(test_error_entry_caller),
+		cmocka_unit_test(test_end_of_stack_at_entry),
 		cmocka_unit_test(test_entry_text_without_state),
 		cmocka_unit_test(test_unreadable),
 	};
