@@ -207,17 +207,16 @@ static enum step_result step_thunk(const struct unwinder *uw, uint64_t pc,
 	return step_return_at(cur, rsp, rd, rdctx, st);
 }
 
-/* Is ra the return address of a call an entry stub (asm_exc_*, asm_sysvec_*) made with the
- * hardware's frame at iret_at?  The stub's own ORC entry at the call says so: an iret frame
- * 8 bytes above its stack pointer, which was just below that frame (the error code slot). */
-static bool stub_return(const struct unwinder *uw, uint64_t ra, uint64_t iret_at, long helper)
+/* Is ra the return address of a call an entry stub (asm_exc_*, asm_sysvec_*) made right
+ * below the hardware's frame?  The stub's own ORC entry at the call says so: an iret frame
+ * 8 bytes above its stack pointer (the error code slot between them). */
+static bool stub_return(const struct unwinder *uw, uint64_t ra, long helper)
 {
 	struct orc_entry e;
 	long sym = symtab_lookup(uw->syms, ra - 1, NULL);
 
 	return sym >= 0 && sym != helper && orc_in_entry_text(uw->orc, ra - 1 - uw->offset) &&
-	       !orc_find(uw->orc, ra - 1 - uw->offset, &e) && orc_iret_at_sp(&e, 8) &&
-	       iret_at >= 8;
+	       !orc_find(uw->orc, ra - 1 - uw->offset, &e) && orc_iret_at_sp(&e, 8);
 }
 
 /* error_entry and paranoid_entry, which the entry stubs call to push pt_regs, have ORC entries
@@ -236,20 +235,20 @@ static bool entry_helper_return(const struct unwinder *uw, uint64_t lookup,
 	uint64_t off, below;
 	long helper;
 
-	if (!os->regs || !uw->syms || !orc_in_entry_text(uw->orc, lookup - uw->offset))
+	if (!os->regs || !uw->syms || !orc_in_entry_text(uw->orc, lookup - uw->offset) ||
+	    os->iret_at < ORC_PT_REGS_IP + 8)
 		return false;
 	helper = symtab_lookup(uw->syms, lookup, &off);
 	if (helper < 0 || orc_find(uw->orc, lookup - off - uw->offset, &first) ||
 	    first.type != ORC_CALL)
 		return false;
 	/* pt_regs begin PT_IP slots below the hardware's frame; the return address is below. */
-	if (os->iret_at >= ORC_PT_REGS_IP + 8 &&
-	    !read_u64(rd, rdctx, os->iret_at - ORC_PT_REGS_IP - 8, &below) &&
-	    stub_return(uw, below, os->iret_at, helper)) {
+	if (!read_u64(rd, rdctx, os->iret_at - ORC_PT_REGS_IP - 8, &below) &&
+	    stub_return(uw, below, helper)) {
 		*ra = below;
 		return true;
 	}
-	if (valid(cur, UNW_REG_RSI) && stub_return(uw, cur->r[UNW_REG_RSI], os->iret_at, helper)) {
+	if (valid(cur, UNW_REG_RSI) && stub_return(uw, cur->r[UNW_REG_RSI], helper)) {
 		*ra = cur->r[UNW_REG_RSI];
 		return true;
 	}
