@@ -27,6 +27,7 @@ enum {
 	PT_NREGS
 };
 #define IRET_FRAME_OFFSET (PT_IP * 8)	/* a partial frame points at the saved rip */
+_Static_assert(IRET_FRAME_OFFSET == ORC_PT_REGS_IP, "pt_regs layout");
 
 /* pt_regs slot -> unwind_regs (DWARF) register number; -1 for slots that are not GPRs. */
 static const int pt_to_dwarf[PT_NREGS] = {
@@ -192,6 +193,11 @@ bool orc_in_entry_text(const struct orc *o, uint64_t pc)
 	return pc >= o->entry_text[0] && pc < o->entry_text[1];
 }
 
+bool orc_iret_at_sp(const struct orc_entry *e, int off)
+{
+	return e->type == ORC_REGS_PARTIAL && e->sp_reg == REG_SP && e->sp_offset == off;
+}
+
 void orc_free(struct orc *o)
 {
 	if (!o)
@@ -289,6 +295,7 @@ static int regs_frame(uint64_t addr, unwind_read_fn rd, void *rdctx, struct unwi
 	how->cs = pt[PT_CS];
 	how->regs = true;
 	how->cfa = pt[PT_SP];
+	how->iret_at = addr + IRET_FRAME_OFFSET;
 	return 0;
 }
 
@@ -368,6 +375,7 @@ int orc_step(const struct orc_entry *e, const struct unwind_regs *cur, unwind_re
 		how->cs = iret[1];
 		how->regs = true;
 		how->cfa = iret[3];
+		how->iret_at = sp;
 		break;
 	}
 	default:

@@ -135,6 +135,7 @@ int symtab_section(const struct symtab *st, const char *name, const void **data,
  * (sorted by address) so that each lookup is a binary search.  Link-time addresses.
  */
 #define UNW_NREGS 17		/* DWARF x86-64 numbering: 0-15 GPRs, 16 = return address */
+#define UNW_REG_RSI 4
 #define UNW_REG_RBP 6
 #define UNW_REG_RSP 7
 #define UNW_REG_RA 16
@@ -235,6 +236,9 @@ size_t orc_count(const struct orc *o);
 enum orc_format orc_format(const struct orc *o);
 /* The entry covering link-time pc; -ENOENT outside the table. */
 int orc_find(const struct orc *o, uint64_t pc, struct orc_entry *e);
+/* Does e describe the hardware's (iret) frame at rsp + off? */
+bool orc_iret_at_sp(const struct orc_entry *e, int off);
+#define ORC_PT_REGS_IP 128	/* offset of the saved ip in pt_regs */
 /* Is link-time pc in the kernel's entry text (where an undefined entry means the vCPU is
  * between user and kernel mode)? */
 bool orc_in_entry_text(const struct orc *o, uint64_t pc);
@@ -243,6 +247,7 @@ bool orc_in_entry_text(const struct orc *o, uint64_t pc);
 struct orc_step {
 	uint64_t cfa;		/* the caller's stack pointer */
 	uint64_t cs;		/* from pt_regs, when regs */
+	uint64_t iret_at;	/* where the hardware's frame (the saved ip) is, when regs */
 	bool regs;		/* the caller's registers came from a pt_regs / iret frame */
 	bool user;		/* ... and they are user mode's: the kernel stack ends here */
 	bool signal;		/* look the caller's pc up as is (not pc - 1) */

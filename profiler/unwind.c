@@ -207,6 +207,54 @@ static enum step_result step_thunk(const struct unwinder *uw, uint64_t pc,
 	return step_return_at(cur, rsp, rd, rdctx, st);
 }
 
+/* Is ra the return address of a call an entry stub (asm_exc_*, asm_sysvec_*) made right
+ * below the hardware's frame?  The stub's own ORC entry at the call says so: an iret frame
+ * 8 bytes above its stack pointer (the error code slot between them). */
+static bool stub_return(const struct unwinder *uw, uint64_t ra, long helper)
+{
+	struct orc_entry e;
+	long sym = symtab_lookup(uw->syms, ra - 1, NULL);
+
+	return sym >= 0 && sym != helper && orc_in_entry_text(uw->orc, ra - 1 - uw->offset) &&
+	       !orc_find(uw->orc, ra - 1 - uw->offset, &e) && orc_iret_at_sp(&e, 8);
+}
+
+/* error_entry and paranoid_entry, which the entry stubs call to push pt_regs, have ORC entries
+ * describing those pt_regs (the iret frame while the registers are pushed, all of them after),
+ * so ORC read as it stands goes from the helper straight to the interrupted code and leaves
+ * out the stub that called it, which gdb shows and every other interrupt stack here has.  The
+ * stub's return address is on top of the pt_regs once they are pushed, and in rsi while they
+ * are being pushed (PUSH_REGS save_ret=1 moves it there): it is taken when the stub's ORC at
+ * the call agrees on where the hardware's frame is.  A helper is code in the entry text whose
+ * first instruction is called (a call entry), unlike the stubs the hardware enters. */
+static bool entry_helper_return(const struct unwinder *uw, uint64_t lookup,
+				const struct orc_step *os, const struct unwind_regs *cur,
+				unwind_read_fn rd, void *rdctx, uint64_t *ra)
+{
+	struct orc_entry first;
+	uint64_t off, below;
+	long helper;
+
+	if (!os->regs || !uw->syms || !orc_in_entry_text(uw->orc, lookup - uw->offset) ||
+	    os->iret_at < ORC_PT_REGS_IP + 8)
+		return false;
+	helper = symtab_lookup(uw->syms, lookup, &off);
+	if (helper < 0 || orc_find(uw->orc, lookup - off - uw->offset, &first) ||
+	    first.type != ORC_CALL)
+		return false;
+	/* pt_regs begin PT_IP slots below the hardware's frame; the return address is below. */
+	if (!read_u64(rd, rdctx, os->iret_at - ORC_PT_REGS_IP - 8, &below) &&
+	    stub_return(uw, below, helper)) {
+		*ra = below;
+		return true;
+	}
+	if (valid(cur, UNW_REG_RSI) && stub_return(uw, cur->r[UNW_REG_RSI], helper)) {
+		*ra = cur->r[UNW_REG_RSI];
+		return true;
+	}
+	return false;
+}
+
 /* ORC, a Linux kernel's own unwind tables. */
 static enum step_result step_orc(const struct unwinder *uw, uint64_t lookup, bool exact,
 				 const struct unwind_regs *cur, unwind_read_fn rd, void *rdctx,
@@ -214,6 +262,7 @@ static enum step_result step_orc(const struct unwinder *uw, uint64_t lookup, boo
 {
 	struct orc_entry e;
 	struct orc_step os;
+	uint64_t ra;
 	int ret;
 
 	if (!uw->orc || orc_find(uw->orc, lookup - uw->offset, &e))
@@ -226,6 +275,10 @@ static enum step_result step_orc(const struct unwinder *uw, uint64_t lookup, boo
 			st->user_pc = 0;
 			return STEP_USER;
 		}
+		/* Since 6.4 the end of the stack has a mark of its own (ret_from_fork_asm,
+		 * common_startup_64): there the stack ends, even at a first instruction. */
+		if (e.type == ORC_END_OF_STACK && orc_format(uw->orc) == ORC_FORMAT_6_4)
+			return STEP_END;
 		/* Before 6.4 "no information" and "end of stack" were one mark, also put on code
 		 * such as the retpoline thunks: those have a rule of their own, and at any
 		 * function's first instruction the entry rule still knows where the caller is. */
@@ -239,6 +292,18 @@ static enum step_result step_orc(const struct unwinder *uw, uint64_t lookup, boo
 		return STEP_NONE;
 	if (ret)
 		return STEP_END;	/* the kernel marks its outermost frames; or unreadable */
+	if (entry_helper_return(uw, lookup, &os, cur, rd, rdctx, &ra)) {
+		/* The stub at its call: the interrupted code's registers, the stub's return
+		 * address, its stack pointer at the error code slot below the hardware's frame. */
+		st->next.r[UNW_REG_RA] = ra;
+		st->next.r[UNW_REG_RSP] = os.iret_at - 8;
+		st->next.valid |= 1u << UNW_REG_RA | 1u << UNW_REG_RSP;
+		st->cfa = os.iret_at - 8;
+		st->flags = PROFILE_FRAME_CFI;
+		st->exact = false;
+		st->switched = false;
+		return STEP_NEXT;
+	}
 	if (os.user) {
 		/* The kernel was entered from user mode: that is where this stack ends, at the
 		 * user pc (named [user], never as a kernel frame). */

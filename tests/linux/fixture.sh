@@ -86,7 +86,7 @@ if ! have_kernel; then
 	if [ "$series" = 6.12 ]; then
 		# bookworm-backports on the mirror of the system's own bookworm entry.
 		codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-		mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
+		mirror=$(apt-get indextargets --format '$(REPO_URI) $(CODENAME)' 2>/dev/null |
 			awk -v r="$codename" '$2 == r { print $1; exit }')
 		if [ -z "$codename" ] || [ -z "$mirror" ]; then
 			echo "linux fixture: no ${codename:-bookworm} entry in the system's apt sources" \

@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <elf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "profiler/profiler.h"
+#include "tests/unit/elf_file.h"
 
 /* ---- a tiny ELF with .debug_frame and .eh_frame built byte by byte ---- */
 
@@ -117,53 +117,17 @@ static char elf_path[64];
 static int write_elf(void **state)
 {
 	struct bytes df = { .n = 0 }, eh = { .n = 0 };
-	static const char shstr[] = "\0.debug_frame\0.eh_frame\0.shstrtab";
-	Elf64_Ehdr eh_hdr = { 0 };
-	Elf64_Shdr sh[4] = { 0 };
-	size_t off;
-	FILE *f;
-	int fd;
 
 	(void)state;
 	build_debug_frame(&df);
 	build_eh_frame(&eh);
+	const struct test_section sections[] = {
+		{ .name = ".debug_frame", .type = SHT_PROGBITS, .data = df.d, .size = df.n },
+		{ .name = ".eh_frame", .type = SHT_PROGBITS, .flags = SHF_ALLOC, .addr = 0x8000,
+		  .data = eh.d, .size = eh.n },
+	};
 	snprintf(elf_path, sizeof(elf_path), "/tmp/kprof-cfi-test.XXXXXX");
-	fd = mkstemp(elf_path);
-	if (fd < 0)
-		return -1;
-	f = fdopen(fd, "wb");
-	memcpy(eh_hdr.e_ident, ELFMAG, SELFMAG);
-	eh_hdr.e_ident[EI_CLASS] = ELFCLASS64;
-	eh_hdr.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh_hdr.e_ident[EI_VERSION] = EV_CURRENT;
-	eh_hdr.e_type = ET_EXEC;
-	eh_hdr.e_machine = EM_X86_64;
-	eh_hdr.e_version = EV_CURRENT;
-	eh_hdr.e_ehsize = sizeof(eh_hdr);
-	eh_hdr.e_shentsize = sizeof(Elf64_Shdr);
-	eh_hdr.e_shnum = 4;
-	eh_hdr.e_shstrndx = 3;
-	off = sizeof(eh_hdr);
-	sh[1] = (Elf64_Shdr){ .sh_name = 1, .sh_type = SHT_PROGBITS, .sh_offset = off,
-			      .sh_size = df.n, .sh_addralign = 8 };
-	off += df.n;
-	sh[2] = (Elf64_Shdr){ .sh_name = 14, .sh_type = SHT_PROGBITS, .sh_flags = SHF_ALLOC,
-			      .sh_addr = 0x8000, .sh_offset = off, .sh_size = eh.n,
-			      .sh_addralign = 8 };
-	off += eh.n;
-	sh[3] = (Elf64_Shdr){ .sh_name = 24, .sh_type = SHT_STRTAB, .sh_offset = off,
-			      .sh_size = sizeof(shstr), .sh_addralign = 1 };
-	off += sizeof(shstr);
-	off = (off + 7) & ~(size_t)7;
-	eh_hdr.e_shoff = off;
-	fwrite(&eh_hdr, sizeof(eh_hdr), 1, f);
-	fwrite(df.d, df.n, 1, f);
-	fwrite(eh.d, eh.n, 1, f);
-	fwrite(shstr, sizeof(shstr), 1, f);
-	for (size_t pad = sizeof(eh_hdr) + df.n + eh.n + sizeof(shstr); pad < off; pad++)
-		fputc(0, f);
-	fwrite(sh, sizeof(sh), 1, f);
-	return fclose(f) ? -1 : 0;
+	return test_write_elf(elf_path, sections, KP_ARRAY_SIZE(sections));
 }
 
 static int remove_elf(void **state)

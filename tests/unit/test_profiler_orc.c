@@ -12,8 +12,10 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "profiler/profiler.h"
+#include "tests/unit/elf_file.h"
 
 /* ORC registers and the 6.1 (<= 6.2) flag bits. */
 enum { R_UNDEF, R_PREV_SP, R_DX, R_DI, R_BP, R_SP, R_R10, R_R13, R_BP_IND, R_SP_IND };
@@ -68,6 +70,13 @@ static struct orc *build(const struct raw *r, size_t n, enum orc_format fmt)
 #define D 0xffffffff81005000ull
 #define E 0xffffffff81006000ull
 #define END_TEXT 0xffffffff81007000ull
+/* In the entry text too: an entry stub the hardware enters (an iret frame at rsp; after
+ * `pushq $-1` at +4 the frame is at rsp + 8, then `call HELPER`, returning to +9, where
+ * `movq %rax, %rsp` makes rsp the pt_regs), and HELPER, the error_entry it calls: a call
+ * frame at its first instructions, the iret frame while it pushes the registers (the return
+ * address moved to rsi), full pt_regs at rsp, then at rsp + 8 under the return address. */
+#define STUB 0xffffffff81003800ull
+#define HELPER 0xffffffff81003c00ull
 
 static const struct raw kernel[] = {
 	{ .ip = B, .sp_reg = R_SP, .sp_off = 8, .bp_reg = R_UNDEF, .type = T_CALL },
@@ -79,7 +88,55 @@ static const struct raw kernel[] = {
 	{ .ip = D, .sp_reg = R_SP, .sp_off = 8, .type = T_CALL },
 	{ .ip = E, .sp_reg = R_UNDEF, .end = 1 },
 	{ .ip = END_TEXT, .sp_reg = R_UNDEF, .end = 0 },
+	{ .ip = STUB, .sp_reg = R_SP, .sp_off = 0, .type = T_REGS_PARTIAL },
+	{ .ip = STUB + 4, .sp_reg = R_SP, .sp_off = 8, .type = T_REGS_PARTIAL },
+	{ .ip = STUB + 9, .sp_reg = R_SP, .sp_off = 0, .type = T_REGS },
+	{ .ip = HELPER, .sp_reg = R_SP, .sp_off = 8, .type = T_CALL },
+	{ .ip = HELPER + 1, .sp_reg = R_SP, .sp_off = 16, .type = T_CALL },
+	{ .ip = HELPER + 0xb, .sp_reg = R_SP, .sp_off = 24, .type = T_REGS_PARTIAL },
+	{ .ip = HELPER + 0x10, .sp_reg = R_SP, .sp_off = 56, .type = T_REGS_PARTIAL },
+	{ .ip = HELPER + 0x20, .sp_reg = R_SP, .sp_off = 0, .type = T_REGS },
+	{ .ip = HELPER + 0x21, .sp_reg = R_SP, .sp_off = 8, .type = T_REGS },
 };
+
+/* The symbols of that kernel, in an ELF file of their own (symtab_open reads files). */
+static const struct { const char *name; uint64_t addr, size; } kernel_syms[] = {
+	{ "A", A, 0x1000 }, { "B", B, 0x1000 }, { "entry", ENTRY, 0x800 },
+	{ "asm_stub", STUB, 0x400 }, { "error_entry", HELPER, 0x400 }, { "C", C, 0x1000 },
+	{ "D", D, 0x1000 }, { "E", E, 0x1000 },
+};
+
+static struct symtab *kernel_symtab(void)
+{
+	char path[] = "/tmp/kprof-orc-test.XXXXXX", strtab[256];
+	Elf64_Sym syms[1 + KP_ARRAY_SIZE(kernel_syms)];
+	size_t nstr = 1;
+	struct symtab *st;
+
+	memset(syms, 0, sizeof(syms));
+	strtab[0] = '\0';
+	for (size_t i = 0; i < KP_ARRAY_SIZE(kernel_syms); i++) {
+		size_t len = strlen(kernel_syms[i].name) + 1;
+
+		syms[1 + i] = (Elf64_Sym){ .st_name = (Elf64_Word)nstr, .st_shndx = 1,
+					   .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
+					   .st_value = kernel_syms[i].addr,
+					   .st_size = kernel_syms[i].size };
+		memcpy(strtab + nstr, kernel_syms[i].name, len);
+		nstr += len;
+	}
+	const struct test_section sections[] = {
+		{ .name = ".text", .type = SHT_NOBITS, .flags = SHF_ALLOC | SHF_EXECINSTR,
+		  .addr = A, .size = END_TEXT - A },
+		{ .name = ".symtab", .type = SHT_SYMTAB, .link = 3, .info = 1,
+		  .entsize = sizeof(Elf64_Sym), .data = syms, .size = sizeof(syms) },
+		{ .name = ".strtab", .type = SHT_STRTAB, .data = strtab, .size = nstr },
+	};
+	assert_int_equal(test_write_elf(path, sections, KP_ARRAY_SIZE(sections)), 0);
+	assert_int_equal(symtab_open(path, &st), 0);
+	unlink(path);
+	return st;
+}
 
 /* Guest memory: a task stack and an irq stack (the irq stack above the task stack, so the
  * switch back makes the stack pointer fall). */
@@ -127,17 +184,28 @@ static int on_frame(void *ctx, uint64_t pc, unsigned flags)
 	return 0;
 }
 
-static size_t run(struct orc *o, struct mem *m, uint64_t rip, uint64_t rsp, uint64_t rbp,
-		  struct seen *s)
+/* Unwind from rip/rsp/rbp (and rsi, when not 0), with the kernel's symbols when st. */
+static size_t run_with(struct orc *o, const struct symtab *st, struct mem *m, uint64_t rip,
+		       uint64_t rsp, uint64_t rbp, uint64_t rsi, struct seen *s)
 {
-	struct unwinder uw = { .orc = o };
+	struct unwinder uw = { .orc = o, .syms = st };
 	struct unwind_regs regs = { .valid = 1u << UNW_REG_RA | 1u << UNW_REG_RSP | 1u << UNW_REG_RBP };
 
 	regs.r[UNW_REG_RA] = rip;
 	regs.r[UNW_REG_RSP] = rsp;
 	regs.r[UNW_REG_RBP] = rbp;
+	if (rsi) {
+		regs.r[UNW_REG_RSI] = rsi;
+		regs.valid |= 1u << UNW_REG_RSI;
+	}
 	memset(s, 0, sizeof(*s));
 	return (size_t)unwind_stack(&uw, &regs, mem_read, m, on_frame, s);
+}
+
+static size_t run(struct orc *o, struct mem *m, uint64_t rip, uint64_t rsp, uint64_t rbp,
+		  struct seen *s)
+{
+	return run_with(o, NULL, m, rip, rsp, rbp, 0, s);
 }
 
 static void test_formats(void **state)
@@ -286,6 +354,96 @@ static void test_error_entry_return(void **state)
 	orc_free(o);
 }
 
+/* The hardware's frame at task[at] (pt_regs' ip slot): the interrupted code's ip, cs and
+ * sp (where D's return address is). */
+static void put_iret(struct mem *m, size_t at, uint64_t ip, uint64_t cs)
+{
+	m->task[at] = ip;
+	m->task[at + 1] = cs;
+	m->task[at + 2] = 0x246;
+	m->task[at + 3] = TASK + 8 * 50;
+	m->task[50] = E + 0x20;			/* D's return address */
+}
+
+/* A stop in error_entry shows the stub that called it, as gdb does and as every other
+ * interrupt stack shows its entry: after the pushes the return address is on top of the
+ * pt_regs; during them it is in rsi; and where neither is the stub's (its ORC at the call
+ * does not put the iret frame where these pt_regs have it), no frame is invented. */
+static void test_error_entry_caller(void **state)
+{
+	struct orc *o = build(kernel, KP_ARRAY_SIZE(kernel), ORC_FORMAT_6_4);
+	struct symtab *st = kernel_symtab();
+	struct mem m;
+	struct seen s;
+
+	(void)state;
+	orc_set_entry_text(o, ENTRY, C);
+	memset(&m, 0, sizeof(m));
+	/* All pushed: the return address at task[4], pt_regs from task[5]. */
+	m.task[4] = STUB + 9;
+	put_iret(&m, 5 + 16, D + 0x10, 0x10);
+	assert_int_equal(run_with(o, st, &m, HELPER + 0x30, TASK + 8 * 4, 0, 0, &s), 4);
+	assert_int_equal(s.pc[1], STUB + 9);
+	assert_int_equal(s.pc[2], D + 0x10);	/* the interrupted code, exact */
+	assert_int_equal(s.pc[3], E + 0x20);
+	/* ... and from a function error_entry called (sync_regs), one frame more. */
+	m.task[3] = HELPER + 0x35;
+	assert_int_equal(run_with(o, st, &m, B + 4, TASK + 8 * 3, 0, 0, &s), 5);
+	assert_int_equal(s.pc[1], HELPER + 0x35);
+	assert_int_equal(s.pc[2], STUB + 9);
+	assert_int_equal(s.pc[3], D + 0x10);
+	/* Entered from user mode: the stub, then [user]. */
+	put_iret(&m, 5 + 16, 0x401000, 0x33);
+	assert_int_equal(run_with(o, st, &m, HELPER + 0x30, TASK + 8 * 4, 0, 0, &s), 3);
+	assert_int_equal(s.pc[1], STUB + 9);
+	assert_int_equal(s.pc[2], 0x401000);
+	assert_int_equal(s.flags[2], PROFILE_FRAME_USER);
+
+	/* Pushing: the iret frame at rsp + 56 (task[7 + 7]), the return address in rsi. */
+	memset(&m, 0, sizeof(m));
+	put_iret(&m, 7 + 7, D + 0x10, 0x10);
+	assert_int_equal(run_with(o, st, &m, HELPER + 0x10, TASK + 8 * 7, 0, STUB + 9, &s), 4);
+	assert_int_equal(s.pc[1], STUB + 9);
+	assert_int_equal(s.pc[2], D + 0x10);
+	/* rsi holds something else: the interrupted code follows error_entry, as ORC says. */
+	assert_int_equal(run_with(o, st, &m, HELPER + 0x10, TASK + 8 * 7, 0, C + 9, &s), 3);
+	assert_int_equal(s.pc[1], D + 0x10);
+	/* The stub's own pt_regs frame with a stale return address below: the stub is no
+	 * helper (the hardware enters it), nothing is added. */
+	memset(&m, 0, sizeof(m));
+	m.task[4] = STUB + 9;
+	put_iret(&m, 5 + 16, D + 0x10, 0x10);
+	assert_int_equal(run_with(o, st, &m, STUB + 0x10, TASK + 8 * 5, 0, 0, &s), 3);
+	assert_int_equal(s.pc[1], D + 0x10);
+	symtab_free(st);
+	orc_free(o);
+}
+
+/* At the first instruction of code marked as the end of the stack (E; ret_from_fork_asm in
+ * 6.12), with what looks like a return address at rsp: since 6.4 the mark says "end" and
+ * nothing else, so the stack is that one frame; before, the same mark also meant "no
+ * information", and the function-entry rule takes the return address at rsp. */
+static void test_end_of_stack_at_entry(void **state)
+{
+	struct symtab *st = kernel_symtab();
+	struct orc *o = build(kernel, KP_ARRAY_SIZE(kernel), ORC_FORMAT_6_4);
+	struct mem m;
+	struct seen s;
+
+	(void)state;
+	orc_set_entry_text(o, ENTRY, C);
+	memset(&m, 0, sizeof(m));
+	m.task[0] = D + 0x10;
+	assert_int_equal(run_with(o, st, &m, E, TASK, 0, 0, &s), 1);
+	orc_free(o);
+	o = build(kernel, KP_ARRAY_SIZE(kernel), ORC_FORMAT_6_2);
+	orc_set_entry_text(o, ENTRY, C);
+	assert_int_equal(run_with(o, st, &m, E, TASK, 0, 0, &s), 2);
+	assert_int_equal(s.pc[1], D + 0x10);
+	orc_free(o);
+	symtab_free(st);
+}
+
 /* Entry code with no stack state (after syscall, before the stack switch) sits between
  * user and kernel mode: the stack is that frame and [user].  Outside the entry text the
  * same mark ends the stack. */
@@ -334,6 +492,8 @@ int main(void)
 		cmocka_unit_test(test_irq_stack_switch),
 		cmocka_unit_test(test_iret_frame_into_kernel),
 		cmocka_unit_test(test_error_entry_return),
+		cmocka_unit_test(test_error_entry_caller),
+		cmocka_unit_test(test_end_of_stack_at_entry),
 		cmocka_unit_test(test_entry_text_without_state),
 		cmocka_unit_test(test_unreadable),
 	};
