@@ -201,6 +201,8 @@ void vmm_end_run(struct vmm *vm, struct vmm_vcpu *vcpu, enum vmm_end_kind kind, 
 /* Kick every vCPU out of KVM_RUN (under vm->lock). */
 void vmm_kick_all_locked(struct vmm *vm);
 int vmm_stop_all(struct vmm *vm);
+/* After a resume: every vCPU not told to stay has left its park. */
+bool vmm_all_released_locked(const struct vmm *vm);
 /* profile.c */
 void vmm_profile_port80(struct vmm *vm, uint8_t code);
 void vmm_profile_stage(struct vmm *vm, const char *name, uint64_t guest_ns);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MSR_KERNEL_GS_BASE 0xc0000102
@@ -56,6 +57,29 @@ static int vt_stop(struct target *t)
 	return vmm_stop_all(to_vm(t));
 }
 
+/* Until every vCPU a resume released has left its park (or something stopped the VM again).
+ * Without this a stop right after a resume finds the threads not yet woken, "stops" a guest
+ * that never ran, and costs nothing: a sampler at interval 0 would sample the same state
+ * again while the guest starves, and the cost of a round would not be measured. */
+static void wait_released_locked(struct vmm *vm)
+{
+	uint64_t until = kp_now_ns() + 1000000000u;
+
+	while (!vm->stop_requested && !vm->quit && !vmm_all_released_locked(vm) &&
+	       kp_now_ns() < until) {
+		struct timespec ts;
+
+		/* The timeout only guards against the unknown: unparking vCPUs signal. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&vm->ctl_cond, &vm->lock, &ts);
+	}
+}
+
 static int vt_resume(struct target *t, const enum target_resume_action *actions)
 {
 	struct vmm *vm = to_vm(t);
@@ -76,6 +100,7 @@ static int vt_resume(struct target *t, const enum target_resume_action *actions)
 		ret = -errno;
 	vm->stop_requested = false;
 	pthread_cond_broadcast(&vm->vcpu_cond);
+	wait_released_locked(vm);
 out:
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
@@ -144,6 +169,17 @@ int vmm_vcpu_read_state(struct vmm_vcpu *vcpu, struct kvm_regs *regs, struct kvm
 	return 0;
 }
 
+static void remember_paging(struct vmm *vm, struct vmm_vcpu *v, const struct kvm_sregs *sregs)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (v->parked) {
+		v->paging = (struct vmm_paging){ .cr0 = sregs->cr0, .cr3 = sregs->cr3,
+						 .cr4 = sregs->cr4, .efer = sregs->efer };
+		v->paging_valid = true;
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
 static int vt_get_regs(struct target *t, int cpu, struct target_regs *r)
 {
 	struct kvm_regs regs;
@@ -156,6 +192,8 @@ static int vt_get_regs(struct target *t, int cpu, struct target_regs *r)
 	err = vmm_vcpu_read_state(v, &regs, &sregs);
 	if (err)
 		return err;
+	/* The stack reads that follow walk these page tables: no KVM_GET_SREGS of their own. */
+	remember_paging(to_vm(t), v, &sregs);
 	memset(r, 0, sizeof(*r));
 	r->gpr[TREG_RAX] = regs.rax;
 	r->gpr[TREG_RBX] = regs.rbx;
@@ -268,16 +306,9 @@ static ssize_t mem_access(struct target *t, int cpu, uint64_t addr, void *buf, s
 
 		if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 			return -errno;
-		pg.cr0 = sregs.cr0;
-		pg.cr3 = sregs.cr3;
-		pg.cr4 = sregs.cr4;
-		pg.efer = sregs.efer;
-		pthread_mutex_lock(&vm->lock);
-		if (v->parked) {
-			v->paging = pg;
-			v->paging_valid = true;
-		}
-		pthread_mutex_unlock(&vm->lock);
+		pg = (struct vmm_paging){ .cr0 = sregs.cr0, .cr3 = sregs.cr3, .cr4 = sregs.cr4,
+					  .efer = sregs.efer };
+		remember_paging(vm, v, &sregs);
 	}
 	return vmm_linear_copy(&vm->mem, &pg, addr, buf, len, write);
 }

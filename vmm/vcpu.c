@@ -277,6 +277,15 @@ static void apply_debug_locked(struct vmm *vm, struct vmm_vcpu *vcpu)
 	vcpu->dbg_gen_applied = vm->dbg_gen;
 }
 
+bool vmm_all_released_locked(const struct vmm *vm)
+{
+	unsigned stay = 0;
+
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		stay += vm->vcpus[i].action == TARGET_RESUME_STAY;
+	return vm->nparked <= stay;
+}
+
 /* Wait while the controller wants this vCPU stopped.  Returns true when the thread must end. */
 static bool park_if_needed(struct vmm_vcpu *vcpu)
 {
@@ -304,6 +313,9 @@ static bool park_if_needed(struct vmm_vcpu *vcpu)
 		if (vcpu->parked) {
 			vcpu->parked = false;
 			vm->nparked--;
+			/* A resume returns once every vCPU it released has left its park. */
+			if (vmm_all_released_locked(vm))
+				pthread_cond_broadcast(&vm->ctl_cond);
 		}
 		vcpu->paging_valid = false;
 		vcpu->run->immediate_exit = 0;
@@ -450,15 +462,24 @@ void vmm_vcpus_join(struct vmm *vm)
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		if (!vm->vcpus[i].thread_started)
 			continue;
-		/* A thread may have missed the first kick between checks; kick until it ends. */
-		while (pthread_tryjoin_np(vm->vcpus[i].thread, NULL) == EBUSY) {
-			struct timespec ts = { 0, 1000000 };
+		/* A thread may have missed the first kick between checks; kick until it ends.
+		 * A timed join returns as soon as it does (a sleep between tries would add a
+		 * millisecond to every run's end). */
+		for (;;) {
+			struct timespec ts;
 
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			if (pthread_timedjoin_np(vm->vcpus[i].thread, NULL, &ts) != ETIMEDOUT)
+				break;
 			pthread_mutex_lock(&vm->lock);
 			vmm_kick_all_locked(vm);
 			pthread_cond_broadcast(&vm->vcpu_cond);
 			pthread_mutex_unlock(&vm->lock);
-			nanosleep(&ts, NULL);
 		}
 		vm->vcpus[i].thread_started = false;
 	}
