@@ -149,6 +149,27 @@ struct gdbstub_client_opts {
 	size_t stack_prefetch;
 };
 
+/* What the client did on the wire, by the target operation it did it for (--timing).  A
+ * write is one batch of packets (a round trip when replies follow); wait is the time spent
+ * waiting for replies. */
+enum gdbstub_client_op {
+	GDBSTUB_OP_STOP,	/* the interrupt and its stop reply */
+	GDBSTUB_OP_REGS,	/* a register batch (with the stacks read ahead with it) */
+	GDBSTUB_OP_MEM,		/* memory reads beyond what came with the registers */
+	GDBSTUB_OP_RESUME,
+	GDBSTUB_OP_OTHER,
+	GDBSTUB_NOPS
+};
+
+struct gdbstub_client_counters {
+	struct {
+		uint64_t writes, packets, bytes_out, bytes_in, wait_ns;
+	} op[GDBSTUB_NOPS];
+	uint64_t windows_guessed, windows_hit;	/* stack windows read with the registers */
+};
+
+void gdbstub_client_get_counters(struct target *t, struct gdbstub_client_counters *out);
+
 /* Connect to a gdb stub and present it as a target; NULL with *err set on failure.
  * Free with gdbstub_client_close(). */
 struct target *gdbstub_client_connect(const char *addr, const struct gdbstub_client_opts *o,
