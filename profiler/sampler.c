@@ -54,6 +54,8 @@ struct sampler {
 	unsigned *flags;
 	size_t max_frames, nframes;
 	uint64_t *stop_ns;		/* per sample */
+	uint64_t *phase_ns[SAMPLER_NPHASES];	/* per sample, with opts.timing */
+	uint64_t regs_ns, stacks_ns;	/* this round's */
 	struct profile *prof;
 	struct sampler_stats *stats;
 };
@@ -194,15 +196,24 @@ static void capture_stack(struct sampler *s, struct capture *c)
 /* The stopped part of a sample: registers and stacks of every sampled CPU. */
 static void capture_all(struct sampler *s)
 {
+	uint64_t t = kp_now_ns(), u;
+
+	s->regs_ns = s->stacks_ns = 0;
 	for (size_t i = 0; i < s->ncaps; i++) {
 		struct capture *c = &s->caps[i];
 
 		c->ok = target_get_regs(s->t, c->cpu, &c->regs) == 0;
 		c->nseg = 0;
+		u = kp_now_ns();
+		s->regs_ns += u - t;
+		t = u;
 		/* A vCPU in user mode has no kernel stack to read. */
 		if (!c->ok || (c->regs.cs & 3) == 3)
 			continue;
 		capture_stack(s, c);
+		u = kp_now_ns();
+		s->stacks_ns += u - t;
+		t = u;
 	}
 }
 
@@ -407,6 +418,11 @@ static void progress_bar(size_t done, size_t total, uint64_t elapsed)
 		secs > 0 ? (double)done / secs : 0.0, secs);
 }
 
+static size_t p99_index(size_t n)
+{
+	return KP_MIN(n - 1, (size_t)ceil((double)n * 0.99) - 1);
+}
+
 static void finish_stats(struct sampler *s, uint64_t elapsed)
 {
 	struct sampler_stats *st = s->stats;
@@ -418,8 +434,26 @@ static void finish_stats(struct sampler *s, uint64_t elapsed)
 		return;
 	qsort(s->stop_ns, n, sizeof(*s->stop_ns), cmp_u64);
 	st->stop_median_ns = s->stop_ns[n / 2];
-	st->stop_p99_ns = s->stop_ns[KP_MIN(n - 1, (size_t)ceil((double)n * 0.99) - 1)];
+	st->stop_p99_ns = s->stop_ns[p99_index(n)];
 	st->stop_max_ns = s->stop_ns[n - 1];
+	for (int p = 0; p < SAMPLER_NPHASES && s->phase_ns[p]; p++) {
+		qsort(s->phase_ns[p], n, sizeof(uint64_t), cmp_u64);
+		st->phase_median_ns[p] = s->phase_ns[p][n / 2];
+		st->phase_p99_ns[p] = s->phase_ns[p][p99_index(n)];
+	}
+}
+
+void sampler_print_timing(FILE *f, const struct sampler_stats *st)
+{
+	static const char *const names[SAMPLER_NPHASES] = {
+		"stop", "registers", "stacks", "resume", "after-resume",
+	};
+
+	fprintf(f, "kprof: timing per round, median/p99 us:");
+	for (int p = 0; p < SAMPLER_NPHASES; p++)
+		fprintf(f, " %s %.1f/%.1f", names[p], (double)st->phase_median_ns[p] / 1e3,
+			(double)st->phase_p99_ns[p] / 1e3);
+	fputc('\n', f);
 }
 
 void sampler_print_summary(FILE *f, const struct sampler_stats *st)
@@ -462,6 +496,10 @@ static int setup(struct sampler *s)
 	s->pcs = calloc(s->max_frames, sizeof(*s->pcs));
 	s->flags = calloc(s->max_frames, sizeof(*s->flags));
 	s->stop_ns = calloc(s->o->samples ? s->o->samples : DEFAULT_SAMPLES, sizeof(*s->stop_ns));
+	for (int p = 0; p < SAMPLER_NPHASES && s->o->timing; p++)
+		if (!(s->phase_ns[p] = calloc(s->o->samples ? s->o->samples : DEFAULT_SAMPLES,
+					      sizeof(uint64_t))))
+			return -ENOMEM;
 	s->prof = profile_new();
 	if (!s->pcs || !s->flags || !s->stop_ns || !s->prof)
 		return -ENOMEM;
@@ -481,6 +519,8 @@ static void teardown(struct sampler *s)
 	free(s->pcs);
 	free(s->flags);
 	free(s->stop_ns);
+	for (int p = 0; p < SAMPLER_NPHASES; p++)
+		free(s->phase_ns[p]);
 	profile_free(s->prof);
 }
 
@@ -531,12 +571,13 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 		wait_online(&s);
 	start = kp_now_ns();
 	while (stats->samples < total && stats->end == SAMPLER_DONE) {
-		uint64_t t0, t1;
+		uint64_t t0, t1, t_stopped, t_captured, t2;
 
 		if (wait_until(&s, start + slot * interval))
 			break;
 		t0 = kp_now_ns();
 		ret = target_stop(t);
+		t_stopped = kp_now_ns();
 		if (ret) {
 			if (target_ended(&s)) {
 				stats->end = SAMPLER_TARGET_ENDED;
@@ -548,6 +589,7 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 			break;
 		}
 		capture_all(&s);
+		t_captured = kp_now_ns();
 		ret = opts->stay_stopped && stats->samples + 1 == total ? 0 : target_resume(t, NULL);
 		t1 = kp_now_ns();
 		/* A target that went away during the capture (a remote stub's connection
@@ -568,6 +610,16 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 		if (process(&s, t0 - start, t1 - t0)) {
 			teardown(&s);
 			return -ENOMEM;
+		}
+		t2 = kp_now_ns();
+		if (opts->timing) {
+			size_t k = stats->samples;
+
+			s.phase_ns[SAMPLER_PH_STOP][k] = t_stopped - t0;
+			s.phase_ns[SAMPLER_PH_REGS][k] = s.regs_ns;
+			s.phase_ns[SAMPLER_PH_STACKS][k] = s.stacks_ns;
+			s.phase_ns[SAMPLER_PH_RESUME][k] = t1 - t_captured;
+			s.phase_ns[SAMPLER_PH_AFTER][k] = t2 - t1;
 		}
 		stats->samples++;
 		if (ret) {
@@ -597,6 +649,8 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 		fputc('\n', stderr);
 	if (opts->progress)
 		sampler_print_summary(stderr, stats);
+	if (opts->progress && opts->timing && stats->samples)
+		sampler_print_timing(stderr, stats);
 	*out = s.prof;
 	s.prof = NULL;
 	teardown(&s);
