@@ -101,6 +101,10 @@ struct vmm_vcpu {
 	 * unwinder reads many small pieces); dropped when the vCPU runs again. */
 	bool paging_valid;
 	struct vmm_paging paging;
+	/* KVM_CAP_SYNC_REGS: every KVM_RUN exit leaves the registers in run->s.regs, so a sampler
+	 * reads a parked vCPU's registers without an ioctl.  sync_valid: they are the vCPU's
+	 * state (its last KVM_RUN returned, and nobody has set registers since). */
+	bool sync_regs, sync_valid;
 };
 
 struct vmm_bp {

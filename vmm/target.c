@@ -189,9 +189,14 @@ static int vt_get_regs(struct target *t, int cpu, struct target_regs *r)
 
 	if (!v)
 		return err;
-	err = vmm_vcpu_read_state(v, &regs, &sregs);
-	if (err)
-		return err;
+	if (v->sync_valid) {	/* left by the last KVM_RUN: no ioctl */
+		regs = v->run->s.regs.regs;
+		sregs = v->run->s.regs.sregs;
+	} else {
+		err = vmm_vcpu_read_state(v, &regs, &sregs);
+		if (err)
+			return err;
+	}
 	/* The stack reads that follow walk these page tables: no KVM_GET_SREGS of their own. */
 	remember_paging(to_vm(t), v, &sregs);
 	memset(r, 0, sizeof(*r));
@@ -268,6 +273,7 @@ static int vt_set_regs(struct target *t, int cpu, const struct target_regs *r)
 	regs.r15 = r->gpr[TREG_R15];
 	regs.rip = r->rip;
 	regs.rflags = r->rflags;
+	v->sync_valid = false;	/* run->s.regs no longer the vCPU's until it runs */
 	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
 		return -errno;
 	/* Segment selectors cannot be loaded without their descriptors; only the bases change. */

@@ -411,6 +411,8 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VMM_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (vcpu->sync_regs)
+		vcpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	for (;;) {
 		if (!vcpu->needs_completion && park_if_needed(vcpu))
 			break;
@@ -418,6 +420,7 @@ static void *vcpu_thread(void *arg)
 		int err = errno;
 
 		vcpu->needs_completion = false;
+		vcpu->sync_valid = vcpu->sync_regs && (r == 0 || err == EINTR);
 		if (r == 0) {
 			handle_exit(vcpu);
 			continue;
@@ -440,6 +443,10 @@ int vmm_vcpus_start_threads(struct vmm *vm)
 	vm->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (vm->event_fd < 0)
 		return -errno;
+	int sync = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vm->vcpus[i].sync_regs = sync > 0 && (sync & KVM_SYNC_X86_REGS) &&
+					 (sync & KVM_SYNC_X86_SREGS);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		ret = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
 		if (ret) {
