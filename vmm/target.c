@@ -29,13 +29,25 @@ static int vt_cpu_count(struct target *t)
 static int vt_cpu_state(struct target *t, int cpu)
 {
 	struct vmm *vm = to_vm(t);
+	struct kvm_mp_state kmp;
+	struct vmm_vcpu *v;
+	bool parked;
 	int mp, state;
 
 	if (cpu < 0 || (unsigned)cpu >= vm->ncpus)
 		return -EINVAL;
+	v = &vm->vcpus[cpu];
 	pthread_mutex_lock(&vm->lock);
-	mp = vm->vcpus[cpu].mp_state;	/* as of its last park: a running vCPU cannot be asked */
+	parked = v->parked;
+	mp = v->mp_state;	/* as last asked: a running vCPU cannot be asked */
 	pthread_mutex_unlock(&vm->lock);
+	/* Asked here rather than at every park: a sample's stop does not wait for it. */
+	if (parked && ioctl(v->fd, KVM_GET_MP_STATE, &kmp) == 0) {
+		mp = (int)kmp.mp_state;
+		pthread_mutex_lock(&vm->lock);
+		v->mp_state = mp;
+		pthread_mutex_unlock(&vm->lock);
+	}
 	switch (mp) {
 	case KVM_MP_STATE_HALTED:
 		state = TARGET_CPU_HALTED;

@@ -295,10 +295,7 @@ static bool park_if_needed(struct vmm_vcpu *vcpu)
 	pthread_mutex_lock(&vm->lock);
 	while (!vm->quit && (vm->stop_requested || vcpu->action == TARGET_RESUME_STAY)) {
 		if (!vcpu->parked) {
-			struct kvm_mp_state mp;
-
-			if (ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) == 0)
-				vcpu->mp_state = (int)mp.mp_state;
+			/* (Its mp_state is read when someone asks: target.c, vt_cpu_state.) */
 			vcpu->parked = true;
 			vm->nparked++;
 			if (vm->nparked == vm->ncpus) {
