@@ -375,8 +375,9 @@ static void print_wire_timing(struct target *t, const struct gdbstub_client_coun
  * 'D': both keep a VM halted when the debugger just goes). */
 static int collect_remote(struct collect_opts *o, enum flame_format fmt, int argc, char **argv)
 {
-	/* The first 4 KiB of each stack come with the registers: most kernel stacks need no more. */
-	struct gdbstub_client_opts copts = { .timeout_ms = 5000, .stack_prefetch = 4096 };
+	/* Each stack comes with the registers, as much as the last stop needed (up to 16 KiB, a
+	 * Linux task's stack). */
+	struct gdbstub_client_opts copts = { .timeout_ms = 5000, .stack_prefetch = 16384 };
 	struct gdbstub_client_counters before;
 	struct kernel_syms *syms = NULL;
 	struct target *t;

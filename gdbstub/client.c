@@ -107,10 +107,13 @@ struct target *gdbstub_client_attach_fd(int fd, const struct gdbstub_client_opts
 		size_t chunk = gc_mem_chunk(c);
 
 		c->prefetch = KP_MIN(o->stack_prefetch, (size_t)65536);
-		/* Room for the window guessed from the last stop: a little below that rsp, the
-		 * prefetch and a quarter as much again above it, in whole m packets. */
-		c->pf_stride = (c->prefetch * 5 / 4 + chunk - 1) / chunk * chunk;
+		/* Room for the largest window guessed from the last stop: the prefetch, with room
+		 * for rsp to move 512 bytes either way, in whole m packets. */
+		c->pf_stride = (c->prefetch + 1024 + chunk - 1) / chunk * chunk;
 		c->pf_buf = malloc(c->pf_stride * (size_t)c->ncpu);
+		/* Until a stop's reads say how much: 4 KiB. */
+		for (int i = 0; i < c->ncpu; i++)
+			c->pf_want[i] = KP_MIN(c->prefetch, (size_t)4096);
 		if (!c->pf_buf)
 			e = -ENOMEM;
 	}

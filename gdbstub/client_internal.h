@@ -49,9 +49,9 @@ struct gclient {
 	/* Registers of every thread, fetched in one pipelined batch per stop. */
 	bool regs_valid[TARGET_MAX_CPUS];
 	struct target_regs regs[TARGET_MAX_CPUS];
-	/* With them, at least the first stack_prefetch bytes from each thread's rsp (opts): a
-	 * window around the rsp of the last stop, read in the register batch, or when that
-	 * misses, [rsp, rsp + prefetch) in a second one. */
+	/* With them, the stack each thread's last stop needed (at most stack_prefetch bytes
+	 * from its rsp, opts): a window around the rsp of the last stop, read in the register
+	 * batch, or when that misses, [rsp, rsp + pf_want) in a second one. */
 	size_t prefetch;
 	size_t pf_stride;		/* bytes per thread in pf_buf: the guessed window's size */
 	uint8_t *pf_buf;		/* ncpu * pf_stride bytes */
@@ -60,6 +60,8 @@ struct gclient {
 	bool pf_cut[TARGET_MAX_CPUS];	/* nothing readable beyond pf_len */
 	bool pf_guessed[TARGET_MAX_CPUS];	/* this stop's window was guessed */
 	bool pf_hit[TARGET_MAX_CPUS];	/* ... and holds the stack */
+	size_t pf_want[TARGET_MAX_CPUS];	/* bytes above rsp to read ahead (size_window) */
+	size_t pf_need[TARGET_MAX_CPUS];	/* how far above rsp this stop's reads reached */
 	bool guess_valid[TARGET_MAX_CPUS];
 	uint64_t guess[TARGET_MAX_CPUS];	/* rsp at the last stop (kernel mode) */
 	enum gdbstub_client_op op;	/* what the wire traffic is for, in counters */

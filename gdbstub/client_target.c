@@ -292,19 +292,43 @@ static bool kernel_stack(const struct gclient *c, int cpu)
 	return c->regs_valid[cpu] && (c->regs[cpu].cs & 3) != 3;	/* user mode: none to read */
 }
 
-/* Whether the window read ahead for cpu serves its stack: it holds rsp and prefetch bytes
- * above it, or everything readable above it. */
+/* Whether the window read ahead for cpu serves its stack: it holds rsp and the bytes above it
+ * this thread's reads are expected to need, or everything readable above it. */
 static bool window_holds_stack(const struct gclient *c, int cpu)
 {
 	uint64_t rsp = c->regs[cpu].gpr[TREG_RSP], base = c->pf_base[cpu];
 
 	if (!kernel_stack(c, cpu) || rsp < base || rsp - base >= c->pf_len[cpu])
 		return false;
-	return c->pf_cut[cpu] || c->pf_len[cpu] - (rsp - base) >= c->prefetch;
+	return c->pf_cut[cpu] || c->pf_len[cpu] - (rsp - base) >= c->pf_want[cpu];
+}
+
+/* How much of a thread's stack to read ahead: what the reads of its last stop reached above
+ * rsp, and a quarter more (a stack seldom grows much between samples), at most the prefetch
+ * the client was opened with.  Reading less is reading what the unwinder does not need. */
+static void size_window(struct gclient *c, int cpu)
+{
+	size_t need = c->pf_need[cpu];
+
+	if (need)
+		c->pf_want[cpu] = KP_MAX((size_t)512, KP_MIN(need + need / 4 + 128, c->prefetch));
+	c->pf_need[cpu] = 0;
+}
+
+/* The bytes below a guessed rsp a window starts at: the stack pointer moves both ways. */
+static size_t window_below(const struct gclient *c)
+{
+	return KP_MIN(gc_mem_chunk(c) / 2, (size_t)512);
+}
+
+/* A guessed window's size: the bytes wanted and room for rsp to move either way. */
+static size_t window_size(const struct gclient *c, int cpu)
+{
+	return KP_MIN(c->pf_want[cpu] + 2 * window_below(c), c->pf_stride);
 }
 
 /* After a register batch, for the threads whose stack the guessed window missed: Hg and the m
- * packets for [rsp, rsp + prefetch) of each, all back to back, then every reply in order (one
+ * packets for [rsp, rsp + the bytes wanted) of each, all back to back, then every reply in order (one
  * more round trip). */
 static int prefetch_stacks(struct gclient *c, int first, int n)
 {
@@ -318,7 +342,7 @@ static int prefetch_stacks(struct gclient *c, int first, int n)
 			continue;
 		e = gc_sendf(c, "Hg%s", gc_tid_str(c, c->tids[cpu], id));
 		if (!e)
-			e = send_pieces(c, c->regs[cpu].gpr[TREG_RSP], c->prefetch);
+			e = send_pieces(c, c->regs[cpu].gpr[TREG_RSP], c->pf_want[cpu]);
 	}
 	for (int i = 0; i < n && !e; i++) {
 		int cpu = first + i;
@@ -332,8 +356,8 @@ static int prefetch_stacks(struct gclient *c, int first, int n)
 			c->g_tid = c->tids[cpu];
 		c->pf_base[cpu] = c->regs[cpu].gpr[TREG_RSP];
 		if (!e)
-			e = read_pieces(c, c->prefetch, c->pf_buf + (size_t)cpu * c->pf_stride, refused,
-					&c->pf_len[cpu], &c->pf_cut[cpu]);
+			e = read_pieces(c, c->pf_want[cpu], c->pf_buf + (size_t)cpu * c->pf_stride,
+					refused, &c->pf_len[cpu], &c->pf_cut[cpu]);
 	}
 	return e;
 }
@@ -348,7 +372,7 @@ static int prefetch_stacks(struct gclient *c, int first, int n)
 static int fetch_regs(struct gclient *c, int first)
 {
 	int n = KP_MIN(c->ncpu - first, GC_REG_BATCH), e = 0, sel_err = 0;
-	size_t below = KP_MIN(gc_mem_chunk(c) / 2, c->prefetch / 8);
+	size_t below = window_below(c);
 	char id[40];
 
 	for (int i = 0; i < n && !e; i++) {
@@ -357,9 +381,11 @@ static int fetch_regs(struct gclient *c, int first)
 		e = gc_sendf(c, "Hg%s", gc_tid_str(c, c->tids[cpu], id));
 		if (!e)
 			e = gc_send(c, "g", 1);
+		if (c->prefetch)
+			size_window(c, cpu);
 		c->pf_guessed[cpu] = c->prefetch && c->guess_valid[cpu];
 		if (!e && c->pf_guessed[cpu])
-			e = send_pieces(c, c->guess[cpu] - below, c->pf_stride);
+			e = send_pieces(c, c->guess[cpu] - below, window_size(c, cpu));
 	}
 	c->g_tid = 0;
 	for (int i = 0; i < n && !e; i++) {
@@ -381,7 +407,7 @@ static int fetch_regs(struct gclient *c, int first)
 		c->pf_len[cpu] = 0;
 		if (c->pf_guessed[cpu]) {
 			c->pf_base[cpu] = c->guess[cpu] - below;
-			e = read_pieces(c, c->pf_stride, c->pf_buf + (size_t)cpu * c->pf_stride,
+			e = read_pieces(c, window_size(c, cpu), c->pf_buf + (size_t)cpu * c->pf_stride,
 					sel_err != 0, &c->pf_len[cpu], &c->pf_cut[cpu]);
 		}
 		c->pf_hit[cpu] = c->pf_guessed[cpu] && window_holds_stack(c, cpu);
@@ -493,9 +519,18 @@ static ssize_t gc_read_mem(struct target *t, int cpu, uint64_t addr, void *buf, 
 {
 	ssize_t n;
 
-	GC(t)->op = GDBSTUB_OP_MEM;
+	struct gclient *c = GC(t);
+
+	c->op = GDBSTUB_OP_MEM;
 	n = read_mem_op(t, cpu, addr, buf, len);
-	GC(t)->op = GDBSTUB_OP_OTHER;
+	c->op = GDBSTUB_OP_OTHER;
+	/* How far above rsp this stop's reads reach sizes the next stop's window. */
+	if (n > 0 && cpu >= 0 && cpu < c->ncpu && c->regs_valid[cpu]) {
+		uint64_t rsp = c->regs[cpu].gpr[TREG_RSP];
+
+		if (addr >= rsp && addr - rsp < c->prefetch)
+			c->pf_need[cpu] = KP_MAX(c->pf_need[cpu], (size_t)(addr - rsp) + (size_t)n);
+	}
 	return n;
 }
 

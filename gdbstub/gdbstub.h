@@ -142,10 +142,11 @@ void gdbstub_free(struct gdbstub *gs);
 
 struct gdbstub_client_opts {
 	int timeout_ms;		/* per reply; 0 means 5000 */
-	/* Read this many bytes of each thread's stack, from its rsp, right after its registers
-	 * (one pipelined batch for every thread) and serve reads inside it from there until the
-	 * next resume: a profiler's stack reads then cost no round trip of their own.
-	 * 0: none; at most 65536. */
+	/* Read each thread's stack with its registers (in the same pipelined batch, around where
+	 * its rsp was at the last stop, or in a second batch from its rsp when that missed) and
+	 * serve reads inside it from there until the next resume: a profiler's stack reads then
+	 * cost no round trip of their own.  As much as the last stop's reads of that thread
+	 * reached above rsp (4 KiB at first), at most this many bytes.  0: none; at most 65536. */
 	size_t stack_prefetch;
 };
 

@@ -89,11 +89,12 @@ static size_t copy_stack(struct target *t, int cpu, uint64_t rsp, uint8_t *buf, 
 
 /* Reading a stack during the stop: the unwinder runs once over the segments, which fill
  * only as far as it reads.  The first segment starts at rsp; eager capture reads stack_bytes
- * of it at once, lazy capture (a gdb stub, where every read is a round trip) in blocks that
- * double (4 KiB, then 8, 16, ...), so a shallow stack costs one small read.  A read outside
+ * of it at once, lazy capture (a gdb stub) in blocks that double (1 KiB, then 2, 4, ...), so
+ * a shallow stack costs one small read, and the stub client, which reads ahead with the
+ * registers as much as the last stop's reads reached, learns how much is needed.  A read outside
  * every segment opens a new one there (another stack).  The unwind after the resume reads the
  * same segments and so gives the same frames. */
-#define LAZY_FIRST_BLOCK 4096u
+#define LAZY_FIRST_BLOCK 1024u
 
 struct stack_reader {
 	struct target *t;
