@@ -242,31 +242,45 @@ size_t gc_mem_chunk(const struct gclient *c)
 	return n < 16 ? 16 : n;
 }
 
-/* Queue m packets for [base, base + len), in chunks. */
+/* The piece of [base, base + len) at off: a chunk, cut at a page boundary, because a stub
+ * refuses a whole m packet when any byte of it is unmapped (a kernel stack's top is often in
+ * the window, the unmapped guard page just above it). */
+#define GC_PAGE 4096u
+
+static size_t piece(const struct gclient *c, uint64_t base, size_t off, size_t len)
+{
+	size_t to_page = GC_PAGE - (size_t)((base + off) & (GC_PAGE - 1));
+
+	return KP_MIN(KP_MIN(gc_mem_chunk(c), len - off), to_page);
+}
+
+/* Queue m packets for [base, base + len), in pieces. */
 static int send_pieces(struct gclient *c, uint64_t base, size_t len)
 {
-	size_t chunk = gc_mem_chunk(c);
 	int e = 0;
 
-	for (size_t off = 0; off < len && !e; off += chunk)
-		e = gc_sendf(c, "m%llx,%zx", (unsigned long long)(base + off), KP_MIN(chunk, len - off));
+	for (size_t off = 0, n; off < len && !e; off += n) {
+		n = piece(c, base, off, len);
+		e = gc_sendf(c, "m%llx,%zx", (unsigned long long)(base + off), n);
+	}
 	return e;
 }
 
-/* Read the replies to send_pieces(len) into dst; *got bytes are good from the start, *cut when
- * a piece was refused or short (an unmapped page: nothing readable beyond).  Every reply is
- * read, also after the cut.  discard: keep nothing (the thread was not selected). */
-static int read_pieces(struct gclient *c, size_t len, uint8_t *dst, bool discard, size_t *got,
-		       bool *cut)
+/* Read the replies to send_pieces(base, len) into dst; *got bytes are good from the start,
+ * *cut when a piece was refused or short (an unmapped page: nothing readable beyond).  Every
+ * reply is read, also after the cut.  discard: keep nothing (the thread was not selected). */
+static int read_pieces(struct gclient *c, uint64_t base, size_t len, uint8_t *dst, bool discard,
+		       size_t *got, bool *cut)
 {
-	size_t chunk = gc_mem_chunk(c);
+	size_t want;
 	int e = 0;
 
 	*got = 0;
 	*cut = discard;
-	for (size_t off = 0; off < len && !e; off += chunk) {
-		size_t want = KP_MIN(chunk, len - off), n;
+	for (size_t off = 0; off < len && !e; off += want) {
+		size_t n;
 
+		want = piece(c, base, off, len);
 		e = gc_reply(c);
 		if (e || *cut)
 			continue;
@@ -356,8 +370,9 @@ static int prefetch_stacks(struct gclient *c, int first, int n)
 			c->g_tid = c->tids[cpu];
 		c->pf_base[cpu] = c->regs[cpu].gpr[TREG_RSP];
 		if (!e)
-			e = read_pieces(c, c->pf_want[cpu], c->pf_buf + (size_t)cpu * c->pf_stride,
-					refused, &c->pf_len[cpu], &c->pf_cut[cpu]);
+			e = read_pieces(c, c->pf_base[cpu], c->pf_want[cpu],
+					c->pf_buf + (size_t)cpu * c->pf_stride, refused,
+					&c->pf_len[cpu], &c->pf_cut[cpu]);
 	}
 	return e;
 }
@@ -407,8 +422,9 @@ static int fetch_regs(struct gclient *c, int first)
 		c->pf_len[cpu] = 0;
 		if (c->pf_guessed[cpu]) {
 			c->pf_base[cpu] = c->guess[cpu] - below;
-			e = read_pieces(c, window_size(c, cpu), c->pf_buf + (size_t)cpu * c->pf_stride,
-					sel_err != 0, &c->pf_len[cpu], &c->pf_cut[cpu]);
+			e = read_pieces(c, c->pf_base[cpu], window_size(c, cpu),
+					c->pf_buf + (size_t)cpu * c->pf_stride, sel_err != 0,
+					&c->pf_len[cpu], &c->pf_cut[cpu]);
 		}
 		c->pf_hit[cpu] = c->pf_guessed[cpu] && window_holds_stack(c, cpu);
 		c->counters.windows_guessed += c->pf_guessed[cpu];
