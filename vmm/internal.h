@@ -205,6 +205,8 @@ void vmm_end_run(struct vmm *vm, struct vmm_vcpu *vcpu, enum vmm_end_kind kind, 
 /* Kick every vCPU out of KVM_RUN (under vm->lock). */
 void vmm_kick_all_locked(struct vmm *vm);
 int vmm_stop_all(struct vmm *vm);
+/* *ts = CLOCK_REALTIME now + ms (the clock of the condition variables and timed joins). */
+void vmm_deadline_in(struct timespec *ts, long ms);
 /* After a resume: every vCPU not told to stay has left its park. */
 bool vmm_all_released_locked(const struct vmm *vm);
 /* profile.c */

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MSR_KERNEL_GS_BASE 0xc0000102
@@ -82,12 +81,7 @@ static void wait_released_locked(struct vmm *vm)
 		struct timespec ts;
 
 		/* The timeout only guards against the unknown: unparking vCPUs signal. */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		vmm_deadline_in(&ts, 50);
 		pthread_cond_timedwait(&vm->ctl_cond, &vm->lock, &ts);
 	}
 }

@@ -472,12 +472,7 @@ void vmm_vcpus_join(struct vmm *vm)
 		for (;;) {
 			struct timespec ts;
 
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
+			vmm_deadline_in(&ts, 1);
 			if (pthread_timedjoin_np(vm->vcpus[i].thread, NULL, &ts) != ETIMEDOUT)
 				break;
 			pthread_mutex_lock(&vm->lock);
@@ -486,6 +481,17 @@ void vmm_vcpus_join(struct vmm *vm)
 			pthread_mutex_unlock(&vm->lock);
 		}
 		vm->vcpus[i].thread_started = false;
+	}
+}
+
+void vmm_deadline_in(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += ms % 1000 * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
 	}
 }
 
@@ -498,12 +504,7 @@ int vmm_stop_all(struct vmm *vm)
 
 		vmm_kick_all_locked(vm);
 		/* Kicks are reliable (immediate_exit); the timeout only guards against the unknown. */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		vmm_deadline_in(&ts, 50);
 		pthread_cond_timedwait(&vm->ctl_cond, &vm->lock, &ts);
 	}
 	pthread_mutex_unlock(&vm->lock);
