@@ -57,12 +57,12 @@ floor() {
 	out=$(timeout 60 build/bench/kick_floor "$@" 2>"$dir/ferr") || return 1
 	read -r _ _ _ _ _ frate _ fmed _ fp99 <<<"$out"
 }
-# kprof_rate ROUNDS ARGS...: kprof collect from a snapshot (at most 20 s: SIGINT writes what
+# kprof_rate ROUNDS ARGS...: kprof collect from a snapshot (at most 10 s: SIGINT writes what
 # was sampled); sets rate med p99 n, and the per-round phases from --timing.
 kprof_rate() {
 	local rounds=$1
 	shift
-	timeout -s INT 20 "$KPROF" collect --timing --samples "$rounds" --symbols "$GUEST" -o "$dir/t.json" "$@" \
+	timeout -s INT 10 "$KPROF" collect --timing --samples "$rounds" --symbols "$GUEST" -o "$dir/t.json" "$@" \
 		2>"$dir/err"
 	[ -s "$dir/t.json" ] || return 1
 	read -r rate med p99 n < <(python3 bench/trace_stats.py rate "$dir/t.json" 2>>"$dir/err") || return 1
@@ -75,7 +75,7 @@ for cpus in 1 2 4; do
 		continue
 	fi
 	# Several vCPUs on 2 busy host cores: a round waits for each vCPU thread to be scheduled.
-	rounds=$((cpus == 1 ? 3000 : 600))
+	rounds=$((cpus == 1 ? 3000 : 300))
 	for ((r = 0; r < REPEATS; r++)); do
 		if ! floor "$rounds" 0 --restore "$dir/w$cpus.snap"; then
 			echo "SKIP${tab}$G${tab}max rounds/s, ${cpus} vCPU${tab}kick_floor failed: $(tail -1 "$dir/ferr")"
@@ -95,9 +95,9 @@ for cpus in 1 2 4; do
 			shift 2
 		done
 		# At 1 kHz, the schedule kprof is used at: rounds/s kept and stop time.
-		floor 2000 0.001 --restore "$dir/w$cpus.snap" &&
-			kprof_rate 2000 --frequency 1000 -- --restore "$dir/w$cpus.snap" &&
-			echo "BENCH${tab}$G${tab}rounds/s at 1 kHz, ${cpus} vCPU, vs floor${tab}${rate}${tab}${frate}${tab}rounds/s${tab}2000 rounds due; slots a slow round overran are skipped" &&
+		floor 1000 0.001 --restore "$dir/w$cpus.snap" &&
+			kprof_rate 1000 --frequency 1000 -- --restore "$dir/w$cpus.snap" &&
+			echo "BENCH${tab}$G${tab}rounds/s at 1 kHz, ${cpus} vCPU, vs floor${tab}${rate}${tab}${frate}${tab}rounds/s${tab}1000 rounds due; slots a slow round overran are skipped" &&
 			echo "BENCH${tab}$G${tab}stop median at 1 kHz, ${cpus} vCPU, vs floor${tab}${med}${tab}${fmed}${tab}us${tab}per round"
 	done
 done
