@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 REPEATS=${BENCH_REPEATS:-3}
-ROW_TIMEOUT=${BENCH_ROW_TIMEOUT:-240}
+ROW_TIMEOUT=${BENCH_ROW_TIMEOUT:-480}
 FG_LINES=${BENCH_FG_LINES:-1000000}
 export KPROF=${KPROF:-build/kprof}
 log=$(mktemp /tmp/kprof-bench-log.XXXXXX)

@@ -50,6 +50,7 @@ struct collect_opts {
 	bool inline_frames;
 	enum convert_tasks tasks;	/* root frames; CONVERT_TASKS_NONE: tasks not even read */
 	const char *comm;	/* --comm: keep only this task's stacks */
+	size_t samples_taken;
 };
 
 static void usage(FILE *f)
@@ -85,6 +86,8 @@ static void usage(FILE *f)
 		"                       \"dd\"), pid (\"dd-123\", the process id) or tid (\"dd-123/124\")\n"
 		"  --no-tasks           do not read tasks (no task in any output)\n"
 		"  --comm NAME          keep only the stacks of tasks called NAME\n"
+		"  --timing             print where each round's time goes (stop, registers, stacks,\n"
+		"                       resume, after; with --remote also the packets and round trips)\n"
 		"\nkprof run options (after the collect options, or after --):\n");
 	vmm_config_usage(f);
 	fprintf(f, "\nThe guest's serial output is discarded unless --serial FILE is given.\n"
@@ -97,7 +100,7 @@ static void usage(FILE *f)
 
 enum { OPT_SAMPLES = 300, OPT_INTERVAL, OPT_FREQUENCY, OPT_MASK, OPT_DEPTH, OPT_SYMBOLS,
        OPT_KASLR, OPT_FORMAT, OPT_INLINE, OPT_REMOTE, OPT_NO_TASKS_C, OPT_TASKS_C, OPT_COMM_C,
-       OPT_MODULES };
+       OPT_MODULES, OPT_TIMING };
 
 static int parse_options(int argc, char **argv, struct collect_opts *o)
 {
@@ -116,6 +119,7 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 		{ "tasks", required_argument, NULL, OPT_TASKS_C },
 		{ "comm", required_argument, NULL, OPT_COMM_C },
 		{ "modules", required_argument, NULL, OPT_MODULES },
+		{ "timing", no_argument, NULL, OPT_TIMING },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -198,6 +202,9 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 			break;
 		case OPT_MODULES:
 			o->modules = optarg;
+			break;
+		case OPT_TIMING:
+			o->s.timing = true;
 			break;
 		case 'o':
 			o->output = optarg;
@@ -291,6 +298,7 @@ static int collect_target(struct target *t, const char *what, struct kernel_syms
 			o->s.samples ? o->s.samples : 200, why);
 		status = COLLECT_PARTIAL;
 	}
+	o->samples_taken = stats.samples;
 	if (o->comm) {
 		profile_filter_comm(prof, o->comm);
 		if (!prof->nsamples)
@@ -357,13 +365,40 @@ static void find_kaslr_offset(struct target *t, struct kernel_syms *syms,
 			"where its linux_banner is)\n", o->remote, off);
 }
 
+/* --timing with --remote: per round, the batches written (round trips when replies follow),
+ * packets, bytes and the time waiting for replies, by target operation. */
+static void print_wire_timing(struct target *t, const struct gdbstub_client_counters *before,
+			      size_t rounds)
+{
+	static const char *const names[GDBSTUB_NOPS] = { "stop", "registers", "memory", "resume",
+							  "other" };
+	struct gdbstub_client_counters now;
+	double n = rounds ? (double)rounds : 1;
+
+	gdbstub_client_get_counters(t, &now);
+	fprintf(stderr, "kprof: wire per round (writes, packets, bytes out/in, wait us):");
+	for (int i = 0; i < GDBSTUB_OP_OTHER; i++)
+		fprintf(stderr, " %s %.2f %.2f %.0f/%.0f %.1f%s", names[i],
+			(double)(now.op[i].writes - before->op[i].writes) / n,
+			(double)(now.op[i].packets - before->op[i].packets) / n,
+			(double)(now.op[i].bytes_out - before->op[i].bytes_out) / n,
+			(double)(now.op[i].bytes_in - before->op[i].bytes_in) / n,
+			(double)(now.op[i].wait_ns - before->op[i].wait_ns) / n / 1e3,
+			i + 1 < GDBSTUB_OP_OTHER ? "," : "");
+	fprintf(stderr, "; stack windows read with the registers: %llu, holding the stack: %llu\n",
+		(unsigned long long)(now.windows_guessed - before->windows_guessed),
+		(unsigned long long)(now.windows_hit - before->windows_hit));
+}
+
 /* --remote: sample through a gdb stub, then leave the target as it was found: running
  * (detach with 'D', which resumes QEMU and kprof's stub), or halted (stop, then close without
  * 'D': both keep a VM halted when the debugger just goes). */
 static int collect_remote(struct collect_opts *o, enum convert_format fmt, int argc, char **argv)
 {
-	/* The first 4 KiB of each stack come with the registers: most kernel stacks need no more. */
-	struct gdbstub_client_opts copts = { .timeout_ms = 5000, .stack_prefetch = 4096 };
+	/* Each stack comes with the registers, as much as the last stop needed (up to 16 KiB, a
+	 * Linux task's stack). */
+	struct gdbstub_client_opts copts = { .timeout_ms = 5000, .stack_prefetch = 16384 };
+	struct gdbstub_client_counters before;
 	struct kernel_syms *syms = NULL;
 	struct target *t;
 	bool was_running;
@@ -402,7 +437,10 @@ static int collect_remote(struct collect_opts *o, enum convert_format fmt, int a
 	if (!was_running)
 		fprintf(stderr, "kprof: %s: the target is halted: the first sample is where it "
 			"stands, and it is left halted after the last\n", o->remote);
+	gdbstub_client_get_counters(t, &before);
 	status = collect_target(t, o->remote, syms, o, fmt, NULL, NULL);
+	if (o->s.timing)
+		print_wire_timing(t, &before, o->samples_taken);
 	e = gdbstub_client_detach(t, was_running);
 	if (e && e != -ESRCH)
 		kp_warn("%s: could not leave the target %s: %s", o->remote,

@@ -100,14 +100,23 @@ struct target *gdbstub_client_attach_fd(int fd, const struct gdbstub_client_opts
 	c->fd = fd;
 	c->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : GC_DEFAULT_TIMEOUT_MS;
 	c->packet_size = 400;	/* until the peer says */
+	c->op = GDBSTUB_OP_OTHER;
 	kp_buf_init(&c->out);
 	kp_buf_init(&c->wq);
 	kp_buf_init(&c->reply);
 	rsp_framer_init(&c->fr);
 	e = handshake(c);
 	if (!e && o && o->stack_prefetch) {
+		size_t chunk = gc_mem_chunk(c);
+
 		c->prefetch = KP_MIN(o->stack_prefetch, (size_t)65536);
-		c->pf_buf = malloc(c->prefetch * (size_t)c->ncpu);
+		/* Room for the largest window guessed from the last stop: the prefetch, with room
+		 * for rsp to move 512 bytes either way, in whole m packets. */
+		c->pf_stride = (c->prefetch + 1024 + chunk - 1) / chunk * chunk;
+		c->pf_buf = malloc(c->pf_stride * (size_t)c->ncpu);
+		/* Until a stop's reads say how much: 4 KiB. */
+		for (int i = 0; i < c->ncpu; i++)
+			c->pf_want[i] = KP_MIN(c->prefetch, (size_t)4096);
 		if (!c->pf_buf)
 			e = -ENOMEM;
 	}

@@ -40,6 +40,7 @@ struct gclient {
 	struct kp_buf out;	/* last packet sent (resent on a '-') */
 	struct kp_buf wq;	/* packets and acks not yet written: flushed in one write
 				 * before waiting for a reply, or by gc_flush */
+	bool wq_request;	/* wq holds more than acks */
 	struct kp_buf reply;	/* last reply */
 	struct rsp_framer fr;
 	/* Bytes received but not yet framed: replies are read in blocks, not a byte a call. */
@@ -48,10 +49,23 @@ struct gclient {
 	/* Registers of every thread, fetched in one pipelined batch per stop. */
 	bool regs_valid[TARGET_MAX_CPUS];
 	struct target_regs regs[TARGET_MAX_CPUS];
-	/* With them, the first stack_prefetch bytes from each thread's rsp (opts). */
+	/* With them, the stack each thread's last stop needed (at most stack_prefetch bytes
+	 * from its rsp, opts): a window around the rsp of the last stop, read in the register
+	 * batch, or when that misses, [rsp, rsp + pf_want) in a second one. */
 	size_t prefetch;
-	uint8_t *pf_buf;		/* ncpu * prefetch bytes */
-	size_t pf_len[TARGET_MAX_CPUS];	/* of them readable, from regs[cpu].rsp */
+	size_t pf_stride;		/* bytes per thread in pf_buf: the guessed window's size */
+	uint8_t *pf_buf;		/* ncpu * pf_stride bytes */
+	uint64_t pf_base[TARGET_MAX_CPUS];	/* guest address of the thread's window */
+	size_t pf_len[TARGET_MAX_CPUS];	/* of it read */
+	bool pf_cut[TARGET_MAX_CPUS];	/* nothing readable beyond pf_len */
+	bool pf_guessed[TARGET_MAX_CPUS];	/* this stop's window was guessed */
+	bool pf_hit[TARGET_MAX_CPUS];	/* ... and holds the stack */
+	size_t pf_want[TARGET_MAX_CPUS];	/* bytes above rsp to read ahead (size_window) */
+	size_t pf_need[TARGET_MAX_CPUS];	/* how far above rsp this stop's reads reached */
+	bool guess_valid[TARGET_MAX_CPUS];
+	uint64_t guess[TARGET_MAX_CPUS];	/* rsp at the last stop (kernel mode) */
+	enum gdbstub_client_op op;	/* what the wire traffic is for, in counters */
+	struct gdbstub_client_counters counters;
 };
 
 /* client_target.c */
@@ -76,6 +90,8 @@ int gc_parse_stop(struct gclient *c, const char *p, size_t n, struct target_even
 /* Thread ids: "TID" or "pPID.TID", kept as PID << 32 | TID; formatted back the same way. */
 int gc_get_tid(struct gclient *c, struct rsp_cursor *cur, uint64_t *tid);
 const char *gc_tid_str(const struct gclient *c, uint64_t tid, char buf[40]);
+/* The largest m/M chunk: its hex must fit the peer's PacketSize. */
+size_t gc_mem_chunk(const struct gclient *c);
 /* client_regs.c: learn the peer's register layout (target.xml, or gdb's amd64 default). */
 int gc_learn_layout(struct gclient *c);
 int gc_decode_regs(const struct gclient *c, const char *hex, size_t n, struct target_regs *r);

@@ -95,7 +95,7 @@ static void end_with(struct gclient *c, const struct target_event *ev)
 	c->end_ev = *ev;
 }
 
-static int gc_stop(struct target *t)
+static int stop_op(struct target *t)
 {
 	struct gclient *c = GC(t);
 	struct target_event ev;
@@ -121,7 +121,18 @@ static int gc_stop(struct target *t)
 	return 0;
 }
 
-static int gc_resume(struct target *t, const enum target_resume_action *a)
+/* The operations count their wire traffic under their own name (counters). */
+static int gc_stop(struct target *t)
+{
+	int e;
+
+	GC(t)->op = GDBSTUB_OP_STOP;
+	e = stop_op(t);
+	GC(t)->op = GDBSTUB_OP_OTHER;
+	return e;
+}
+
+static int resume_op(struct target *t, const enum target_resume_action *a)
 {
 	struct gclient *c = GC(t);
 	struct kp_buf b;
@@ -171,6 +182,16 @@ static int gc_resume(struct target *t, const enum target_resume_action *a)
 	return 0;
 }
 
+static int gc_resume(struct target *t, const enum target_resume_action *a)
+{
+	int e;
+
+	GC(t)->op = GDBSTUB_OP_RESUME;
+	e = resume_op(t, a);
+	GC(t)->op = GDBSTUB_OP_OTHER;
+	return e;
+}
+
 static int gc_is_stopped(struct target *t)
 {
 	return !GC(t)->running;
@@ -214,81 +235,172 @@ static int gc_poll_event(struct target *t, struct target_event *ev)
 	return 0;
 }
 
-/* The largest m/M chunk: its hex must fit the peer's PacketSize. */
-static size_t mem_chunk(const struct gclient *c)
+size_t gc_mem_chunk(const struct gclient *c)
 {
 	size_t n = (c->packet_size - 32) / 2;
 
 	return n < 16 ? 16 : n;
 }
 
-/* After a register batch: Hg and the m packets for [rsp, rsp + prefetch) of each of those
- * threads, all back to back, then every reply in order (one round trip).  A thread's window
- * ends at its first short or refused piece (an unmapped page). */
+/* The piece of [base, base + len) at off: a chunk, cut at a page boundary, because a stub
+ * refuses a whole m packet when any byte of it is unmapped (a kernel stack's top is often in
+ * the window, the unmapped guard page just above it). */
+#define GC_PAGE 4096u
+
+static size_t piece(const struct gclient *c, uint64_t base, size_t off, size_t len)
+{
+	size_t to_page = GC_PAGE - (size_t)((base + off) & (GC_PAGE - 1));
+
+	return KP_MIN(KP_MIN(gc_mem_chunk(c), len - off), to_page);
+}
+
+/* Queue m packets for [base, base + len), in pieces. */
+static int send_pieces(struct gclient *c, uint64_t base, size_t len)
+{
+	int e = 0;
+
+	for (size_t off = 0, n; off < len && !e; off += n) {
+		n = piece(c, base, off, len);
+		e = gc_sendf(c, "m%llx,%zx", (unsigned long long)(base + off), n);
+	}
+	return e;
+}
+
+/* Read the replies to send_pieces(base, len) into dst; *got bytes are good from the start,
+ * *cut when a piece was refused or short (an unmapped page: nothing readable beyond).  Every
+ * reply is read, also after the cut.  discard: keep nothing (the thread was not selected). */
+static int read_pieces(struct gclient *c, uint64_t base, size_t len, uint8_t *dst, bool discard,
+		       size_t *got, bool *cut)
+{
+	size_t want;
+	int e = 0;
+
+	*got = 0;
+	*cut = discard;
+	for (size_t off = 0; off < len && !e; off += want) {
+		size_t n;
+
+		want = piece(c, base, off, len);
+		e = gc_reply(c);
+		if (e || *cut)
+			continue;
+		if (!c->reply.len || c->reply.data[0] == 'E' || c->reply.len % 2) {
+			*cut = true;
+			continue;
+		}
+		n = KP_MIN(c->reply.len / 2, want);
+		if (rsp_hex_decode(c->reply.data, n, dst + *got)) {
+			*cut = true;
+			continue;
+		}
+		*got += n;
+		*cut = n < want;
+	}
+	if (discard)
+		*got = 0;
+	return e;
+}
+
+static bool kernel_stack(const struct gclient *c, int cpu)
+{
+	return c->regs_valid[cpu] && (c->regs[cpu].cs & 3) != 3;	/* user mode: none to read */
+}
+
+/* Whether the window read ahead for cpu serves its stack: it holds rsp and the bytes above it
+ * this thread's reads are expected to need, or everything readable above it. */
+static bool window_holds_stack(const struct gclient *c, int cpu)
+{
+	uint64_t rsp = c->regs[cpu].gpr[TREG_RSP], base = c->pf_base[cpu];
+
+	if (!kernel_stack(c, cpu) || rsp < base || rsp - base >= c->pf_len[cpu])
+		return false;
+	return c->pf_cut[cpu] || c->pf_len[cpu] - (rsp - base) >= c->pf_want[cpu];
+}
+
+/* How much of a thread's stack to read ahead: what the reads of its last stop reached above
+ * rsp, and a quarter more (a stack seldom grows much between samples), at most the prefetch
+ * the client was opened with.  Reading less is reading what the unwinder does not need. */
+static void size_window(struct gclient *c, int cpu)
+{
+	size_t need = c->pf_need[cpu];
+
+	if (need)
+		c->pf_want[cpu] = KP_MAX((size_t)512, KP_MIN(need + need / 4 + 128, c->prefetch));
+	c->pf_need[cpu] = 0;
+}
+
+/* The bytes below a guessed rsp a window starts at: the stack pointer moves both ways. */
+static size_t window_below(const struct gclient *c)
+{
+	return KP_MIN(gc_mem_chunk(c) / 2, (size_t)512);
+}
+
+/* A guessed window's size: the bytes wanted and room for rsp to move either way. */
+static size_t window_size(const struct gclient *c, int cpu)
+{
+	return KP_MIN(c->pf_want[cpu] + 2 * window_below(c), c->pf_stride);
+}
+
+/* After a register batch, for the threads whose stack the guessed window missed: Hg and the m
+ * packets for [rsp, rsp + the bytes wanted) of each, all back to back, then every reply in order (one
+ * more round trip). */
 static int prefetch_stacks(struct gclient *c, int first, int n)
 {
-	size_t chunk = mem_chunk(c), pieces = (c->prefetch + chunk - 1) / chunk;
 	char id[40];
 	int e = 0;
 
 	for (int i = 0; i < n && !e; i++) {
 		int cpu = first + i;
-		uint64_t rsp = c->regs[cpu].gpr[TREG_RSP];
 
-		c->pf_len[cpu] = 0;
-		if (!c->regs_valid[cpu] || (c->regs[cpu].cs & 3) == 3)
-			continue;	/* user mode: no kernel stack to read */
+		if (!kernel_stack(c, cpu) || c->pf_hit[cpu])
+			continue;
 		e = gc_sendf(c, "Hg%s", gc_tid_str(c, c->tids[cpu], id));
-		for (size_t k = 0; k < pieces && !e; k++)
-			e = gc_sendf(c, "m%llx,%zx", (unsigned long long)(rsp + k * chunk),
-				     KP_MIN(chunk, c->prefetch - k * chunk));
+		if (!e)
+			e = send_pieces(c, c->regs[cpu].gpr[TREG_RSP], c->pf_want[cpu]);
 	}
 	for (int i = 0; i < n && !e; i++) {
 		int cpu = first + i;
-		uint8_t *dst = c->pf_buf + (size_t)cpu * c->prefetch;
-		bool cut;
+		bool refused;
 
-		if (!c->regs_valid[cpu] || (c->regs[cpu].cs & 3) == 3)
+		if (!kernel_stack(c, cpu) || c->pf_hit[cpu])
 			continue;
 		e = gc_reply(c);
-		cut = e || gc_reply_status(c) != 0;	/* Hg refused: keep nothing */
-		if (!cut)
+		refused = e || gc_reply_status(c) != 0;	/* Hg refused: keep nothing */
+		if (!refused)
 			c->g_tid = c->tids[cpu];
-		for (size_t k = 0; k < pieces && !e; k++) {
-			size_t want = KP_MIN(chunk, c->prefetch - k * chunk), got;
-
-			e = gc_reply(c);
-			if (e || cut)
-				continue;
-			if (!c->reply.len || c->reply.data[0] == 'E' || c->reply.len % 2) {
-				cut = true;
-				continue;
-			}
-			got = KP_MIN(c->reply.len / 2, want);
-			if (rsp_hex_decode(c->reply.data, got, dst + c->pf_len[cpu])) {
-				cut = true;
-				continue;
-			}
-			c->pf_len[cpu] += got;
-			cut = got < want;
-		}
+		c->pf_base[cpu] = c->regs[cpu].gpr[TREG_RSP];
+		if (!e)
+			e = read_pieces(c, c->pf_base[cpu], c->pf_want[cpu],
+					c->pf_buf + (size_t)cpu * c->pf_stride, refused,
+					&c->pf_len[cpu], &c->pf_cut[cpu]);
 	}
 	return e;
 }
 
 /* Registers of threads first..first+n-1: Hg and g for each, all sent back to back, then the
- * replies read in order: one round trip for the whole batch. */
+ * replies read in order: one round trip for the whole batch.  With a stack prefetch, the same
+ * batch reads a window around where each thread's rsp was at the last stop (a kernel's stack
+ * pointer seldom moves far between samples): when it holds the new rsp, the stack costs no
+ * round trip of its own. */
 #define GC_REG_BATCH 16
 
 static int fetch_regs(struct gclient *c, int first)
 {
 	int n = KP_MIN(c->ncpu - first, GC_REG_BATCH), e = 0, sel_err = 0;
+	size_t below = window_below(c);
 	char id[40];
 
 	for (int i = 0; i < n && !e; i++) {
-		e = gc_sendf(c, "Hg%s", gc_tid_str(c, c->tids[first + i], id));
+		int cpu = first + i;
+
+		e = gc_sendf(c, "Hg%s", gc_tid_str(c, c->tids[cpu], id));
 		if (!e)
 			e = gc_send(c, "g", 1);
+		if (c->prefetch)
+			size_window(c, cpu);
+		c->pf_guessed[cpu] = c->prefetch && c->guess_valid[cpu];
+		if (!e && c->pf_guessed[cpu])
+			e = send_pieces(c, c->guess[cpu] - below, window_size(c, cpu));
 	}
 	c->g_tid = 0;
 	for (int i = 0; i < n && !e; i++) {
@@ -307,6 +419,18 @@ static int fetch_regs(struct gclient *c, int first)
 			c->g_tid = 0;	/* left unread: get_regs says so */
 		else
 			c->regs_valid[cpu] = true;
+		c->pf_len[cpu] = 0;
+		if (c->pf_guessed[cpu]) {
+			c->pf_base[cpu] = c->guess[cpu] - below;
+			e = read_pieces(c, c->pf_base[cpu], window_size(c, cpu),
+					c->pf_buf + (size_t)cpu * c->pf_stride, sel_err != 0,
+					&c->pf_len[cpu], &c->pf_cut[cpu]);
+		}
+		c->pf_hit[cpu] = c->pf_guessed[cpu] && window_holds_stack(c, cpu);
+		c->counters.windows_guessed += c->pf_guessed[cpu];
+		c->counters.windows_hit += c->pf_hit[cpu];
+		c->guess_valid[cpu] = kernel_stack(c, cpu);
+		c->guess[cpu] = c->regs[cpu].gpr[TREG_RSP];
 		sel_err = 0;
 	}
 	if (!e && c->prefetch)
@@ -326,7 +450,9 @@ static int gc_get_regs(struct target *t, int cpu, struct target_regs *r)
 	if (c->running)
 		return -EBUSY;
 	if (!c->regs_valid[cpu]) {
+		c->op = GDBSTUB_OP_REGS;
 		e = fetch_regs(c, cpu);
+		c->op = GDBSTUB_OP_OTHER;
 		if (e)
 			return e;
 		if (!c->regs_valid[cpu])
@@ -340,23 +466,23 @@ static int gc_get_regs(struct target *t, int cpu, struct target_regs *r)
  * takes, while the replies (up to PacketSize each) still fit the socket buffers. */
 #define GC_PIPELINE 16
 
-static ssize_t gc_read_mem(struct target *t, int cpu, uint64_t addr, void *buf, size_t len)
+static ssize_t read_mem_op(struct target *t, int cpu, uint64_t addr, void *buf, size_t len)
 {
 	struct gclient *c = GC(t);
-	size_t done = 0, chunk = mem_chunk(c);
+	size_t done = 0, chunk = gc_mem_chunk(c);
 	bool stop = false;
 	int e;
 
 	/* Served from the stack read ahead with the registers, as far as it goes. */
 	if (cpu >= 0 && cpu < c->ncpu && !c->running && c->regs_valid[cpu] && c->pf_len[cpu]) {
-		uint64_t base = c->regs[cpu].gpr[TREG_RSP];
+		uint64_t base = c->pf_base[cpu];
 
 		if (addr >= base && addr - base < c->pf_len[cpu]) {
 			size_t off = (size_t)(addr - base);
 
 			done = KP_MIN(len, c->pf_len[cpu] - off);
-			memcpy(buf, c->pf_buf + (size_t)cpu * c->prefetch + off, done);
-			if (done == len || c->pf_len[cpu] < c->prefetch)
+			memcpy(buf, c->pf_buf + (size_t)cpu * c->pf_stride + off, done);
+			if (done == len || c->pf_cut[cpu])
 				return (ssize_t)done;	/* complete, or unmapped beyond */
 		}
 	}
@@ -405,6 +531,25 @@ static ssize_t gc_read_mem(struct target *t, int cpu, uint64_t addr, void *buf, 
 	return done ? (ssize_t)done : -EFAULT;
 }
 
+static ssize_t gc_read_mem(struct target *t, int cpu, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n;
+
+	struct gclient *c = GC(t);
+
+	c->op = GDBSTUB_OP_MEM;
+	n = read_mem_op(t, cpu, addr, buf, len);
+	c->op = GDBSTUB_OP_OTHER;
+	/* How far above rsp this stop's reads reach sizes the next stop's window. */
+	if (n > 0 && cpu >= 0 && cpu < c->ncpu && c->regs_valid[cpu]) {
+		uint64_t rsp = c->regs[cpu].gpr[TREG_RSP];
+
+		if (addr >= rsp && addr - rsp < c->prefetch)
+			c->pf_need[cpu] = KP_MAX(c->pf_need[cpu], (size_t)(addr - rsp) + (size_t)n);
+	}
+	return n;
+}
+
 /* Reads of several ranges, of any threads, at once: Hg where the thread changes and an m
  * packet per piece, sent in windows of GC_PIPELINE packets whose replies are then read in
  * order (one round trip a window).  A read ends at its first short or refused piece. */
@@ -418,10 +563,10 @@ struct gc_slot {
 	uint64_t tid;
 };
 
-static int gc_read_mem_batch(struct target *t, struct target_read *r, size_t n)
+static int read_mem_batch_op(struct target *t, struct target_read *r, size_t n)
 {
 	struct gclient *c = GC(t);
-	size_t chunk = mem_chunk(c), i = 0, off = 0;
+	size_t chunk = gc_mem_chunk(c), i = 0, off = 0;
 	bool dead[GC_BATCH_MAX];
 	uint64_t tid = c->g_tid;
 	int e = 0;
@@ -503,6 +648,17 @@ static int gc_read_mem_batch(struct target *t, struct target_read *r, size_t n)
 	return 0;	/* each read says how far it got */
 }
 
+static int gc_read_mem_batch(struct target *t, struct target_read *r, size_t n)
+{
+	struct gclient *c = GC(t);
+	int e;
+
+	c->op = GDBSTUB_OP_MEM;
+	e = read_mem_batch_op(t, r, n);
+	c->op = GDBSTUB_OP_OTHER;
+	return e;
+}
+
 static ssize_t gc_write_mem(struct target *t, int cpu, uint64_t addr, const void *buf,
 			    size_t len)
 {
@@ -515,7 +671,7 @@ static ssize_t gc_write_mem(struct target *t, int cpu, uint64_t addr, const void
 		return e;
 	kp_buf_init(&b);
 	while (done < len) {
-		size_t n = KP_MIN(len - done, mem_chunk(c));
+		size_t n = KP_MIN(len - done, gc_mem_chunk(c));
 
 		kp_buf_reset(&b);
 		kp_buf_printf(&b, "M%llx,%zx:", (unsigned long long)(addr + done), n);
@@ -593,6 +749,11 @@ const struct target_ops gc_target_ops = {
 	.describe_cpu = gc_describe,
 	.read_mem_batch = gc_read_mem_batch,
 };
+
+void gdbstub_client_get_counters(struct target *t, struct gdbstub_client_counters *out)
+{
+	*out = GC(t)->counters;
+}
 
 bool gdbstub_client_found_running(struct target *t)
 {

@@ -145,12 +145,34 @@ void gdbstub_free(struct gdbstub *gs);
 
 struct gdbstub_client_opts {
 	int timeout_ms;		/* per reply; 0 means 5000 */
-	/* Read this many bytes of each thread's stack, from its rsp, right after its registers
-	 * (one pipelined batch for every thread) and serve reads inside it from there until the
-	 * next resume: a profiler's stack reads then cost no round trip of their own.
-	 * 0: none; at most 65536. */
+	/* Read each thread's stack with its registers (in the same pipelined batch, around where
+	 * its rsp was at the last stop, or in a second batch from its rsp when that missed) and
+	 * serve reads inside it from there until the next resume: a profiler's stack reads then
+	 * cost no round trip of their own.  As much as the last stop's reads of that thread
+	 * reached above rsp (4 KiB at first), at most this many bytes.  0: none; at most 65536. */
 	size_t stack_prefetch;
 };
+
+/* What the client did on the wire, by the target operation it did it for (--timing).  A
+ * write is one batch of packets (a round trip when replies follow); wait is the time spent
+ * waiting for replies. */
+enum gdbstub_client_op {
+	GDBSTUB_OP_STOP,	/* the interrupt and its stop reply */
+	GDBSTUB_OP_REGS,	/* a register batch (with the stacks read ahead with it) */
+	GDBSTUB_OP_MEM,		/* memory reads beyond what came with the registers */
+	GDBSTUB_OP_RESUME,
+	GDBSTUB_OP_OTHER,
+	GDBSTUB_NOPS
+};
+
+struct gdbstub_client_counters {
+	struct {
+		uint64_t writes, packets, bytes_out, bytes_in, wait_ns;
+	} op[GDBSTUB_NOPS];
+	uint64_t windows_guessed, windows_hit;	/* stack windows read with the registers */
+};
+
+void gdbstub_client_get_counters(struct target *t, struct gdbstub_client_counters *out);
 
 /* Connect to a gdb stub and present it as a target; NULL with *err set on failure.
  * Free with gdbstub_client_close(). */

@@ -418,6 +418,7 @@ struct sampler_opts {
 					 * NULL (not Linux, or not wanted) */
 	struct modules *modules;	/* NULL, or the modules the unwinder and symbolizer use:
 					 * the list is re-read when a stop meets unknown code */
+	bool timing;			/* keep each round's phases; sampler_print_timing */
 	const char *kernel;		/* recorded in the profile */
 	const char *build_id;		/* recorded in the profile */
 };
@@ -429,7 +430,18 @@ enum sampler_end {
 	SAMPLER_TARGET_ERROR,		/* stopping or reading the target failed */
 };
 
+/* Where a round's time goes (--timing): medians and p99 over the rounds, in ns. */
+enum sampler_phase {
+	SAMPLER_PH_STOP,		/* target_stop: until every vCPU is held */
+	SAMPLER_PH_REGS,		/* reading registers, every sampled vCPU */
+	SAMPLER_PH_STACKS,		/* copying the stacks the unwinder reads */
+	SAMPLER_PH_RESUME,		/* target_resume */
+	SAMPLER_PH_AFTER,		/* after the resume: unwinding and naming the copies */
+	SAMPLER_NPHASES
+};
+
 struct sampler_stats {
+	uint64_t phase_median_ns[SAMPLER_NPHASES], phase_p99_ns[SAMPLER_NPHASES];
 	size_t samples;
 	size_t late;			/* schedule slots missed because a sample overran */
 	uint64_t elapsed_ns;
@@ -447,6 +459,8 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 
 /* One line: samples, rate, elapsed, median/p99 stop time. */
 void sampler_print_summary(FILE *f, const struct sampler_stats *st);
+/* One line: each phase's median and p99 per round (opts.timing). */
+void sampler_print_timing(FILE *f, const struct sampler_stats *st);
 
 /* ---------------------------------------------------------------------------------------
  * `monitor stacks` (stacks.c): every vCPU of a stopped target, one frame per line in gdb's

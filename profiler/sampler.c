@@ -62,6 +62,8 @@ struct sampler {
 	uint64_t *stop_ns;		/* per sample */
 	struct target_read *reads;	/* with opts->tasks: one per capture, */
 	size_t *read_cap;		/* ... and which capture each is for */
+	uint64_t *phase_ns[SAMPLER_NPHASES];	/* per sample, with opts.timing */
+	uint64_t regs_ns, stacks_ns;	/* this round's */
 	struct profile *prof;
 	struct sampler_stats *stats;
 };
@@ -95,11 +97,12 @@ static size_t copy_stack(struct target *t, int cpu, uint64_t rsp, uint8_t *buf, 
 
 /* Reading a stack during the stop: the unwinder runs once over the segments, which fill
  * only as far as it reads.  The first segment starts at rsp; eager capture reads stack_bytes
- * of it at once, lazy capture (a gdb stub, where every read is a round trip) in blocks that
- * double (4 KiB, then 8, 16, ...), so a shallow stack costs one small read.  A read outside
+ * of it at once, lazy capture (a gdb stub) in blocks that double (1 KiB, then 2, 4, ...), so
+ * a shallow stack costs one small read, and the stub client, which reads ahead with the
+ * registers as much as the last stop's reads reached, learns how much is needed.  A read outside
  * every segment opens a new one there (another stack).  The unwind after the resume reads the
  * same segments and so gives the same frames. */
-#define LAZY_FIRST_BLOCK 4096u
+#define LAZY_FIRST_BLOCK 1024u
 
 struct stack_reader {
 	struct target *t;
@@ -283,11 +286,17 @@ static void capture_tasks(struct sampler *s)
 /* The stopped part of a sample: registers, stacks and tasks of every sampled CPU. */
 static void capture_all(struct sampler *s)
 {
+	uint64_t t = kp_now_ns(), u;
+
+	s->regs_ns = s->stacks_ns = 0;
 	for (size_t i = 0; i < s->ncaps; i++) {
 		struct capture *c = &s->caps[i];
 
 		c->ok = target_get_regs(s->t, c->cpu, &c->regs) == 0;
 		c->nseg = 0;
+		u = kp_now_ns();
+		s->regs_ns += u - t;
+		t = u;
 		/* A vCPU in user mode has no kernel stack to read. */
 		if (!c->ok || (c->regs.cs & 3) == 3)
 			continue;
@@ -299,9 +308,14 @@ static void capture_all(struct sampler *s)
 		if (unknown && s->o->modules &&
 		    modules_check(s->o->modules, s->t, c->cpu, unknown) > 0)
 			capture_stack(s, c);
+		u = kp_now_ns();
+		s->stacks_ns += u - t;
+		t = u;
 	}
-	if (s->o->tasks)
+	if (s->o->tasks) {	/* counted with the stacks: reads of guest memory */
 		capture_tasks(s);
+		s->stacks_ns += kp_now_ns() - t;
+	}
 }
 
 static bool any_captured(const struct sampler *s)
@@ -539,6 +553,11 @@ static void progress_bar(size_t done, size_t total, uint64_t elapsed)
 		secs > 0 ? (double)done / secs : 0.0, secs);
 }
 
+static size_t p99_index(size_t n)
+{
+	return KP_MIN(n - 1, (size_t)ceil((double)n * 0.99) - 1);
+}
+
 static void finish_stats(struct sampler *s, uint64_t elapsed)
 {
 	struct sampler_stats *st = s->stats;
@@ -550,8 +569,26 @@ static void finish_stats(struct sampler *s, uint64_t elapsed)
 		return;
 	qsort(s->stop_ns, n, sizeof(*s->stop_ns), cmp_u64);
 	st->stop_median_ns = s->stop_ns[n / 2];
-	st->stop_p99_ns = s->stop_ns[KP_MIN(n - 1, (size_t)ceil((double)n * 0.99) - 1)];
+	st->stop_p99_ns = s->stop_ns[p99_index(n)];
 	st->stop_max_ns = s->stop_ns[n - 1];
+	for (int p = 0; p < SAMPLER_NPHASES && s->phase_ns[p]; p++) {
+		qsort(s->phase_ns[p], n, sizeof(uint64_t), cmp_u64);
+		st->phase_median_ns[p] = s->phase_ns[p][n / 2];
+		st->phase_p99_ns[p] = s->phase_ns[p][p99_index(n)];
+	}
+}
+
+void sampler_print_timing(FILE *f, const struct sampler_stats *st)
+{
+	static const char *const names[SAMPLER_NPHASES] = {
+		"stop", "registers", "stacks", "resume", "after-resume",
+	};
+
+	fprintf(f, "kprof: timing per round, median/p99 us:");
+	for (int p = 0; p < SAMPLER_NPHASES; p++)
+		fprintf(f, " %s %.1f/%.1f", names[p], (double)st->phase_median_ns[p] / 1e3,
+			(double)st->phase_p99_ns[p] / 1e3);
+	fputc('\n', f);
 }
 
 void sampler_print_summary(FILE *f, const struct sampler_stats *st)
@@ -596,6 +633,10 @@ static int setup(struct sampler *s)
 	s->stop_ns = calloc(s->o->samples ? s->o->samples : DEFAULT_SAMPLES, sizeof(*s->stop_ns));
 	s->reads = calloc(s->ncaps, sizeof(*s->reads));
 	s->read_cap = calloc(s->ncaps, sizeof(*s->read_cap));
+	for (int p = 0; p < SAMPLER_NPHASES && s->o->timing; p++)
+		if (!(s->phase_ns[p] = calloc(s->o->samples ? s->o->samples : DEFAULT_SAMPLES,
+					      sizeof(uint64_t))))
+			return -ENOMEM;
 	s->prof = profile_new();
 	if (!s->pcs || !s->flags || !s->stop_ns || !s->prof || !s->reads || !s->read_cap)
 		return -ENOMEM;
@@ -617,6 +658,8 @@ static void teardown(struct sampler *s)
 	free(s->stop_ns);
 	free(s->reads);
 	free(s->read_cap);
+	for (int p = 0; p < SAMPLER_NPHASES; p++)
+		free(s->phase_ns[p]);
 	profile_free(s->prof);
 }
 
@@ -668,12 +711,13 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 	start = kp_now_ns();
 	s.prof->start_unix_ns = wall_clock_ns();
 	while (stats->samples < total && stats->end == SAMPLER_DONE) {
-		uint64_t t0, t1;
+		uint64_t t0, t1, t_stopped, t_captured, t2;
 
 		if (wait_until(&s, start + slot * interval))
 			break;
 		t0 = kp_now_ns();
 		ret = target_stop(t);
+		t_stopped = kp_now_ns();
 		if (ret) {
 			if (target_ended(&s)) {
 				stats->end = SAMPLER_TARGET_ENDED;
@@ -685,6 +729,7 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 			break;
 		}
 		capture_all(&s);
+		t_captured = kp_now_ns();
 		ret = opts->stay_stopped && stats->samples + 1 == total ? 0 : target_resume(t, NULL);
 		t1 = kp_now_ns();
 		/* A target that went away during the capture (a remote stub's connection
@@ -705,6 +750,16 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 		if (process(&s, t0 - start, t1 - t0)) {
 			teardown(&s);
 			return -ENOMEM;
+		}
+		t2 = kp_now_ns();
+		if (opts->timing) {
+			size_t k = stats->samples;
+
+			s.phase_ns[SAMPLER_PH_STOP][k] = t_stopped - t0;
+			s.phase_ns[SAMPLER_PH_REGS][k] = s.regs_ns;
+			s.phase_ns[SAMPLER_PH_STACKS][k] = s.stacks_ns;
+			s.phase_ns[SAMPLER_PH_RESUME][k] = t1 - t_captured;
+			s.phase_ns[SAMPLER_PH_AFTER][k] = t2 - t1;
 		}
 		stats->samples++;
 		if (ret) {
@@ -734,6 +789,8 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 		fputc('\n', stderr);
 	if (opts->progress)
 		sampler_print_summary(stderr, stats);
+	if (opts->progress && opts->timing && stats->samples)
+		sampler_print_timing(stderr, stats);
 	*out = s.prof;
 	s.prof = NULL;
 	teardown(&s);

@@ -114,6 +114,10 @@ struct vmm_vcpu {
 	 * unwinder reads many small pieces); dropped when the vCPU runs again. */
 	bool paging_valid;
 	struct vmm_paging paging;
+	/* KVM_CAP_SYNC_REGS: every KVM_RUN exit leaves the registers in run->s.regs, so a sampler
+	 * reads a parked vCPU's registers without an ioctl.  sync_valid: they are the vCPU's
+	 * state (its last KVM_RUN returned, and nobody has set registers since). */
+	bool sync_regs, sync_valid;
 };
 
 struct vmm_bp {
@@ -222,6 +226,8 @@ void vmm_kick_all_locked(struct vmm *vm);
 /* Make the event fd readable when an event waits and every vCPU is parked (under vm->lock). */
 void vmm_publish_event_locked(struct vmm *vm);
 int vmm_stop_all(struct vmm *vm);
+/* After a resume: every vCPU not told to stay has left its park (vcpu.c, under vm->lock). */
+bool vmm_all_released_locked(const struct vmm *vm);
 
 /* ---- snapshot triggers (trigger.c) ---- */
 /* vmm_trigger_init (a step): check the --snapshot options and start the --snapshot-on
@@ -234,7 +240,6 @@ int vmm_trigger_stop_event(struct vmm *vm);
 /* options.c: "--name VALUE" or "--name=VALUE": 1 matched (*val set), 0 not this option,
  * -EINVAL after one line when the value is missing. */
 int vmm_opt_value(const char *name, int argc, char **argv, int *i, const char **val);
-
 /* target.c */
 void vmm_target_init(struct vmm *vm);
 int vmm_vcpu_read_state(struct vmm_vcpu *vcpu, struct kvm_regs *regs, struct kvm_sregs *sregs);

@@ -29,13 +29,25 @@ static int vt_cpu_count(struct target *t)
 static int vt_cpu_state(struct target *t, int cpu)
 {
 	struct vmm *vm = to_vm(t);
+	struct kvm_mp_state kmp;
+	struct vmm_vcpu *v;
+	bool parked;
 	int mp, state;
 
 	if (cpu < 0 || (unsigned)cpu >= vm->ncpus)
 		return -EINVAL;
+	v = &vm->vcpus[cpu];
 	pthread_mutex_lock(&vm->lock);
-	mp = vm->vcpus[cpu].mp_state;	/* as of its last park: a running vCPU cannot be asked */
+	parked = v->parked;
+	mp = v->mp_state;	/* as last asked: a running vCPU cannot be asked */
 	pthread_mutex_unlock(&vm->lock);
+	/* Asked here rather than at every park: a sample's stop does not wait for it. */
+	if (parked && ioctl(v->fd, KVM_GET_MP_STATE, &kmp) == 0) {
+		mp = (int)kmp.mp_state;
+		pthread_mutex_lock(&vm->lock);
+		v->mp_state = mp;
+		pthread_mutex_unlock(&vm->lock);
+	}
 	switch (mp) {
 	case KVM_MP_STATE_HALTED:
 		state = TARGET_CPU_HALTED;
@@ -55,6 +67,24 @@ static int vt_cpu_state(struct target *t, int cpu)
 static int vt_stop(struct target *t)
 {
 	return vmm_stop_all(to_vm(t));
+}
+
+/* Until every vCPU a resume released has left its park (or something stopped the VM again).
+ * Without this a stop right after a resume finds the threads not yet woken, "stops" a guest
+ * that never ran, and costs nothing: a sampler at interval 0 would sample the same state
+ * again while the guest starves, and the cost of a round would not be measured. */
+static void wait_released_locked(struct vmm *vm)
+{
+	uint64_t until = kp_now_ns() + 1000000000u;
+
+	while (!vm->stop_requested && !vm->quit && !vmm_all_released_locked(vm) &&
+	       kp_now_ns() < until) {
+		struct timespec ts;
+
+		/* The timeout only guards against the unknown: unparking vCPUs signal. */
+		kp_deadline(&ts, 50);
+		pthread_cond_timedwait(&vm->ctl_cond, &vm->lock, &ts);
+	}
 }
 
 static int vt_resume(struct target *t, const enum target_resume_action *actions)
@@ -77,6 +107,7 @@ static int vt_resume(struct target *t, const enum target_resume_action *actions)
 		ret = -errno;
 	vm->stop_requested = false;
 	pthread_cond_broadcast(&vm->vcpu_cond);
+	wait_released_locked(vm);
 out:
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
@@ -145,6 +176,17 @@ int vmm_vcpu_read_state(struct vmm_vcpu *vcpu, struct kvm_regs *regs, struct kvm
 	return 0;
 }
 
+static void remember_paging(struct vmm *vm, struct vmm_vcpu *v, const struct kvm_sregs *sregs)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (v->parked) {
+		v->paging = (struct vmm_paging){ .cr0 = sregs->cr0, .cr3 = sregs->cr3,
+						 .cr4 = sregs->cr4, .efer = sregs->efer };
+		v->paging_valid = true;
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
 /* A parked vCPU and its registers, for reading or changing them. */
 struct parked {
 	struct vmm_vcpu *v;
@@ -157,7 +199,19 @@ static int parked_state(struct target *t, int cpu, struct parked *p)
 	int err = 0;
 
 	p->v = parked_vcpu(to_vm(t), cpu, &err);
-	return p->v ? vmm_vcpu_read_state(p->v, &p->regs, &p->sregs) : err;
+	if (!p->v)
+		return err;
+	if (p->v->sync_valid) {	/* left by the last KVM_RUN: no ioctl */
+		p->regs = p->v->run->s.regs.regs;
+		p->sregs = p->v->run->s.regs.sregs;
+	} else {
+		err = vmm_vcpu_read_state(p->v, &p->regs, &p->sregs);
+		if (err)
+			return err;
+	}
+	/* The stack reads that follow walk these page tables: no KVM_GET_SREGS of their own. */
+	remember_paging(to_vm(t), p->v, &p->sregs);
+	return 0;
 }
 
 /* The general registers as target.h numbers them, in struct kvm_regs. */
@@ -220,6 +274,7 @@ static int vt_set_regs(struct target *t, int cpu, const struct target_regs *r)
 		memcpy((char *)&p.regs + gprs[i].off, &r->gpr[gprs[i].treg], sizeof(uint64_t));
 	p.regs.rip = r->rip;
 	p.regs.rflags = r->rflags;
+	p.v->sync_valid = false;	/* run->s.regs no longer the vCPU's until it runs */
 	if (ioctl(p.v->fd, KVM_SET_REGS, &p.regs) < 0)
 		return -errno;
 	/* Segment selectors cannot be loaded without their descriptors; only the bases change. */
@@ -258,16 +313,9 @@ static ssize_t mem_access(struct target *t, int cpu, uint64_t addr, void *buf, s
 
 		if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 			return -errno;
-		pg.cr0 = sregs.cr0;
-		pg.cr3 = sregs.cr3;
-		pg.cr4 = sregs.cr4;
-		pg.efer = sregs.efer;
-		pthread_mutex_lock(&vm->lock);
-		if (v->parked) {
-			v->paging = pg;
-			v->paging_valid = true;
-		}
-		pthread_mutex_unlock(&vm->lock);
+		pg = (struct vmm_paging){ .cr0 = sregs.cr0, .cr3 = sregs.cr3, .cr4 = sregs.cr4,
+					  .efer = sregs.efer };
+		remember_paging(vm, v, &sregs);
 	}
 	return vmm_linear_copy(&vm->mem, &pg, addr, buf, len, write);
 }

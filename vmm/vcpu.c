@@ -207,6 +207,15 @@ static void apply_debug_locked(struct vmm *vm, struct vmm_vcpu *vcpu)
 	vcpu->dbg_gen_applied = vm->dbg_gen;
 }
 
+bool vmm_all_released_locked(const struct vmm *vm)
+{
+	unsigned stay = 0;
+
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		stay += vm->vcpus[i].action == TARGET_RESUME_STAY;
+	return vm->nparked <= stay;
+}
+
 /* Wait while the controller wants this vCPU stopped.  Returns true when the thread must end. */
 static bool park_if_needed(struct vmm_vcpu *vcpu)
 {
@@ -216,10 +225,7 @@ static bool park_if_needed(struct vmm_vcpu *vcpu)
 	pthread_mutex_lock(&vm->lock);
 	while (!vm->quit && (vm->stop_requested || vcpu->action == TARGET_RESUME_STAY)) {
 		if (!vcpu->parked) {
-			struct kvm_mp_state mp;
-
-			if (ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) == 0)
-				vcpu->mp_state = (int)mp.mp_state;
+			/* (Its mp_state is read when someone asks: target.c, vt_cpu_state.) */
 			vcpu->parked = true;
 			vm->nparked++;
 			if (vm->nparked == vm->ncpus) {
@@ -234,6 +240,9 @@ static bool park_if_needed(struct vmm_vcpu *vcpu)
 		if (vcpu->parked) {
 			vcpu->parked = false;
 			vm->nparked--;
+			/* A resume returns once every vCPU it released has left its park. */
+			if (vmm_all_released_locked(vm))
+				pthread_cond_broadcast(&vm->ctl_cond);
 		}
 		vcpu->paging_valid = false;
 		vcpu->run->immediate_exit = 0;
@@ -329,6 +338,8 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VMM_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (vcpu->sync_regs)
+		vcpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	for (;;) {
 		if (!vcpu->needs_completion && park_if_needed(vcpu))
 			break;
@@ -336,6 +347,7 @@ static void *vcpu_thread(void *arg)
 		int err = errno;
 
 		vcpu->needs_completion = false;
+		vcpu->sync_valid = vcpu->sync_regs && (r == 0 || err == EINTR);
 		if (r == 0) {
 			handle_exit(vcpu);
 			continue;
@@ -358,6 +370,10 @@ int vmm_vcpus_start_threads(struct vmm *vm)
 	vm->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (vm->event_fd < 0)
 		return -errno;
+	int sync = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vm->vcpus[i].sync_regs = sync > 0 && (sync & KVM_SYNC_X86_REGS) &&
+					 (sync & KVM_SYNC_X86_SREGS);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		ret = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
 		if (ret) {
@@ -380,15 +396,20 @@ void vmm_vcpus_join(struct vmm *vm)
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		if (!vm->vcpus[i].thread_started)
 			continue;
-		/* A thread may have missed the first kick between checks; kick until it ends. */
-		while (pthread_tryjoin_np(vm->vcpus[i].thread, NULL) == EBUSY) {
-			struct timespec ts = { 0, 1000000 };
+		/* A thread may have missed the first kick between checks; kick until it ends.
+		 * A timed join returns as soon as it does (a sleep between tries would add a
+		 * millisecond to every run's end). */
+		for (;;) {
+			struct timespec ts;
 
+			kp_deadline(&ts, 1);
+			if (pthread_clockjoin_np(vm->vcpus[i].thread, NULL, CLOCK_MONOTONIC, &ts) !=
+			    ETIMEDOUT)
+				break;
 			pthread_mutex_lock(&vm->lock);
 			vmm_kick_all_locked(vm);
 			pthread_cond_broadcast(&vm->vcpu_cond);
 			pthread_mutex_unlock(&vm->lock);
-			nanosleep(&ts, NULL);
 		}
 		vm->vcpus[i].thread_started = false;
 	}

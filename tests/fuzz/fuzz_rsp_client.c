@@ -28,14 +28,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t = gdbstub_client_attach_fd(sv[1], &o, &err);
 	sv[1] = -1;
 	if (t) {
-		for (int i = 0; i < target_cpu_count(t); i++) {
-			target_get_regs(t, i, &r);
-			target_read_mem(t, i, 0x1000, mem, sizeof(mem));
-			target_describe_cpu(t, i, desc, sizeof(desc));
+		/* Twice: the second stop reads the stack windows guessed from the first. */
+		for (int round = 0; round < 2; round++) {
+			for (int i = 0; i < target_cpu_count(t); i++) {
+				if (target_get_regs(t, i, &r) == 0)
+					target_read_mem(t, i, r.gpr[TREG_RSP] + 8, mem, sizeof(mem));
+				target_read_mem(t, i, 0x1000, mem, sizeof(mem));
+				target_describe_cpu(t, i, desc, sizeof(desc));
+			}
+			if (target_resume(t, NULL) == 0 && round == 0)
+				target_stop(t);
 		}
-		if (target_resume(t, NULL) == 0)
-			while (target_poll_event(t, &ev) == 0 && ev.kind != TARGET_EV_GONE)
-				;
+		while (target_poll_event(t, &ev) == 0 && ev.kind != TARGET_EV_GONE)
+			;
 		gdbstub_client_detach(t, ev.kind != TARGET_EV_GONE);
 		gdbstub_client_close(t);
 	}
