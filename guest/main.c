@@ -218,6 +218,17 @@ void kernel_main(uint32_t start_info_paddr)
 	boot_time("idt_ready", t_idt);
 	boot_time("clock_ready", rdtsc());
 
+	{
+		uint32_t r1[4], r7[4] = { 0, 0, 0, 0 };
+
+		/* What --cpu left of the features (tests check the template reached the guest). */
+		cpuid(1, r1);
+		cpuid(0, r7);
+		if (r7[0] >= 7)
+			cpuid(7, r7);	/* subleaf 0 */
+		kprintf("kprof-guest: cpuid 1 ecx 0x%08x edx 0x%08x, 7 ebx 0x%08x\n", r1[2], r1[3],
+			r7[1]);
+	}
 	si = start_info(start_info_paddr);
 	parse_cmdline(si);
 	lapic_init();

@@ -134,6 +134,7 @@ struct vmm {
 	uint32_t guest_debug_caps;	/* KVM_CAP_SET_GUEST_DEBUG2: supported KVM_GUESTDBG_* */
 	bool emulated_cpl0;		/* PVM backend: guest kernel code is emulated (see README) */
 	struct kvm_cpuid2 *cpuid;	/* supported CPUID, patched per vCPU before it is set */
+	_Atomic unsigned long int3_delivered;	/* int3s the host failed to emulate, delivered */
 
 	unsigned ncpus;
 	struct vmm_vcpu vcpus[VMM_MAX_CPUS];
@@ -219,6 +220,9 @@ void vmm_lab_profile_print_text(const struct vmm_boot_profile *p, FILE *f);
 void vmm_lab_profile_print_json(const struct vmm_boot_profile *p, FILE *f);
 /* restore.c: vmm_create's path for cfg.restore_path (vm allocated, nothing else done). */
 int vmm_restore_create(struct vmm *vm);
+/* emulation.c: after KVM_EXIT_INTERNAL_ERROR (emulation) on a vCPU thread.  True when the
+ * guest may run on (an int3 delivered as #BP); false with *why describing the instruction. */
+bool vmm_emulation_failure(struct vmm_vcpu *vcpu, char *why, size_t len);
 /* target.c */
 void vmm_target_init(struct vmm *vm);
 int vmm_vcpu_read_state(struct vmm_vcpu *vcpu, struct kvm_regs *regs, struct kvm_sregs *sregs);

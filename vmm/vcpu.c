@@ -372,13 +372,17 @@ static void handle_exit(struct vmm_vcpu *vcpu)
 			    "cpu %d: guest requested %s", vcpu->id,
 			    run->system_event.type == KVM_SYSTEM_EVENT_RESET ? "a reset" : "power-off");
 		break;
-	case KVM_EXIT_INTERNAL_ERROR:
+	case KVM_EXIT_INTERNAL_ERROR: {
+		char why[128] = "";
+
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+		    vmm_emulation_failure(vcpu, why, sizeof(why)))
+			break;
 		vmm_end_run(vm, vcpu, VMM_END_INTERNAL, VMM_EXIT_INTERNAL, 0,
-			    "cpu %d: KVM internal error, suberror %u%s", vcpu->id,
-			    run->internal.suberror,
-			    run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
-				    " (instruction emulation failed)" : "");
+			    "cpu %d: KVM internal error, suberror %u%s%s%s", vcpu->id,
+			    run->internal.suberror, why[0] ? " (" : "", why, why[0] ? ")" : "");
 		break;
+	}
 	case KVM_EXIT_FAIL_ENTRY:
 		vmm_end_run(vm, vcpu, VMM_END_UNHANDLED, VMM_EXIT_UNHANDLED, 0,
 			    "cpu %d: VM entry failed, reason 0x%llx", vcpu->id,

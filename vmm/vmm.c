@@ -130,6 +130,8 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	d = kp_now_ns();
 	ret = vmm_cpuid_init(vm);
 	vmm_detail_mark(vm, VMM_DETAIL_CPUID, &d);
+	if (ret == -EINVAL)	/* a --cpu template this host's KVM cannot give */
+		goto fail;
 	for (unsigned i = 0; !ret && i < vm->ncpus; i++)
 		ret = vmm_vcpu_create(vm, (int)i, entry);
 	d = kp_now_ns();

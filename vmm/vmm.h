@@ -53,6 +53,7 @@ struct vmm_config {
 	const char *kernel;		/* path of the PVH ELF */
 	const char *cmdline;		/* guest command line, "" by default */
 	const char *serial_path;	/* NULL: guest serial output to stdout */
+	const char *cpu;		/* --cpu template ("host,-cx16"); NULL: KVM's CPUID as is */
 	enum vmm_profile_format boot_profile;
 	bool start_halted;		/* vmm_start leaves every vCPU parked until target resume */
 	uint64_t t0_ns;			/* kp_now_ns() when the command began (0: at vmm_create) */

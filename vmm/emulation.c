@@ -1,0 +1,92 @@
+/* What the monitor does when the host's KVM could not emulate a guest instruction.
+ *
+ * On the paravirtualized backend (kvm_pvm, see README.md "This host's KVM and Linux") guest
+ * kernel code runs in KVM's instruction emulator, which gives up with KVM_EXIT_INTERNAL_ERROR
+ * (KVM_INTERNAL_ERROR_EMULATION) on a few instructions.  One of them is `int3` at CPL0, which
+ * Linux executes on purpose (its int3 self-test, and text patching: text_poke_bp plants an int3
+ * while it rewrites an instruction other CPUs may run).  Its meaning is fixed by the
+ * architecture, so the monitor delivers it as the #BP trap it is: RIP past the int3, exception
+ * 3 injected with KVM_SET_VCPU_EVENTS.  Hardware KVM executes int3 itself and never exits here,
+ * and the fix-up is only armed on the emulating backend.
+ *
+ * Any other failure ends the run; its message names the instruction bytes, since "emulation
+ * failed" alone does not say which instruction the guest must avoid (--cpu removes CPUID
+ * features so that Linux chooses other code). */
+#include "vmm/insn_hint.h"
+#include "vmm/internal.h"
+
+#include "common/common.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#define INT3 0xcc
+#define BP_VECTOR 3
+
+static long read_code(struct vmm *vm, const struct kvm_regs *r, const struct kvm_sregs *s,
+		      uint8_t *buf, size_t len)
+{
+	struct vmm_paging pg = { .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer };
+
+	return vmm_linear_copy(&vm->mem, &pg, s->cs.base + r->rip, buf, len, 0);
+}
+
+static int deliver_int3(struct vmm_vcpu *vcpu, struct kvm_regs *r)
+{
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	/* An event already on its way would be lost under ours. */
+	if (ev.exception.injected || ev.exception.pending || ev.interrupt.injected ||
+	    ev.nmi.injected)
+		return -EBUSY;
+	r->rip++;	/* #BP is a trap: the handler sees the address after the int3 */
+	if (ioctl(vcpu->fd, KVM_SET_REGS, r) < 0)
+		return -errno;
+	memset(&ev.exception, 0, sizeof(ev.exception));
+	ev.exception.injected = 1;
+	ev.exception.nr = BP_VECTOR;
+	ev.flags = 0;	/* leave NMI, SIPI, shadow and SMM state as they are */
+	if (ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+bool vmm_emulation_failure(struct vmm_vcpu *vcpu, char *why, size_t len)
+{
+	struct vmm *vm = vcpu->vm;
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	uint8_t code[15];
+	long n;
+	int ret;
+
+	snprintf(why, len, "instruction emulation failed");
+	if (vmm_vcpu_read_state(vcpu, &r, &s))
+		return false;
+	n = read_code(vm, &r, &s, code, sizeof(code));
+	if (n <= 0) {
+		snprintf(why, len, "instruction emulation failed at rip 0x%llx (not mapped)",
+			 (unsigned long long)r.rip);
+		return false;
+	}
+	if (vm->emulated_cpl0 && code[0] == INT3 && (s.cs.selector & 3) == 0) {
+		ret = deliver_int3(vcpu, &r);
+		if (!ret) {
+			atomic_fetch_add(&vm->int3_delivered, 1);
+			return true;
+		}
+		kp_debug("cpu %d: int3 at 0x%llx not delivered: %s", vcpu->id,
+			 (unsigned long long)r.rip, strerror(-ret));
+	}
+	const char *mn = NULL, *feature = vmm_insn_feature(code, (size_t)n, &mn);
+	int o = snprintf(why, len, "emulation failed at rip 0x%llx:", (unsigned long long)r.rip);
+
+	for (long i = 0; i < n && i < 8 && o > 0 && (size_t)o < len; i++)
+		o += snprintf(why + o, len - (size_t)o, " %02x", code[i]);
+	if (feature && o > 0 && (size_t)o < len)
+		snprintf(why + o, len - (size_t)o, "; %s: try --cpu host,-%s", mn, feature);
+	return false;
+}
