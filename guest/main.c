@@ -125,6 +125,26 @@ static void parse_cmdline(const struct hvm_start_info *si)
 		flood(flood_kind);
 }
 
+/* Module 0 (the loader's initrd): its place, size and FNV-1a 64 hash, which tests compare
+ * with the file's.  Physical memory below 4 GiB is identity-mapped. */
+static void print_module(const struct hvm_modlist_entry *m)
+{
+	const uint8_t *p = (const uint8_t *)(uintptr_t)m->paddr;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	if (m->paddr >= 0x100000000ull || m->paddr + m->size > 0x100000000ull) {
+		kprintf("kprof-guest: module 0 at 0x%llx is above 4 GiB\n",
+			(unsigned long long)m->paddr);
+		return;
+	}
+	for (uint64_t i = 0; i < m->size; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	kprintf("kprof-guest: initrd at 0x%llx, %llu bytes, fnv1a64 0x%016llx\n",
+		(unsigned long long)m->paddr, (unsigned long long)m->size, (unsigned long long)h);
+}
+
 static const struct hvm_start_info *start_info(uint32_t paddr)
 {
 	const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)paddr;
@@ -147,6 +167,8 @@ static const struct hvm_start_info *start_info(uint32_t paddr)
 	} else {
 		kprintf("kprof-guest: start info v%u\n", si->version);
 	}
+	if (si->nr_modules && si->modlist_paddr)
+		print_module((const struct hvm_modlist_entry *)(uintptr_t)si->modlist_paddr);
 	return si;
 }
 

@@ -22,6 +22,13 @@ struct hvm_start_info {
 	uint32_t reserved;
 };
 
+struct hvm_modlist_entry {
+	uint64_t paddr;
+	uint64_t size;
+	uint64_t cmdline_paddr;
+	uint64_t reserved;
+};
+
 struct hvm_memmap_entry {
 	uint64_t addr;
 	uint64_t size;
@@ -63,6 +70,14 @@ int vmm_write_boot_params(struct vmm *vm)
 	si.rsdp_paddr = rsdp;
 	si.memmap_paddr = VMM_MEMMAP_ADDR;
 	si.memmap_entries = KP_ARRAY_SIZE(map);
+	if (vm->initrd.size) {
+		/* Module 0 is the initrd, as Linux's PVH entry and QEMU read it. */
+		struct hvm_modlist_entry mod = { .paddr = vm->initrd.addr, .size = vm->initrd.size };
+
+		memcpy(vm->mem.base + VMM_MODLIST_ADDR, &mod, sizeof(mod));
+		si.nr_modules = 1;
+		si.modlist_paddr = VMM_MODLIST_ADDR;
+	}
 	memcpy(vm->mem.base + VMM_START_INFO_ADDR, &si, sizeof(si));
 	return 0;
 }

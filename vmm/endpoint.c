@@ -20,6 +20,7 @@ static const char *const detail_names[VMM_DETAIL_COUNT] = {
 	"guest_memory_mmap", "kvm_set_user_memory_region", "elf_load", "boot_params",
 	"vcpu_creation", "cpuid_config", "msr_setup", "register_setup", "vcpu_threads",
 	"memory_state_write", "vcpu_state_restore", "device_state_restore", "resume",
+	"initrd_read", "initrd_write",
 };
 
 const char *vmm_detail_name(enum vmm_detail d)

@@ -16,6 +16,7 @@
 
 /* Guest-physical layout of what the monitor writes below 1 MiB (Firecracker's PVH layout). */
 #define VMM_START_INFO_ADDR 0x6000ull
+#define VMM_MODLIST_ADDR 0x6040ull	/* PVH module list: the initrd (Firecracker's address) */
 #define VMM_MEMMAP_ADDR 0x7000ull
 #define VMM_CMDLINE_ADDR 0x20000ull
 #define VMM_ACPI_ADDR 0xe0000ull	/* RSDP, XSDT, FADT, MADT, DSDT (in the BIOS area Linux scans) */
@@ -134,6 +135,12 @@ struct vmm {
 	uint32_t guest_debug_caps;	/* KVM_CAP_SET_GUEST_DEBUG2: supported KVM_GUESTDBG_* */
 	bool emulated_cpl0;		/* PVM backend: guest kernel code is emulated (see README) */
 	struct kvm_cpuid2 *cpuid;	/* supported CPUID, patched per vCPU before it is set */
+	uint64_t kernel_end;		/* guest-physical end of the loaded kernel */
+	uint64_t initrd_addr_max;	/* highest initrd byte the boot protocol allows (0: 4 GiB) */
+	struct {
+		void *map;		/* the file, mapped between reading and writing it */
+		uint64_t size, addr;	/* size 0: no --initrd */
+	} initrd;
 	_Atomic unsigned long int3_delivered;	/* int3s the host failed to emulate, delivered */
 
 	unsigned ncpus;
@@ -184,6 +191,10 @@ int vmm_kvm_create_vm(struct vmm *vm);
 int vmm_memory_init(struct vmm *vm);
 /* load.c */
 int vmm_load_kernel(struct vmm *vm, uint32_t *entry);
+/* initrd.c: --initrd read (file checks, mapping) and written to guest RAM (placement) */
+int vmm_initrd_read(struct vmm *vm);
+int vmm_initrd_write(struct vmm *vm);
+void vmm_initrd_release(struct vmm *vm);
 /* boot_params.c, acpi.c */
 int vmm_write_boot_params(struct vmm *vm);
 int vmm_acpi_write(struct vmm *vm, uint64_t addr, uint64_t *rsdp);

@@ -41,6 +41,7 @@ int vmm_load_kernel(struct vmm *vm, uint32_t *entry)
 
 		/* RAM is fresh anonymous memory, already zero beyond filesz. */
 		memcpy(vm->mem.base + s->paddr, data + s->offset, s->filesz);
+		vm->kernel_end = KP_MAX(vm->kernel_end, s->paddr + s->memsz);
 	}
 	free(data);
 	*entry = img.pvh_entry;

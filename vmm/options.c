@@ -23,6 +23,8 @@ void vmm_config_usage(FILE *f)
 		"  --mem SIZE           guest RAM, e.g. 256M or 1G; a bare number is MiB (default 128M)\n"
 		"  --cmdline STR        kernel command line\n"
 		"  --serial FILE        write the guest's serial output to FILE instead of stdout\n"
+		"  --initrd FILE        initial RAM disk (initramfs), placed high in guest RAM and\n"
+		"                       passed as PVH module 0 or the zero page's ramdisk\n"
 		"  --cpu host[,-FEAT|+FEAT]...  CPUID feature template in QEMU's -cpu spelling,\n"
 		"                       e.g. host,-cx16,-xsave (default: what KVM supports)\n"
 		"  --boot-profile[=json]  print host phases, guest BOOT_TIME stages and port-0x80\n"
@@ -129,6 +131,16 @@ int vmm_config_parse_option(struct vmm_config *cfg, int argc, char **argv, int *
 			return -EINVAL;
 		}
 		cfg->cpu = v;
+		return 1;
+	}
+	if ((r = opt_value("--initrd", argc, argv, i, &v)) != 0) {
+		if (r < 0)
+			return r;
+		if (!*v) {
+			kp_error("--initrd: empty file name");
+			return -EINVAL;
+		}
+		cfg->initrd = v;
 		return 1;
 	}
 	if ((r = opt_value("--serial", argc, argv, i, &v)) != 0) {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char *const phase_names[VMM_PHASE_COUNT] = {
-	"kvm_open", "vm_create", "memory", "kernel_load", "boot_params",
+	"kvm_open", "vm_create", "memory", "kernel_load", "initrd_load", "boot_params",
 	"vcpu_setup", "boot_wait", "host_misc",
 };
 

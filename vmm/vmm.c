@@ -22,6 +22,9 @@ static int check_config(const struct vmm_config *cfg)
 				(unsigned long long)cfg->mem_size), -EINVAL;
 	if (!cfg->kernel && !cfg->restore_path)
 		return kp_error("no kernel given"), -EINVAL;
+	if (cfg->initrd && cfg->restore_path)
+		return kp_error("--initrd: not with --restore (the snapshot holds the guest's memory)"),
+		       -EINVAL;
 	if (cfg->cmdline && strlen(cfg->cmdline) >= VMM_CMDLINE_MAX)
 		return kp_error("--cmdline: longer than %d bytes", VMM_CMDLINE_MAX - 1), -EINVAL;
 	return 0;
@@ -112,6 +115,16 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 		goto fail;
 	phase_done(vm, VMM_PHASE_KERNEL_LOAD, &t);
 	vm->prof.detail_ns[VMM_DETAIL_ELF_LOAD] = vm->prof.phase_ns[VMM_PHASE_KERNEL_LOAD];
+
+	d = t;
+	ret = vmm_initrd_read(vm);
+	vmm_detail_mark(vm, VMM_DETAIL_INITRD_READ, &d);
+	if (!ret)
+		ret = vmm_initrd_write(vm);
+	vmm_detail_mark(vm, VMM_DETAIL_INITRD_WRITE, &d);
+	if (ret)
+		goto fail;
+	phase_done(vm, VMM_PHASE_INITRD_LOAD, &t);
 
 	ret = vmm_write_boot_params(vm);
 	/* Devices after the kernel checks, so a bad kernel does not truncate the --serial file. */
@@ -302,6 +315,7 @@ void vmm_destroy(struct vmm *vm)
 			close(v->fd);
 	}
 	vmm_serial_release(&vm->serial);
+	vmm_initrd_release(vm);
 	if (vm->mem.base)
 		munmap(vm->mem.base, vm->mem.size);
 	if (vm->event_fd >= 0)

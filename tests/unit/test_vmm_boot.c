@@ -1,5 +1,6 @@
-/* Unit tests for vmm/'s CPU feature templates (--cpu) and the instruction-to-feature hints
- * printed after an emulation failure: pure code on hand-made CPUID tables and byte strings. */
+/* Unit tests for the pure parts of vmm/'s boot paths: CPU feature templates (--cpu), the
+ * instruction-to-feature hints printed after an emulation failure, initrd placement and the
+ * bzImage setup header, on hand-made tables, byte strings and headers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "vmm/boot_image.h"
 #include "vmm/cpu_template.h"
 #include "vmm/insn_hint.h"
 
@@ -158,12 +160,35 @@ static void test_insn_hint(void **state)
 	expect_hint("", 0, NULL, NULL);
 }
 
+static void test_initrd_place(void **state)
+{
+	uint64_t a = 0;
+
+	(void)state;
+	/* Top of RAM, page-aligned down. */
+	assert_int_equal(vmm_initrd_place(256 << 20, 0x2000000, 0, 5000, &a), 0);
+	assert_int_equal(a, (256 << 20) - 8192);
+	/* The boot protocol's initrd_addr_max (a bzImage says 0x7fffffff). */
+	assert_int_equal(vmm_initrd_place(3ull << 30, 0x2000000, 0x7fffffff, 4096, &a), 0);
+	assert_int_equal(a, 0x80000000ull - 4096);
+	/* Exactly the room above the kernel, then one byte too many. */
+	assert_int_equal(vmm_initrd_place(0x400000, 0x200000, 0, 0x200000, &a), 0);
+	assert_int_equal(a, 0x200000);
+	assert_int_equal(vmm_initrd_place(0x400000, 0x200000, 0, 0x200001, &a), -E2BIG);
+	/* The kernel's end rounds up to a page. */
+	assert_int_equal(vmm_initrd_place(0x400000, 0x200001, 0, 0x200000, &a), -E2BIG);
+	assert_int_equal(vmm_initrd_place(0x400000, 0, 0, 0x400001, &a), -E2BIG);
+	assert_int_equal(vmm_initrd_place(0x400000, 0, 0, 0, &a), -E2BIG);
+	assert_int_equal(vmm_initrd_place(0x400000, 0x500000, 0, 1, &a), -E2BIG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_template_parse),
 		cmocka_unit_test(test_template_apply),
 		cmocka_unit_test(test_insn_hint),
+		cmocka_unit_test(test_initrd_place),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

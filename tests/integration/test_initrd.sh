@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# kprof run --initrd and --cpu on the bundled guest: the guest reads the initrd through
+# hvm_start_info's module list and prints its place, size and FNV-1a 64 hash, which must be the
+# file's; the boot profile has the initrd phase and its two detail rows (table and JSON); the
+# CPUID template reaches the guest; every bad --initrd and --cpu is one line and exit 2.
+# sanitize: yes
+set -u
+. "$(dirname "$0")/lib.sh"
+T=60
+
+fnv1a64() {
+	python3 -c '
+import sys
+h = 0xcbf29ce484222325
+for b in open(sys.argv[1], "rb").read():
+    h = ((h ^ b) * 0x100000001b3) & (2**64 - 1)
+print("0x%016x" % h)' "$1"
+}
+
+# 64 KiB of random bytes plus a partial page: the guest hashes it in emulated kernel code.
+head -c 65536 /dev/urandom >"$WORK/rd.bin"
+printf 'tail' >>"$WORK/rd.bin"
+size=$(stat -c %s "$WORK/rd.bin")
+want=$(fnv1a64 "$WORK/rd.bin")
+
+timeout $T "$KPROF" run --cpus 2 --mem 64M --initrd "$WORK/rd.bin" --cmdline iterations=1 \
+	--boot-profile "$GUEST" >"$WORK/rd.out" 2>"$WORK/rd.err"
+st=$?
+line=$(grep 'kprof-guest: initrd at' "$WORK/rd.out")
+addr=$(echo "$line" | sed -n 's/.*initrd at \(0x[0-9a-f]*\),.*/\1/p')
+if [ "$st" -eq 0 ] && echo "$line" | grep -q ", $size bytes, fnv1a64 $want\$"; then
+	pass "guest reads the initrd: $size bytes, hash $want"
+else
+	fail "guest reads the initrd" "status $st, want $size bytes $want, got: $line"
+fi
+# High in RAM, page-aligned, wholly below the end of the 64 MiB.
+if [ -n "$addr" ] && python3 -c '
+import sys
+a, n = int(sys.argv[1], 16), int(sys.argv[2])
+assert a % 4096 == 0 and a + n <= 64 << 20 and a >= (64 << 20) - n - 4096, (hex(a), n)' \
+	"$addr" "$size"; then
+	pass "initrd placed at the top of RAM, page-aligned ($addr)"
+else
+	fail "initrd placement" "$addr"
+fi
+ok=1
+for word in initrd_load initrd_read initrd_write elf_load; do
+	grep -q "$word" "$WORK/rd.err" || { ok=0; echo "    missing in profile: $word"; }
+done
+if [ $ok -eq 1 ]; then pass "boot profile table has the initrd rows"; else fail "initrd rows"; fi
+
+timeout $T "$KPROF" run --initrd "$WORK/rd.bin" --cmdline iterations=1 --boot-profile=json \
+	"$GUEST" >/dev/null 2>"$WORK/rd.json"
+st=$?
+if [ "$st" -eq 0 ] && python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+phases = {h["name"]: h["ns"] for h in p["host_phases"]}
+assert phases["initrd_load"] > 0, phases
+names = [h["name"] for h in p["host_phases"]]
+assert names.index("kernel_load") < names.index("initrd_load") < names.index("boot_params")
+text = open(sys.argv[1]).read()
+assert "initrd_read" in text and "initrd_write" in text
+' "$WORK/rd.json"; then
+	pass "boot profile json has the initrd phase"
+else
+	fail "boot profile json initrd" "status $st"
+	head -c 600 "$WORK/rd.json" | sed 's/^/    /'
+fi
+
+# Without --initrd the guest sees no module.
+timeout $T "$KPROF" run --cmdline iterations=1 "$GUEST" >"$WORK/nord.out" 2>&1
+if ! grep -q 'initrd at' "$WORK/nord.out"; then
+	pass "no --initrd: no module"
+else
+	fail "no --initrd: no module"
+fi
+
+# --- bad --initrd: one line naming the file, exit 2, nothing booted
+one_line_exit2() {
+	local name=$1 pattern=$2
+	shift 2
+	"$@" >"$WORK/bad.out" 2>"$WORK/bad.err"
+	local st=$? n
+	n=$(wc -l <"$WORK/bad.err")
+	if [ "$st" -eq 2 ] && [ "$n" -eq 1 ] && grep -q -- "$pattern" "$WORK/bad.err" &&
+		[ ! -s "$WORK/bad.out" ]; then
+		pass "$name"
+	else
+		fail "$name" "status $st, $n lines: $(head -2 "$WORK/bad.err")"
+	fi
+}
+: >"$WORK/empty.img"
+head -c 3145728 /dev/zero >"$WORK/3m.img"
+one_line_exit2 "--initrd missing" "no-such.img: No such file" \
+	timeout $T "$KPROF" run --initrd "$WORK/no-such.img" "$GUEST"
+one_line_exit2 "--initrd empty" "empty.img: the file is empty" \
+	timeout $T "$KPROF" run --initrd "$WORK/empty.img" "$GUEST"
+one_line_exit2 "--initrd a directory" "not a regular file" \
+	timeout $T "$KPROF" run --initrd "$WORK" "$GUEST"
+one_line_exit2 "--initrd larger than RAM" "do not fit in 2 MiB of guest RAM" \
+	timeout $T "$KPROF" run --mem 2M --initrd "$WORK/3m.img" "$GUEST"
+one_line_exit2 "--initrd no room above the kernel" "between the kernel's end" \
+	timeout $T "$KPROF" run --mem 4M --initrd "$WORK/3m.img" "$GUEST"
+one_line_exit2 "--initrd without a value" "missing value" \
+	timeout $T "$KPROF" run "$GUEST" --initrd
+
+# --- --cpu: the template reaches the guest's CPUID (cx16 is leaf 1 ECX bit 13, a bit KVM
+# governs on every backend), and bad templates are refused.
+ecx() { sed -n 's/.*cpuid 1 ecx \(0x[0-9a-f]*\).*/\1/p' "$1"; }
+timeout $T "$KPROF" run --cmdline iterations=1 "$GUEST" >"$WORK/cpu-host.out" 2>&1
+timeout $T "$KPROF" run --cpu host,-cx16 --cmdline iterations=1 "$GUEST" >"$WORK/cpu-cx16.out" 2>&1
+st=$?
+a=$(ecx "$WORK/cpu-host.out")
+b=$(ecx "$WORK/cpu-cx16.out")
+if [ "$st" -eq 0 ] && [ -n "$a" ] && [ -n "$b" ] &&
+	[ $(( a & (1 << 13) )) -ne 0 ] && [ $(( b & (1 << 13) )) -eq 0 ] &&
+	[ $(( a & ~(1 << 13) )) -eq $(( b & ~(1 << 13) )) ]; then
+	pass "--cpu host,-cx16: the guest sees leaf 1 ECX $a -> $b"
+else
+	fail "--cpu host,-cx16" "status $st, ecx $a -> $b"
+fi
+one_line_exit2 "--cpu unknown feature" "'nosuch' is not a CPU feature" \
+	timeout $T "$KPROF" run --cpu host,-nosuch "$GUEST"
+one_line_exit2 "--cpu unknown model" "'qemu64' is not a CPU model" \
+	timeout $T "$KPROF" run --cpu qemu64 "$GUEST"
+one_line_exit2 "--cpu bad value" "=on or =off" \
+	timeout $T "$KPROF" run --cpu host,cx16=maybe "$GUEST"
