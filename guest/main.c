@@ -16,12 +16,28 @@ static uint64_t iterations = DEFAULT_ITERATIONS;
 static struct machine machine;
 
 /*
- * fault=exception|triple: fail on purpose, for tests of fault reporting.
+ * fault=exception|triple|int3|fwait: fail on purpose, for tests of fault reporting.
  * "exception" runs ud2 (the guest reports it and exits with EXIT_FAULT);
- * "triple" loads an empty IDT first, so the CPU shuts down (triple fault).
+ * "triple" loads an empty IDT first, so the CPU shuts down (triple fault);
+ * "int3" runs an int3, reported as #BP with the RIP after it (a trap), then EXIT_FAULT;
+ * "fwait" runs an fwait with no x87 exception pending, which does nothing: the boot goes on.
+ * The last two are instructions a host's emulator may fail on (vmm/emulation.c).
  */
+extern const char int3_site[];
+
 static void inject_fault(const char *kind)
 {
+	if (strcmp_eq(kind, "fwait")) {
+		__asm__ volatile("fwait");
+		kprintf("kprof-guest: fwait done\n");
+		return;
+	}
+	if (strcmp_eq(kind, "int3")) {
+		kprintf("kprof-guest: injecting fault 'int3' at 0x%llx\n",
+			(unsigned long long)(uintptr_t)int3_site);
+		__asm__ volatile(".globl int3_site\nint3_site: int3");
+		return;
+	}
 	if (!strcmp_eq(kind, "exception") && !strcmp_eq(kind, "triple")) {
 		kprintf("kprof-guest: ignoring unknown fault kind '%s'\n", kind);
 		return;

@@ -9,6 +9,11 @@
  * 3 injected with KVM_SET_VCPU_EVENTS.  Hardware KVM executes int3 itself and never exits here,
  * and the fix-up is only armed on the emulating backend.
  *
+ * `fwait` (Linux's fpu__drop runs one) fails the same way; it only checks for a pending x87
+ * exception, so the monitor does what the CPU would: #NM when CR0.TS and CR0.MP are set, #MF
+ * when the FPU status word has an unmasked exception pending (ES) and CR0.NE is set, otherwise
+ * nothing but the step past it.
+ *
  * Any other failure ends the run; its message names the instruction bytes, since "emulation
  * failed" alone does not say which instruction the guest must avoid (--cpu removes CPUID
  * features so that Linux chooses other code). */
@@ -22,7 +27,14 @@
 #include <sys/ioctl.h>
 
 #define INT3 0xcc
+#define FWAIT 0x9b
 #define BP_VECTOR 3
+#define NM_VECTOR 7
+#define MF_VECTOR 16
+#define CR0_MP (1ull << 1)
+#define CR0_TS (1ull << 3)
+#define CR0_NE (1ull << 5)
+#define FSW_ES 0x80
 
 static long read_code(struct vmm *vm, const struct kvm_regs *r, const struct kvm_sregs *s,
 		      uint8_t *buf, size_t len)
@@ -32,7 +44,9 @@ static long read_code(struct vmm *vm, const struct kvm_regs *r, const struct kvm
 	return vmm_linear_copy(&vm->mem, &pg, s->cs.base + r->rip, buf, len, 0);
 }
 
-static int deliver_int3(struct vmm_vcpu *vcpu, struct kvm_regs *r)
+/* Inject exception `vector` (none when negative) after moving RIP by `advance` bytes: a trap
+ * (#BP) is reported after the instruction, a fault (#NM, #MF) at it. */
+static int complete(struct vmm_vcpu *vcpu, struct kvm_regs *r, unsigned advance, int vector)
 {
 	struct kvm_vcpu_events ev;
 
@@ -42,16 +56,33 @@ static int deliver_int3(struct vmm_vcpu *vcpu, struct kvm_regs *r)
 	if (ev.exception.injected || ev.exception.pending || ev.interrupt.injected ||
 	    ev.nmi.injected)
 		return -EBUSY;
-	r->rip++;	/* #BP is a trap: the handler sees the address after the int3 */
-	if (ioctl(vcpu->fd, KVM_SET_REGS, r) < 0)
-		return -errno;
+	if (advance) {
+		r->rip += advance;
+		if (ioctl(vcpu->fd, KVM_SET_REGS, r) < 0)
+			return -errno;
+	}
+	if (vector < 0)
+		return 0;
 	memset(&ev.exception, 0, sizeof(ev.exception));
 	ev.exception.injected = 1;
-	ev.exception.nr = BP_VECTOR;
+	ev.exception.nr = (uint8_t)vector;
 	ev.flags = 0;	/* leave NMI, SIPI, shadow and SMM state as they are */
 	if (ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
 		return -errno;
 	return 0;
+}
+
+static int do_fwait(struct vmm_vcpu *vcpu, struct kvm_regs *r, const struct kvm_sregs *s)
+{
+	struct kvm_fpu fpu;
+
+	if ((s->cr0 & CR0_TS) && (s->cr0 & CR0_MP))
+		return complete(vcpu, r, 0, NM_VECTOR);
+	if (ioctl(vcpu->fd, KVM_GET_FPU, &fpu) < 0)
+		return -errno;
+	if ((fpu.fsw & FSW_ES) && (s->cr0 & CR0_NE))
+		return complete(vcpu, r, 0, MF_VECTOR);
+	return complete(vcpu, r, 1, -1);
 }
 
 bool vmm_emulation_failure(struct vmm_vcpu *vcpu, char *why, size_t len)
@@ -72,14 +103,19 @@ bool vmm_emulation_failure(struct vmm_vcpu *vcpu, char *why, size_t len)
 			 (unsigned long long)r.rip);
 		return false;
 	}
-	if (vm->emulated_cpl0 && code[0] == INT3 && (s.cs.selector & 3) == 0) {
-		ret = deliver_int3(vcpu, &r);
+	if (vm->emulated_cpl0 && (s.cs.selector & 3) == 0 && (code[0] == INT3 || code[0] == FWAIT)) {
+		uint64_t at = r.rip;
+
+		ret = code[0] == INT3 ? complete(vcpu, &r, 1, BP_VECTOR) : do_fwait(vcpu, &r, &s);
 		if (!ret) {
-			atomic_fetch_add(&vm->int3_delivered, 1);
+			/* Linux patches text with int3 all through its life: count, do not log. */
+			if (atomic_fetch_add(&vm->emulation_completed, 1) == 0)
+				kp_debug("cpu %d: %s at 0x%llx done by the monitor", vcpu->id,
+					 code[0] == INT3 ? "int3" : "fwait", (unsigned long long)at);
 			return true;
 		}
-		kp_debug("cpu %d: int3 at 0x%llx not delivered: %s", vcpu->id,
-			 (unsigned long long)r.rip, strerror(-ret));
+		kp_debug("cpu %d: %s at 0x%llx not completed: %s", vcpu->id,
+			 code[0] == INT3 ? "int3" : "fwait", (unsigned long long)at, strerror(-ret));
 	}
 	const char *mn = NULL, *feature = vmm_insn_feature(code, (size_t)n, &mn);
 	int o = snprintf(why, len, "emulation failed at rip 0x%llx:", (unsigned long long)r.rip);

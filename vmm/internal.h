@@ -141,7 +141,7 @@ struct vmm {
 		void *map;		/* the file, mapped between reading and writing it */
 		uint64_t size, addr;	/* size 0: no --initrd */
 	} initrd;
-	_Atomic unsigned long int3_delivered;	/* int3s the host failed to emulate, delivered */
+	_Atomic unsigned long emulation_completed;	/* int3/fwait the host failed, done here */
 
 	unsigned ncpus;
 	struct vmm_vcpu vcpus[VMM_MAX_CPUS];
@@ -232,7 +232,7 @@ void vmm_lab_profile_print_json(const struct vmm_boot_profile *p, FILE *f);
 /* restore.c: vmm_create's path for cfg.restore_path (vm allocated, nothing else done). */
 int vmm_restore_create(struct vmm *vm);
 /* emulation.c: after KVM_EXIT_INTERNAL_ERROR (emulation) on a vCPU thread.  True when the
- * guest may run on (an int3 delivered as #BP); false with *why describing the instruction. */
+ * guest may run on (an int3 or fwait completed); false with *why describing the instruction. */
 bool vmm_emulation_failure(struct vmm_vcpu *vcpu, char *why, size_t len);
 /* target.c */
 void vmm_target_init(struct vmm *vm);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kprof run --initrd and --cpu on the bundled guest: the guest reads the initrd through
+# kprof run --initrd, --cpu and the emulation fix-ups on the bundled guest: the guest reads the initrd through
 # hvm_start_info's module list and prints its place, size and FNV-1a 64 hash, which must be the
 # file's; the boot profile has the initrd phase and its two detail rows (table and JSON); the
 # CPUID template reaches the guest; every bad --initrd and --cpu is one line and exit 2.
@@ -126,3 +126,24 @@ one_line_exit2 "--cpu unknown model" "'qemu64' is not a CPU model" \
 	timeout $T "$KPROF" run --cpu qemu64 "$GUEST"
 one_line_exit2 "--cpu bad value" "=on or =off" \
 	timeout $T "$KPROF" run --cpu host,cx16=maybe "$GUEST"
+
+# --- instructions the host's emulator may fail on at CPL0, done as the CPU would: int3 is
+# a #BP trap reported after the int3; fwait with nothing pending is a no-op.
+timeout $T "$KPROF" run --cmdline "iterations=1 fault=int3" "$GUEST" >"$WORK/int3.out" 2>&1
+st=$?
+site=$(sed -n "s/.*injecting fault 'int3' at \(0x[0-9a-f]*\).*/\1/p" "$WORK/int3.out")
+rip=$(sed -n 's/.*exception 3 (breakpoint) error 0x0 rip \(0x[0-9a-f]*\) .*/\1/p' "$WORK/int3.out")
+if [ "$st" -eq 127 ] && [ -n "$site" ] && [ -n "$rip" ] && [ $((rip - site)) -eq 1 ]; then
+	pass "int3 at CPL0 reaches the guest as #BP, rip after it ($site -> $rip)"
+else
+	fail "int3 as #BP" "status $st, site $site, rip $rip"
+	tail -5 "$WORK/int3.out" | sed 's/^/    /'
+fi
+timeout $T "$KPROF" run --cmdline "iterations=1 fault=fwait" "$GUEST" >"$WORK/fwait.out" 2>&1
+st=$?
+if [ "$st" -eq 0 ] && grep -q 'fwait done' "$WORK/fwait.out" && grep -q 'all 1 cpus done' "$WORK/fwait.out"; then
+	pass "fwait at CPL0 runs on"
+else
+	fail "fwait" "status $st"
+	tail -5 "$WORK/fwait.out" | sed 's/^/    /'
+fi
