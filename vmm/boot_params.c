@@ -42,6 +42,7 @@ int vmm_write_boot_params(struct vmm *vm)
 {
 	struct hvm_start_info si;
 	struct hvm_memmap_entry map[3];
+	struct vmm_e820 e820[3];
 	uint64_t rsdp;
 	size_t cl = strlen(vm->cmdline);
 	int ret;
@@ -53,14 +54,18 @@ int vmm_write_boot_params(struct vmm *vm)
 	}
 	memcpy(vm->mem.base + VMM_CMDLINE_ADDR, vm->cmdline, cl + 1);
 
-	map[0] = (struct hvm_memmap_entry){ .addr = 0, .size = VMM_LOW_RAM_END, .type = E820_RAM };
+	e820[0] = (struct vmm_e820){ .addr = 0, .size = VMM_LOW_RAM_END, .type = E820_RAM };
 	/* VGA hole and BIOS area; the ACPI tables live at its top, where Linux also scans. */
-	map[1] = (struct hvm_memmap_entry){ .addr = VMM_LOW_RAM_END,
-					    .size = VMM_KERNEL_LOWEST - VMM_LOW_RAM_END,
-					    .type = E820_RESERVED };
-	map[2] = (struct hvm_memmap_entry){ .addr = VMM_KERNEL_LOWEST,
-					    .size = vm->mem.size - VMM_KERNEL_LOWEST,
-					    .type = E820_RAM };
+	e820[1] = (struct vmm_e820){ .addr = VMM_LOW_RAM_END,
+				     .size = VMM_KERNEL_LOWEST - VMM_LOW_RAM_END,
+				     .type = E820_RESERVED };
+	e820[2] = (struct vmm_e820){ .addr = VMM_KERNEL_LOWEST,
+				     .size = vm->mem.size - VMM_KERNEL_LOWEST, .type = E820_RAM };
+	if (vm->linux_boot.on)
+		return vmm_linux_write_zero_page(vm, rsdp, e820, KP_ARRAY_SIZE(e820));
+	for (size_t i = 0; i < KP_ARRAY_SIZE(map); i++)
+		map[i] = (struct hvm_memmap_entry){ .addr = e820[i].addr, .size = e820[i].size,
+						    .type = e820[i].type };
 	memcpy(vm->mem.base + VMM_MEMMAP_ADDR, map, sizeof(map));
 
 	memset(&si, 0, sizeof(si));

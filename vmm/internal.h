@@ -11,6 +11,7 @@
 
 #include "common/common.h"
 #include "target/target.h"
+#include "vmm/boot_image.h"
 #include "vmm/pagewalk.h"
 #include "vmm/vmm.h"
 
@@ -137,6 +138,12 @@ struct vmm {
 	struct kvm_cpuid2 *cpuid;	/* supported CPUID, patched per vCPU before it is set */
 	uint64_t kernel_end;		/* guest-physical end of the loaded kernel */
 	uint64_t initrd_addr_max;	/* highest initrd byte the boot protocol allows (0: 4 GiB) */
+	struct {			/* a bzImage (linux_boot.c); off: PVH */
+		bool on;
+		uint64_t entry;		/* startup_64: load address + 0x200 */
+		struct vmm_bzimage img;
+		uint8_t hdr[0x302];	/* the file's first bytes, through the setup header */
+	} linux_boot;
 	struct {
 		void *map;		/* the file, mapped between reading and writing it */
 		uint64_t size, addr;	/* size 0: no --initrd */
@@ -195,6 +202,11 @@ int vmm_load_kernel(struct vmm *vm, uint32_t *entry);
 int vmm_initrd_read(struct vmm *vm);
 int vmm_initrd_write(struct vmm *vm);
 void vmm_initrd_release(struct vmm *vm);
+/* linux_boot.c: the 64-bit Linux boot protocol for a bzImage */
+int vmm_linux_load(struct vmm *vm, const uint8_t *data, size_t len, const struct vmm_bzimage *img);
+int vmm_linux_write_zero_page(struct vmm *vm, uint64_t rsdp, const struct vmm_e820 *map,
+			      unsigned nmap);
+int vmm_linux_boot_regs(struct vmm_vcpu *vcpu);
 /* boot_params.c, acpi.c */
 int vmm_write_boot_params(struct vmm *vm);
 int vmm_acpi_write(struct vmm *vm, uint64_t addr, uint64_t *rsdp);

@@ -73,6 +73,22 @@ int vmm_load_kernel(struct vmm *vm, uint32_t *entry)
 		kp_error("%s: %s", path, strerror(-ret));
 		goto out;
 	}
+	if (data && len >= 4 && memcmp(data, "\177ELF", 4)) {
+		/* Not ELF: a bzImage (the Linux boot protocol), or nothing kprof boots. */
+		struct vmm_bzimage bz;
+
+		ret = vmm_bzimage_parse(data, len, &bz, err, sizeof(err));
+		if (ret == -ENOENT) {
+			kp_error("%s: not an ELF file or a bzImage", path);
+			ret = -ENOEXEC;
+		} else if (ret) {
+			kp_error("%s: %s", path, err);
+		} else {
+			ret = vmm_linux_load(vm, data, len, &bz);
+		}
+		*entry = 0;
+		goto out;
+	}
 	ret = vmm_elf_parse(data ? data : (const uint8_t *)"", len, &img, err, sizeof(err));
 	if (!ret)
 		ret = vmm_elf_check_fit(&img, VMM_KERNEL_LOWEST, vm->mem.size, err, sizeof(err));

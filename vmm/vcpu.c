@@ -56,6 +56,8 @@ static int set_boot_regs(struct vmm_vcpu *vcpu, uint32_t entry)
 	};
 	struct kvm_segment data = code;
 
+	if (vcpu->vm->linux_boot.on)
+		return vmm_linux_boot_regs(vcpu);
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
 	/* PVH: 32-bit protected mode, flat 4 GiB segments, paging off. */

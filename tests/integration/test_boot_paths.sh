@@ -147,3 +147,52 @@ else
 	fail "fwait" "status $st"
 	tail -5 "$WORK/fwait.out" | sed 's/^/    /'
 fi
+
+# --- bzImage: the Linux 64-bit boot protocol on a tiny kernel (tests/integration/data/
+# bz-tiny.S) that prints the zero page's command line and exits with what it found in it.
+DATA="$(dirname "$0")/data"
+bz() {	# bz NAME [--defsym ...]: build a variant
+	local name=$1
+	shift
+	as --64 "$@" -o "$WORK/$name.o" "$DATA/bz-tiny.S" &&
+		ld -m elf_x86_64 --oformat binary -Ttext=0 -e 0 -o "$WORK/$name.bin" "$WORK/$name.o"
+}
+bz bz || fail "assemble bz-tiny"
+timeout $T "$KPROF" run --cmdline "console=ttyS0 quiet" "$WORK/bz.bin" >"$WORK/bz.out" 2>"$WORK/bz.err"
+st=$?
+# 3 e820 entries | 0x20 loader type 0xff
+if [ "$st" -eq $((0x23)) ] && grep -q "^bz-tiny: cmdline 'console=ttyS0 quiet'\$" "$WORK/bz.out"; then
+	pass "bzImage: 64-bit entry, zero page with command line, e820 and loader type"
+else
+	fail "bzImage boot" "status $st: $(cat "$WORK/bz.out" "$WORK/bz.err" | head -3)"
+fi
+timeout $T "$KPROF" run --initrd "$WORK/rd.bin" "$WORK/bz.bin" >/dev/null 2>"$WORK/bz.err"
+st=$?
+if [ "$st" -eq $((0x73)) ]; then
+	pass "bzImage: ramdisk_image/ramdisk_size in the zero page, page-aligned, below initrd_addr_max"
+else
+	fail "bzImage with --initrd" "status $st: $(head -2 "$WORK/bz.err")"
+fi
+bz old --defsym VERSION=0x20b
+bz no64 --defsym XLF=0
+bz huge --defsym INIT_SIZE=0x10000000
+head -c $((0x240)) "$WORK/bz.bin" >"$WORK/short.bin"
+head -c 1024 "$WORK/bz.bin" >"$WORK/nokernel.bin"
+one_line_exit2 "bzImage truncated setup header" "short.bin: truncated bzImage setup header" \
+	timeout $T "$KPROF" run "$WORK/short.bin"
+one_line_exit2 "bzImage with no protected-mode kernel" "no protected-mode kernel" \
+	timeout $T "$KPROF" run "$WORK/nokernel.bin"
+one_line_exit2 "bzImage old protocol" "boot protocol 2.11 is older than 2.12" \
+	timeout $T "$KPROF" run "$WORK/old.bin"
+one_line_exit2 "bzImage without a 64-bit entry" "no 64-bit entry point" \
+	timeout $T "$KPROF" run "$WORK/no64.bin"
+one_line_exit2 "bzImage larger than RAM" "the kernel needs 272 MiB of RAM" \
+	timeout $T "$KPROF" run --mem 64M "$WORK/huge.bin"
+one_line_exit2 "bzImage command line longer than cmdline_size" "the kernel takes at most 255" \
+	timeout $T "$KPROF" run --cmdline "$(printf 'x%.0s' $(seq 300))" "$WORK/bz.bin"
+one_line_exit2 "neither ELF nor bzImage" "not an ELF file or a bzImage" \
+	timeout $T "$KPROF" run "$DATA/bz-tiny.S"
+if [ -s "${LINUX_DIR:-build/linux}/vmlinuz" ]; then
+	one_line_exit2 "Debian's vmlinuz larger than RAM" "the kernel needs .* MiB of RAM from 0x1000000" \
+		timeout $T "$KPROF" run --mem 32M "${LINUX_DIR:-build/linux}/vmlinuz"
+fi

@@ -182,6 +182,138 @@ static void test_initrd_place(void **state)
 	assert_int_equal(vmm_initrd_place(0x400000, 0x500000, 0, 1, &a), -E2BIG);
 }
 
+/* A minimal bzImage: two setup sectors (setup_sects 1), protocol 2.15, 64-bit entry, then a
+ * 4 KiB protected-mode kernel. */
+#define BZ_LEN (1024 + 4096)
+static void make_bz(uint8_t *b)
+{
+	memset(b, 0, BZ_LEN);
+	b[0x1f1] = 1;
+	b[0x1fe] = 0x55;
+	b[0x1ff] = 0xaa;
+	b[0x200] = 0xeb;
+	b[0x201] = 0x6a;			/* header ends at 0x26c */
+	memcpy(b + 0x202, "HdrS", 4);
+	b[0x206] = 0x0f;
+	b[0x207] = 0x02;
+	b[0x211] = 1;				/* LOADED_HIGH */
+	b[0x22c] = 0xff; b[0x22d] = 0xff; b[0x22e] = 0xff; b[0x22f] = 0x7f;
+	b[0x232] = 0x20;			/* kernel_alignment 2 MiB */
+	b[0x236] = 0x7f;			/* xloadflags: XLF_KERNEL_64 and more */
+	b[0x238] = 0xff; b[0x239] = 0x07;	/* cmdline_size 2047 */
+	b[0x25b] = 0x01;			/* pref_address 16 MiB */
+	b[0x262] = 0x10;			/* init_size 1 MiB */
+	memset(b + 1024, 0x90, 4096);
+}
+
+static int bz_parse(const uint8_t *b, size_t len, struct vmm_bzimage *img, char *err)
+{
+	return vmm_bzimage_parse(b, len, img, err, 200);
+}
+
+static void test_bzimage_header(void **state)
+{
+	static uint8_t b[BZ_LEN];
+	struct vmm_bzimage img;
+	char err[200];
+
+	(void)state;
+	make_bz(b);
+	assert_int_equal(bz_parse(b, BZ_LEN, &img, err), 0);
+	assert_int_equal(img.version, 0x020f);
+	assert_int_equal(img.setup_size, 1024);
+	assert_int_equal(img.kernel_offset, 1024);
+	assert_int_equal(img.kernel_size, 4096);
+	assert_int_equal(img.pref_address, 0x1000000);
+	assert_int_equal(img.init_size, 0x100000);
+	assert_int_equal(img.kernel_alignment, 0x200000);
+	assert_int_equal(img.initrd_addr_max, 0x7fffffff);
+	assert_int_equal(img.cmdline_size, 2047);
+	assert_int_equal(img.hdr_end, 0x26c);
+
+	/* Not a bzImage at all: -ENOENT, no message (the loader says "not ELF or bzImage"). */
+	assert_int_equal(bz_parse((const uint8_t *)"hello", 5, &img, err), -ENOENT);
+	b[0x202] = 'X';
+	assert_int_equal(bz_parse(b, BZ_LEN, &img, err), -ENOENT);
+	/* Truncated setup header. */
+	make_bz(b);
+	assert_int_equal(bz_parse(b, 0x240, &img, err), -ENOEXEC);
+	assert_non_null(strstr(err, "truncated bzImage setup header"));
+	b[0x201] = 0x10;	/* a header that claims to end before init_size */
+	assert_int_equal(bz_parse(b, BZ_LEN, &img, err), -ENOEXEC);
+	assert_non_null(strstr(err, "truncated bzImage setup header"));
+	/* Old protocol. */
+	make_bz(b);
+	b[0x206] = 0x0b;
+	assert_int_equal(bz_parse(b, BZ_LEN, &img, err), -ENOEXEC);
+	assert_non_null(strstr(err, "2.11 is older than 2.12"));
+	/* No 64-bit entry. */
+	make_bz(b);
+	b[0x236] = 0x7e;
+	assert_int_equal(bz_parse(b, BZ_LEN, &img, err), -ENOEXEC);
+	assert_non_null(strstr(err, "no 64-bit entry point"));
+	/* Bad boot flag; a zImage; setup sectors and no kernel after them. */
+	make_bz(b);
+	b[0x1fe] = 0;
+	assert_int_equal(bz_parse(b, BZ_LEN, &img, err), -ENOEXEC);
+	assert_non_null(strstr(err, "boot flag"));
+	make_bz(b);
+	b[0x211] = 0;
+	assert_int_equal(bz_parse(b, BZ_LEN, &img, err), -ENOEXEC);
+	assert_non_null(strstr(err, "zImage"));
+	make_bz(b);
+	assert_int_equal(bz_parse(b, 1024, &img, err), -ENOEXEC);
+	assert_non_null(strstr(err, "no protected-mode kernel"));
+	/* setup_sects 0 means 4. */
+	make_bz(b);
+	b[0x1f1] = 0;
+	assert_int_equal(bz_parse(b, BZ_LEN, &img, err), 0);
+	assert_int_equal(img.setup_size, 2560);
+}
+
+static uint64_t get(const uint8_t *p, unsigned off, unsigned n)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)p[off + i] << (8 * i);
+	return v;
+}
+
+static void test_bzimage_zero_page(void **state)
+{
+	static uint8_t b[BZ_LEN], zp[VMM_ZERO_PAGE_SIZE];
+	static const struct vmm_e820 map[] = {
+		{ 0, 0xa0000, 1 }, { 0xa0000, 0x60000, 2 }, { 0x100000, 0xff00000, 1 },
+	};
+	struct vmm_zero_page_args a = {
+		.cmdline_addr = 0x20000, .cmdline_len = 12, .ramdisk_addr = 0xfe00000,
+		.ramdisk_size = 0x1e4000, .rsdp_addr = 0xe0000, .ne820 = 3, .e820 = map,
+	};
+	struct vmm_bzimage img;
+	char err[200];
+
+	(void)state;
+	make_bz(b);
+	assert_int_equal(bz_parse(b, BZ_LEN, &img, err), 0);
+	memset(zp, 0xee, sizeof(zp));
+	vmm_bzimage_zero_page(b, &img, &a, zp);
+	assert_memory_equal(zp + 0x202, "HdrS", 4);		/* the header, copied */
+	assert_int_equal(get(zp, 0x206, 2), 0x020f);
+	assert_int_equal(zp[0x210], 0xff);			/* type_of_loader */
+	assert_int_equal(get(zp, 0x228, 4), 0x20000);		/* cmd_line_ptr */
+	assert_int_equal(get(zp, 0x218, 4), 0xfe00000);		/* ramdisk_image */
+	assert_int_equal(get(zp, 0x21c, 4), 0x1e4000);		/* ramdisk_size */
+	assert_int_equal(get(zp, 0x070, 8), 0xe0000);		/* acpi_rsdp_addr */
+	assert_int_equal(zp[0x1e8], 3);				/* e820_entries */
+	assert_int_equal(get(zp, 0x2d0 + 40, 8), 0x100000);
+	assert_int_equal(get(zp, 0x2d0 + 48, 8), 0xff00000);
+	assert_int_equal(get(zp, 0x2d0 + 56, 4), 1);
+	assert_int_equal(get(zp, 0x2d0 + 36, 4), 2);
+	assert_int_equal(zp[0x26c], 0);				/* zero past the header */
+	assert_int_equal(zp[0xfff], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +321,8 @@ int main(void)
 		cmocka_unit_test(test_template_apply),
 		cmocka_unit_test(test_insn_hint),
 		cmocka_unit_test(test_initrd_place),
+		cmocka_unit_test(test_bzimage_header),
+		cmocka_unit_test(test_bzimage_zero_page),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
