@@ -79,6 +79,24 @@ int bootlab_write_json(const struct bootlab *lab, const struct bl_report *r, FIL
 /* Histogram(s) of the total (and QEMU's wall time), as a standalone SVG document. */
 int bootlab_write_svg(const struct bootlab *lab, const struct bl_report *r, FILE *f);
 
+/* ---- one boot's profile (bootlab/boot_profile.c) ---- */
+/* "Firmware", "Bootloader", "Kernel", "Userspace" or "Custom" (cloud-hypervisor's ranges). */
+const char *bl_port80_range(uint8_t code);
+/* The detail rows reported for a cold boot (the create-VM breakdown) or for a restore, in
+ * the order they are shown; *n receives the count. */
+const enum vmm_detail *bl_detail_rows(bool restore, size_t *n);
+struct bl_boot_split {
+	uint64_t tvmm, tfw, tkernel;	/* ns; tkernel only when has_kernel */
+	bool has_kernel;		/* the run reached the kernel before its end */
+};
+/* The NEMU/cloud-hypervisor split of a finished run's profile (definitions in
+ * boot_profile.c). */
+void bl_boot_split(const struct vmm_boot_profile *p, struct bl_boot_split *s);
+/* `kprof run --boot-profile`: an aligned table, or one JSON object on one line (a restore
+ * profile for a VM resumed from a snapshot).  0, or -EIO when writing f failed. */
+int bl_boot_profile_print(const struct vmm_boot_profile *p, enum vmm_profile_format fmt,
+			  FILE *f);
+
 /* ---- QEMU (bootlab/qemu.c) ---- */
 struct bl_qemu_opts {
 	const char *qemu;	/* program, "qemu-system-x86_64" by default */

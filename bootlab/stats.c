@@ -115,10 +115,10 @@ int bootlab_add(struct bootlab *lab, enum bl_group g, const char *name, uint64_t
 
 static int add_split(struct bootlab *lab, const struct vmm_boot_profile *p)
 {
-	struct vmm_boot_split s;
+	struct bl_boot_split s;
 	int ret;
 
-	vmm_boot_split(p, &s);
+	bl_boot_split(p, &s);
 	ret = bootlab_add(lab, BL_GROUP_SPLIT, "tVMM", s.tvmm);
 	if (!ret)
 		ret = bootlab_add(lab, BL_GROUP_SPLIT, "tFW", s.tfw);
@@ -139,7 +139,7 @@ int bootlab_add_profile(struct bootlab *lab, const struct vmm_boot_profile *p)
 {
 	bool code_seen[256] = { false };
 	size_t nrows;
-	const enum vmm_detail *rows = vmm_detail_rows(p->restored, &nrows);
+	const enum vmm_detail *rows = bl_detail_rows(p->restored, &nrows);
 	int ret = 0;
 
 	if (p->restored) {
@@ -176,7 +176,7 @@ int bootlab_add_profile(struct bootlab *lab, const struct vmm_boot_profile *p)
 		if (code_seen[c])
 			continue;
 		code_seen[c] = true;
-		snprintf(name, sizeof(name), "0x%02x %s", c, vmm_port80_range(c));
+		snprintf(name, sizeof(name), "0x%02x %s", c, bl_port80_range(c));
 		ret = bootlab_add(lab, BL_GROUP_PORT80, name, p->port80[i].host_ns);
 	}
 	if (!ret)

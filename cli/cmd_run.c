@@ -4,6 +4,7 @@
  * (2 bad usage or input, 3 host/KVM problem, 120 guest shutdown/triple fault, 121 KVM internal
  * error, 122 unhandled exit), or 128+N after signal N.  The boot profile goes to stderr, so
  * stdout stays the console. */
+#include "bootlab/bootlab.h"
 #include "cli/commands.h"
 #include "common/common.h"
 #include "vmm/vmm.h"
@@ -101,7 +102,7 @@ int cmd_run(int argc, char **argv)
 		return VMM_EXIT_HOST;
 	if (cfg.boot_profile != VMM_PROFILE_NONE) {
 		vmm_boot_profile_finish(&prof, kp_now_ns());
-		vmm_boot_profile_print(&prof, cfg.boot_profile, stderr);
+		bl_boot_profile_print(&prof, cfg.boot_profile, stderr);
 	}
 	return status;
 }

@@ -38,7 +38,7 @@ struct hvm_memmap_entry {
 
 enum { E820_RAM = 1, E820_RESERVED = 2 };
 
-int vmm_write_boot_params(struct vmm *vm)
+int vmm_write_boot_params(struct vmm *vm, struct vmm_create_ctx *c)
 {
 	struct hvm_start_info si;
 	struct hvm_memmap_entry map[3];
@@ -47,6 +47,7 @@ int vmm_write_boot_params(struct vmm *vm)
 	size_t cl = strlen(vm->cmdline);
 	int ret;
 
+	(void)c;
 	ret = vmm_acpi_write(vm, VMM_ACPI_ADDR, &rsdp);
 	if (ret) {
 		kp_error("ACPI tables do not fit below 1 MiB (%d vCPUs)", vm->ncpus);

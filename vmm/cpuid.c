@@ -95,6 +95,12 @@ int vmm_cpuid_init(struct vmm *vm)
 		kp_error("KVM_GET_SUPPORTED_CPUID: %s", strerror(err));
 		return -err;
 	}
+	return 0;
+}
+
+int vmm_cpu_template(struct vmm *vm, struct vmm_create_ctx *c)
+{
+	(void)c;
 	return vm->cfg.cpu ? apply_template(vm->cpuid, vm->cfg.cpu, vm->emulated_cpl0) : 0;
 }
 

@@ -39,13 +39,14 @@ int vmm_initrd_place(uint64_t ram_end, uint64_t kernel_end, uint64_t addr_max, u
 	return 0;
 }
 
-int vmm_initrd_read(struct vmm *vm)
+int vmm_initrd_read(struct vmm *vm, struct vmm_create_ctx *c)
 {
 	const char *path = vm->cfg.initrd;
 	struct stat st;
 	int fd, ret;
 	void *p;
 
+	(void)c;
 	if (!path)
 		return 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -84,8 +85,9 @@ out:
 	return ret;
 }
 
-int vmm_initrd_write(struct vmm *vm)
+int vmm_initrd_write(struct vmm *vm, struct vmm_create_ctx *c)
 {
+	(void)c;
 	if (!vm->initrd.map)
 		return 0;
 	if (vmm_initrd_place(vm->mem.size, vm->kernel_end, vm->initrd_addr_max, vm->initrd.size,

@@ -32,28 +32,34 @@
 /* Signal that kicks a vCPU thread out of KVM_RUN. */
 #define VMM_KICK_SIGNAL SIGUSR1
 
-/* ---- the I/O port bus ---- */
+/* ---- devices on the I/O port bus (iobus.c) ---- */
 struct vmm;
 struct vmm_vcpu;
+struct kp_buf;
 
-struct vmm_pio_ops {
-	/* size is 1, 2 or 4; port is absolute. */
-	void (*in)(void *dev, struct vmm_vcpu *vcpu, uint16_t port, uint8_t *data, unsigned size);
-	void (*out)(void *dev, struct vmm_vcpu *vcpu, uint16_t port, const uint8_t *data,
-		    unsigned size);
+#define VMM_DEV_MAX_RANGES 2
+
+/* A device: its name, the ports it answers, one handler for both directions, and its
+ * snapshot state (a record of type snap_tag; 0 when it keeps none).  Descriptors are const;
+ * the instance they act on is the ctx given to vmm_device_register. */
+struct vmm_device {
+	const char *name;
+	struct { uint16_t base, len; } ports[VMM_DEV_MAX_RANGES];	/* len 0: unused */
+	/* size is 1, 2 or 4; port is absolute; data is read (out) or filled (in). */
+	void (*pio)(void *ctx, struct vmm_vcpu *vcpu, uint16_t port, uint8_t *data,
+		    unsigned size, bool out);
+	uint32_t snap_tag;
+	int (*save)(void *ctx, struct kp_buf *out);		/* append the record's payload */
+	int (*restore)(void *ctx, const void *data, size_t size);
+	void (*flush)(void *ctx);	/* make buffered output visible (before the end's message) */
+	void (*release)(void *ctx);	/* at vmm_destroy, in reverse order of registration */
 };
 
-struct vmm_pio_range {
-	uint16_t base, len;
-	const struct vmm_pio_ops *ops;
-	void *dev;
-};
-
-#define VMM_PIO_MAX 16
+#define VMM_MAX_DEVICES 8
 
 struct vmm_iobus {
-	unsigned n;
-	struct vmm_pio_range r[VMM_PIO_MAX];
+	unsigned ndev;
+	struct { const struct vmm_device *d; void *ctx; } dev[VMM_MAX_DEVICES];
 	/* Unknown accesses are logged once each: a bit per port, a few MMIO addresses. */
 	_Atomic uint64_t port_logged[65536 / 64];
 	pthread_mutex_t mmio_lock;
@@ -61,27 +67,34 @@ struct vmm_iobus {
 	uint64_t mmio_logged[32];
 };
 
-int vmm_iobus_register(struct vmm_iobus *bus, uint16_t base, uint16_t len,
-		       const struct vmm_pio_ops *ops, void *dev);
+/* -EBUSY when a port range overlaps a registered one, -ENOSPC when the bus is full; the
+ * caller keeps ownership of ctx then. */
+int vmm_device_register(struct vmm_iobus *bus, const struct vmm_device *d, void *ctx);
 void vmm_iobus_pio(struct vmm *vm, struct vmm_vcpu *vcpu, struct kvm_run *run);
 void vmm_iobus_mmio(struct vmm *vm, struct vmm_vcpu *vcpu, struct kvm_run *run);
+void vmm_iobus_flush(struct vmm_iobus *bus);
+void vmm_iobus_release(struct vmm_iobus *bus);
+/* The devices of this machine (serial.c, debugport.c). */
+int vmm_serial_init(struct vmm *vm, const char *path);
+int vmm_debugport_init(struct vmm *vm);
 
-/* ---- devices ---- */
-struct vmm_serial {
-	pthread_mutex_t lock;
-	struct vmm *vm;
-	FILE *out;
-	bool own_out;
-	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm, rbr;
-	bool rx_ready;
-	size_t linelen;
-	char line[256];		/* the current output line, for BOOT_TIME: markers */
+/* ---- guest markers (marker.c): BOOT_TIME lines and port-0x80 codes, from the devices to
+ * whoever listens (boot profile, end points, snapshot triggers) ---- */
+enum vmm_marker_kind { VMM_MARK_STAGE, VMM_MARK_PORT80 };
+
+struct vmm_marker {
+	enum vmm_marker_kind kind;
+	const char *stage;	/* STAGE: the stage name */
+	uint64_t guest_ns;	/* STAGE: the time the guest printed */
+	uint8_t code;		/* PORT80: the byte written */
 };
 
-int vmm_serial_init(struct vmm *vm, const char *path);
-void vmm_serial_release(struct vmm_serial *s);
-void vmm_serial_flush(struct vmm_serial *s);
-int vmm_debugport_init(struct vmm *vm);
+/* vcpu is the vCPU that wrote the marker (NULL when it is not known, as for a serial line). */
+void vmm_marker(struct vmm *vm, struct vmm_vcpu *vcpu, const struct vmm_marker *m);
+/* The listeners: each returns true when the marker ended the run, which stops the rest. */
+bool vmm_profile_marker(struct vmm *vm, struct vmm_vcpu *vcpu, const struct vmm_marker *m);
+bool vmm_endpoint_marker(struct vmm *vm, struct vmm_vcpu *vcpu, const struct vmm_marker *m);
+bool vmm_trigger_marker(struct vmm *vm, struct vmm_vcpu *vcpu, const struct vmm_marker *m);
 
 /* ---- vCPUs ---- */
 struct vmm_vcpu {
@@ -109,18 +122,6 @@ struct vmm_bp {
 	bool used;
 	enum target_bp_kind kind;
 	uint64_t addr, len;
-};
-
-/* ---- boot lab and snapshots (endpoint.c, snapshot.c, restore.c) ---- */
-struct vmm_lab {
-	atomic_bool end_hit;		/* the configured end point ended the run */
-	atomic_bool snap_port_done;	/* the port-0x80 snapshot trigger fired (once) */
-	atomic_bool snap_requested;	/* a trigger fired; the controller saves at the stop */
-	bool sig_thread_started;
-	atomic_bool sig_quit;
-	pthread_t sig_thread;		/* sigwait()s for --snapshot-on SIGNAL */
-	bool mem_from_file;		/* guest RAM maps a snapshot file (restore) */
-	int restore_fd;			/* the snapshot being restored, mapped into RAM */
 };
 
 /* ---- the VM ---- */
@@ -154,9 +155,8 @@ struct vmm {
 	struct vmm_vcpu vcpus[VMM_MAX_CPUS];
 
 	struct vmm_iobus bus;
-	struct vmm_serial serial;
 
-	/* Run control (see vcpu.c).  All under lock. */
+	/* Run control (see run.c).  All under lock. */
 	pthread_mutex_t lock;
 	pthread_cond_t vcpu_cond;	/* vCPU threads wait here while parked */
 	pthread_cond_t ctl_cond;	/* the controller waits here for vCPUs to park */
@@ -179,73 +179,87 @@ struct vmm {
 	struct vmm_boot_profile prof;
 	uint64_t start_ns;
 
-	struct vmm_lab lab;
+	atomic_bool end_hit;		/* endpoint.c: the configured end point ended the run */
+	struct {			/* trigger.c: --snapshot-on */
+		atomic_bool port_done;	/* the port-0x80 trigger fired (once) */
+		atomic_bool requested;	/* a trigger fired; the controller saves at the stop */
+		bool thread_started;
+		atomic_bool quit;
+		pthread_t thread;	/* sigwait()s for --snapshot-on SIGNAL */
+	} trigger;
+	bool mem_from_file;		/* restore.c: guest RAM maps a snapshot file */
+	int restore_fd;			/* the snapshot being restored, mapped into RAM */
 };
 
-/* Add the time since *t to a detail of the boot profile and restart *t (vmm_create runs before
- * any vCPU thread, so no lock is needed). */
-static inline void vmm_detail_mark(struct vmm *vm, enum vmm_detail d, uint64_t *t)
-{
-	uint64_t now = kp_now_ns();
+/* ---- creation (create.c): ordered steps, each timed as one detail of one phase ---- */
+struct snap_view;
 
-	vm->prof.detail_ns[d] += now - *t;
-	*t = now;
-}
+/* What one step hands to the next. */
+struct vmm_create_ctx {
+	uint32_t entry;			/* the kernel's PVH entry (cold boot) */
+	struct snap_view *snap;		/* the checked snapshot (restore) */
+};
 
-/* kvm.c */
-int vmm_kvm_open(struct vmm *vm);
-int vmm_kvm_create_vm(struct vmm *vm);
-int vmm_memory_init(struct vmm *vm);
-/* load.c */
-int vmm_load_kernel(struct vmm *vm, uint32_t *entry);
-/* initrd.c: --initrd read (file checks, mapping) and written to guest RAM (placement) */
-int vmm_initrd_read(struct vmm *vm);
-int vmm_initrd_write(struct vmm *vm);
+/* Run the cold-boot or the restore list on a VM that vmm_create has just allocated. */
+int vmm_create_steps(struct vmm *vm);
+
+/* A step: 0, or -errno after one line naming what failed. */
+typedef int vmm_step_fn(struct vmm *vm, struct vmm_create_ctx *c);
+
+/* The steps, in the files that know the hardware: kvm.c, load.c, boot_params.c, trigger.c,
+ * restore.c. */
+vmm_step_fn vmm_kvm_open, vmm_kvm_create_vm, vmm_vm_arch_setup, vmm_memory_map,
+	vmm_memory_region, vmm_load_kernel, vmm_initrd_read, vmm_initrd_write,
+	vmm_write_boot_params, vmm_cpu_template, vmm_trigger_init,
+	vmm_restore_read, vmm_restore_map_memory, vmm_restore_check_memory, vmm_restore_vcpus,
+	vmm_restore_devices;
+int vmm_acpi_write(struct vmm *vm, uint64_t addr, uint64_t *rsdp);
 void vmm_initrd_release(struct vmm *vm);
 /* linux_boot.c: the 64-bit Linux boot protocol for a bzImage */
 int vmm_linux_load(struct vmm *vm, const uint8_t *data, size_t len, const struct vmm_bzimage *img);
 int vmm_linux_write_zero_page(struct vmm *vm, uint64_t rsdp, const struct vmm_e820 *map,
 			      unsigned nmap);
 int vmm_linux_boot_regs(struct vmm_vcpu *vcpu);
-/* boot_params.c, acpi.c */
-int vmm_write_boot_params(struct vmm *vm);
-int vmm_acpi_write(struct vmm *vm, uint64_t addr, uint64_t *rsdp);
-/* cpuid.c */
-int vmm_cpuid_init(struct vmm *vm);
-int vmm_vcpu_set_cpuid(struct vmm *vm, struct vmm_vcpu *vcpu);
-int vmm_vcpu_set_msrs(struct vmm_vcpu *vcpu);
-/* vcpu.c */
-int vmm_vcpu_create(struct vmm *vm, int id, uint32_t entry);
-int vmm_vcpus_start_threads(struct vmm *vm);
-void vmm_vcpus_join(struct vmm *vm);
-/* Called from a vCPU thread: end the run or report a stop; every vCPU is then parked. */
-void vmm_raise_event(struct vmm *vm, const struct target_event *ev);
-void vmm_end_run(struct vmm *vm, struct vmm_vcpu *vcpu, enum vmm_end_kind kind, int status,
-		 uint32_t value, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-/* Kick every vCPU out of KVM_RUN (under vm->lock). */
-void vmm_kick_all_locked(struct vmm *vm);
-int vmm_stop_all(struct vmm *vm);
-/* profile.c */
-void vmm_profile_port80(struct vmm *vm, uint8_t code);
-void vmm_profile_stage(struct vmm *vm, const char *name, uint64_t guest_ns);
-/* endpoint.c: hooks of the boot lab in vmm_create, the devices and the run loop */
-int vmm_lab_init(struct vmm *vm);
-void vmm_lab_release(struct vmm *vm);
-void vmm_lab_stage(struct vmm *vm, const char *name);
-void vmm_lab_port80(struct vmm *vm, struct vmm_vcpu *vcpu, uint8_t code);
-/* After a stop event in vmm_run_until_exit: save a requested snapshot.  1 when it did (the
- * caller resumes), 0 when the event was not ours, -errno when the save failed. */
-int vmm_lab_stop_event(struct vmm *vm);
-/* After vmm_start: time the resume of a restored VM. */
-void vmm_lab_started(struct vmm *vm);
-/* lab_profile.c: the create-VM breakdown and split, inside the boot profile's table / JSON */
-void vmm_lab_profile_print_text(const struct vmm_boot_profile *p, FILE *f);
-void vmm_lab_profile_print_json(const struct vmm_boot_profile *p, FILE *f);
-/* restore.c: vmm_create's path for cfg.restore_path (vm allocated, nothing else done). */
-int vmm_restore_create(struct vmm *vm);
 /* emulation.c: after KVM_EXIT_INTERNAL_ERROR (emulation) on a vCPU thread.  True when the
  * guest may run on (an int3 or fwait completed); false with *why describing the instruction. */
 bool vmm_emulation_failure(struct vmm_vcpu *vcpu, char *why, size_t len);
+int vmm_cpuid_init(struct vmm *vm);
+int vmm_vcpu_set_cpuid(struct vmm *vm, struct vmm_vcpu *vcpu);
+int vmm_vcpu_set_msrs(struct vmm_vcpu *vcpu);
+/* vcpu.c: one vCPU's part of a step (create.c loops over the vCPUs) */
+int vmm_vcpu_create(struct vmm *vm, int id);
+int vmm_vcpu_set_boot_regs(struct vmm_vcpu *vcpu, uint32_t entry);
+int vmm_vcpus_start_threads(struct vmm *vm);
+void vmm_vcpus_join(struct vmm *vm);
+/* restore.c.  After vmm_start: time the resume of a restored VM. */
+void vmm_restore_started(struct vmm *vm);
+void vmm_restore_release(struct vmm *vm);
+void vmm_restore_view_free(struct snap_view *v);
+
+/* ---- run control (run.c) ---- */
+/* Called from a vCPU thread: end the run or report a stop; every vCPU is then parked.
+ * vmm_end_run returns true when this call ended the run (false: it had already ended). */
+void vmm_raise_event(struct vmm *vm, const struct target_event *ev);
+bool vmm_end_run(struct vmm *vm, struct vmm_vcpu *vcpu, enum vmm_end_kind kind, int status,
+		 uint32_t value, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Kick every vCPU out of KVM_RUN (under vm->lock). */
+void vmm_kick_all_locked(struct vmm *vm);
+/* Make the event fd readable when an event waits and every vCPU is parked (under vm->lock). */
+void vmm_publish_event_locked(struct vmm *vm);
+int vmm_stop_all(struct vmm *vm);
+
+/* ---- snapshot triggers (trigger.c) ---- */
+/* vmm_trigger_init (a step): check the --snapshot options and start the --snapshot-on
+ * SIGNAL thread. */
+void vmm_trigger_release(struct vmm *vm);
+/* After a stop event in vmm_wait: save a requested snapshot.  1 when it did (the caller
+ * resumes), 0 when the event was not ours, -errno when the save failed. */
+int vmm_trigger_stop_event(struct vmm *vm);
+
+/* options.c: "--name VALUE" or "--name=VALUE": 1 matched (*val set), 0 not this option,
+ * -EINVAL after one line when the value is missing. */
+int vmm_opt_value(const char *name, int argc, char **argv, int *i, const char **val);
+
 /* target.c */
 void vmm_target_init(struct vmm *vm);
 int vmm_vcpu_read_state(struct vmm_vcpu *vcpu, struct kvm_regs *regs, struct kvm_sregs *sregs);

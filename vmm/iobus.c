@@ -1,5 +1,7 @@
-/* The I/O bus: devices register port ranges; the vCPU loop dispatches KVM_EXIT_IO and
- * KVM_EXIT_MMIO here.  Unknown accesses read as all ones and are logged once each. */
+/* The I/O bus: devices (struct vmm_device) register with their port ranges; the vCPU loop
+ * dispatches KVM_EXIT_IO and KVM_EXIT_MMIO here, vmm_wait flushes them, vmm_destroy releases
+ * them, and a snapshot saves and restores them through the same list.  Unknown accesses read
+ * as all ones and are logged once each. */
 #include "vmm/internal.h"
 
 #include "common/common.h"
@@ -8,16 +10,43 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-int vmm_iobus_register(struct vmm_iobus *bus, uint16_t base, uint16_t len,
-		       const struct vmm_pio_ops *ops, void *dev)
+static bool overlaps(const struct vmm_device *a, const struct vmm_device *b)
 {
-	if (bus->n == VMM_PIO_MAX)
+	for (unsigned i = 0; i < VMM_DEV_MAX_RANGES && a->ports[i].len; i++)
+		for (unsigned k = 0; k < VMM_DEV_MAX_RANGES && b->ports[k].len; k++)
+			if (a->ports[i].base < b->ports[k].base + b->ports[k].len &&
+			    b->ports[k].base < a->ports[i].base + a->ports[i].len)
+				return true;
+	return false;
+}
+
+int vmm_device_register(struct vmm_iobus *bus, const struct vmm_device *d, void *ctx)
+{
+	if (bus->ndev == VMM_MAX_DEVICES)
 		return -ENOSPC;
-	for (unsigned i = 0; i < bus->n; i++)
-		if (base < bus->r[i].base + bus->r[i].len && bus->r[i].base < base + len)
+	for (unsigned i = 0; i < bus->ndev; i++)
+		if (overlaps(d, bus->dev[i].d))
 			return -EBUSY;
-	bus->r[bus->n++] = (struct vmm_pio_range){ .base = base, .len = len, .ops = ops, .dev = dev };
+	bus->dev[bus->ndev].d = d;
+	bus->dev[bus->ndev].ctx = ctx;
+	bus->ndev++;
 	return 0;
+}
+
+void vmm_iobus_flush(struct vmm_iobus *bus)
+{
+	for (unsigned i = 0; i < bus->ndev; i++)
+		if (bus->dev[i].d->flush)
+			bus->dev[i].d->flush(bus->dev[i].ctx);
+}
+
+void vmm_iobus_release(struct vmm_iobus *bus)
+{
+	while (bus->ndev) {
+		bus->ndev--;
+		if (bus->dev[bus->ndev].d->release)
+			bus->dev[bus->ndev].d->release(bus->dev[bus->ndev].ctx);
+	}
 }
 
 static uint64_t guest_rip(struct vmm_vcpu *vcpu)
@@ -45,25 +74,26 @@ void vmm_iobus_pio(struct vmm *vm, struct vmm_vcpu *vcpu, struct kvm_run *run)
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	unsigned size = run->io.size;
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	uint16_t port = run->io.port;
+	const struct vmm_device *d = NULL;
+	void *ctx = NULL;
 
+	for (unsigned k = 0; k < vm->bus.ndev && !d; k++)
+		for (unsigned j = 0; j < VMM_DEV_MAX_RANGES; j++)
+			if (port >= vm->bus.dev[k].d->ports[j].base &&
+			    port - vm->bus.dev[k].d->ports[j].base < vm->bus.dev[k].d->ports[j].len) {
+				d = vm->bus.dev[k].d;
+				ctx = vm->bus.dev[k].ctx;
+			}
 	/* String I/O (rep outsb) arrives as count items back to back. */
 	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
-		const struct vmm_pio_range *r = NULL;
-		uint16_t port = run->io.port;
-
-		for (unsigned k = 0; k < vm->bus.n; k++)
-			if (port >= vm->bus.r[k].base && port < vm->bus.r[k].base + vm->bus.r[k].len)
-				r = &vm->bus.r[k];
-		if (r && out && r->ops->out) {
-			r->ops->out(r->dev, vcpu, port, data, size);
-		} else if (r && !out && r->ops->in) {
-			r->ops->in(r->dev, vcpu, port, data, size);
-		} else {
-			if (!out)
-				memset(data, 0xff, size);
-			if (!r)
-				log_port_once(vm, vcpu, port, out);
+		if (d) {
+			d->pio(ctx, vcpu, port, data, size, out);
+			continue;
 		}
+		if (!out)
+			memset(data, 0xff, size);
+		log_port_once(vm, vcpu, port, out);
 	}
 }
 

@@ -10,10 +10,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-int vmm_kvm_open(struct vmm *vm)
+int vmm_kvm_open(struct vmm *vm, struct vmm_create_ctx *c)
 {
 	int ver;
 
+	(void)c;
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
 		int err = errno;
@@ -52,13 +53,11 @@ static int vm_ioctl(struct vmm *vm, unsigned long req, unsigned long arg, const 
 	return 0;
 }
 
-int vmm_kvm_create_vm(struct vmm *vm)
+int vmm_kvm_create_vm(struct vmm *vm, struct vmm_create_ctx *c)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	uint64_t ident = VMM_IDENTITY_MAP_ADDR;
-	uint64_t t = kp_now_ns();
 	int ret;
 
+	(void)c;
 	do {
 		vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	} while (vm->vm_fd < 0 && errno == EINTR);
@@ -67,7 +66,16 @@ int vmm_kvm_create_vm(struct vmm *vm)
 		kp_error("KVM_CREATE_VM: %s", strerror(-ret));
 		return ret;
 	}
-	vmm_detail_mark(vm, VMM_DETAIL_KVM_CREATE_VM, &t);
+	return 0;
+}
+
+int vmm_vm_arch_setup(struct vmm *vm, struct vmm_create_ctx *c)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t ident = VMM_IDENTITY_MAP_ADDR;
+	int ret;
+
+	(void)c;
 	/* VMX needs these two pages for real mode; they sit in the hole below 4 GiB, above RAM. */
 	ret = vm_ioctl(vm, KVM_SET_TSS_ADDR, VMM_TSS_ADDR, "KVM_SET_TSS_ADDR");
 	if (!ret)
@@ -82,17 +90,14 @@ int vmm_kvm_create_vm(struct vmm *vm)
 		int caps = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
 		vm->guest_debug_caps = caps > 0 ? (uint32_t)caps : 0;
 	}
-	vmm_detail_mark(vm, VMM_DETAIL_VM_ARCH_SETUP, &t);
 	return ret;
 }
 
-int vmm_memory_init(struct vmm *vm)
+int vmm_memory_map(struct vmm *vm, struct vmm_create_ctx *c)
 {
-	struct kvm_userspace_memory_region region;
-	uint64_t t = kp_now_ns();
 	void *p;
-	int ret;
 
+	(void)c;
 	/* Anonymous and lazily backed: a large --mem costs nothing until the guest touches it. */
 	p = mmap(NULL, vm->cfg.mem_size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -104,14 +109,20 @@ int vmm_memory_init(struct vmm *vm)
 	}
 	vm->mem.base = p;
 	vm->mem.size = vm->cfg.mem_size;
-	vmm_detail_mark(vm, VMM_DETAIL_MEM_MMAP, &t);
+	return 0;
+}
+
+/* RAM is one slot at guest-physical 0, whether fresh (vmm_memory_map) or a snapshot's. */
+int vmm_memory_region(struct vmm *vm, struct vmm_create_ctx *c)
+{
+	struct kvm_userspace_memory_region region;
+
+	(void)c;
 	memset(&region, 0, sizeof(region));
 	region.slot = 0;
 	region.guest_phys_addr = 0;
 	region.memory_size = vm->mem.size;
-	region.userspace_addr = (uintptr_t)p;
-	ret = vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&region,
-		       "KVM_SET_USER_MEMORY_REGION");
-	vmm_detail_mark(vm, VMM_DETAIL_MEM_REGION, &t);
-	return ret;
+	region.userspace_addr = (uintptr_t)vm->mem.base;
+	return vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&region,
+			"KVM_SET_USER_MEMORY_REGION");
 }

@@ -1,4 +1,5 @@
-/* Loading the kernel ELF into guest RAM at its physical addresses. */
+/* Loading the kernel into guest RAM: an ELF at its segments' physical addresses, or a bzImage
+ * through the Linux boot protocol (linux_boot.c). */
 #include "vmm/elf_pvh.h"
 #include "vmm/internal.h"
 
@@ -54,7 +55,7 @@ static int read_range(int fd, uint8_t *dst, uint64_t off, uint64_t len)
 	return 0;
 }
 
-int vmm_load_kernel(struct vmm *vm, uint32_t *entry)
+int vmm_load_kernel(struct vmm *vm, struct vmm_create_ctx *c)
 {
 	const char *path = vm->cfg.kernel;
 	struct vmm_elf_image img;
@@ -86,7 +87,7 @@ int vmm_load_kernel(struct vmm *vm, uint32_t *entry)
 		} else {
 			ret = vmm_linux_load(vm, data, len, &bz);
 		}
-		*entry = 0;
+		c->entry = 0;
 		goto out;
 	}
 	ret = vmm_elf_parse(data ? data : (const uint8_t *)"", len, &img, err, sizeof(err));
@@ -107,7 +108,7 @@ int vmm_load_kernel(struct vmm *vm, uint32_t *entry)
 		}
 		vm->kernel_end = KP_MAX(vm->kernel_end, s->paddr + s->memsz);
 	}
-	*entry = img.pvh_entry;
+	c->entry = img.pvh_entry;
 	kp_debug("%s: PVH entry 0x%x, %u segments", path, img.pvh_entry, img.nsegs);
 out:
 	if (data)

@@ -1,6 +1,6 @@
 /* `kprof run` options, shared with every command that boots a VM (collect, boot). */
 #include "vmm/cpu_template.h"
-#include "vmm/vmm.h"
+#include "vmm/internal.h"
 
 #include "common/common.h"
 
@@ -35,7 +35,7 @@ void vmm_config_usage(FILE *f)
 
 /* "--name VALUE" or "--name=VALUE".  Returns 1 matched (value set), 0 not this option,
  * -EINVAL when the value is missing. */
-static int opt_value(const char *name, int argc, char **argv, int *i, const char **val)
+int vmm_opt_value(const char *name, int argc, char **argv, int *i, const char **val)
 {
 	const char *a = argv[*i];
 	size_t n = strlen(name);
@@ -82,7 +82,7 @@ int vmm_config_parse_option(struct vmm_config *cfg, int argc, char **argv, int *
 
 	if ((r = vmm_config_parse_lab_option(cfg, argc, argv, i)) != 0)
 		return r;
-	if ((r = opt_value("--cpus", argc, argv, i, &v)) != 0) {
+	if ((r = vmm_opt_value("--cpus", argc, argv, i, &v)) != 0) {
 		uint64_t n;
 
 		if (r < 0)
@@ -94,7 +94,7 @@ int vmm_config_parse_option(struct vmm_config *cfg, int argc, char **argv, int *
 		cfg->ncpus = (unsigned)n;
 		return 1;
 	}
-	if ((r = opt_value("--mem", argc, argv, i, &v)) != 0) {
+	if ((r = vmm_opt_value("--mem", argc, argv, i, &v)) != 0) {
 		uint64_t n;
 
 		if (r < 0)
@@ -110,7 +110,7 @@ int vmm_config_parse_option(struct vmm_config *cfg, int argc, char **argv, int *
 		cfg->mem_size = n;
 		return 1;
 	}
-	if ((r = opt_value("--cmdline", argc, argv, i, &v)) != 0) {
+	if ((r = vmm_opt_value("--cmdline", argc, argv, i, &v)) != 0) {
 		if (r < 0)
 			return r;
 		if (strlen(v) >= VMM_CMDLINE_MAX) {
@@ -120,7 +120,7 @@ int vmm_config_parse_option(struct vmm_config *cfg, int argc, char **argv, int *
 		cfg->cmdline = v;
 		return 1;
 	}
-	if ((r = opt_value("--cpu", argc, argv, i, &v)) != 0) {
+	if ((r = vmm_opt_value("--cpu", argc, argv, i, &v)) != 0) {
 		struct vmm_cpu_template t;
 		char err[160];
 
@@ -133,7 +133,7 @@ int vmm_config_parse_option(struct vmm_config *cfg, int argc, char **argv, int *
 		cfg->cpu = v;
 		return 1;
 	}
-	if ((r = opt_value("--initrd", argc, argv, i, &v)) != 0) {
+	if ((r = vmm_opt_value("--initrd", argc, argv, i, &v)) != 0) {
 		if (r < 0)
 			return r;
 		if (!*v) {
@@ -143,7 +143,7 @@ int vmm_config_parse_option(struct vmm_config *cfg, int argc, char **argv, int *
 		cfg->initrd = v;
 		return 1;
 	}
-	if ((r = opt_value("--serial", argc, argv, i, &v)) != 0) {
+	if ((r = vmm_opt_value("--serial", argc, argv, i, &v)) != 0) {
 		if (r < 0)
 			return r;
 		if (!*v) {

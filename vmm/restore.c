@@ -1,17 +1,13 @@
-/* Resuming a VM from a snapshot: vmm_create's path for --restore.
- *
- * Each step is one detail of the restore profile: snapshot_read (header and state checked),
- * kvm_fd_open, kvm_create_vm, vm_arch_setup, devices, guest_memory_mmap (RAM reserved
- * anonymously, then every saved extent of the file mapped privately over it: no copy, the
- * guest's writes go to private pages), kvm_set_user_memory_region, vcpu_creation,
- * cpuid_config, memory_state_write (the mapped extents checked against their CRCs, which also
- * faults them in), vcpu_state_restore, device_state_restore, vcpu_threads; resume is timed by
- * vmm_start.  A bad file fails before any vCPU runs, with one line naming it. */
+/* Resuming a VM from a snapshot: the steps of create.c's restore list that only a restore
+ * has (snapshot_read, guest_memory_mmap, memory_state_write, vcpu_state_restore,
+ * device_state_restore), and the resume, timed after vmm_start.  A bad file fails before any
+ * vCPU runs, with one line naming it. */
 #include "vmm/internal.h"
 #include "vmm/snapshot_format.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -61,55 +57,29 @@ static int read_snapshot(const char *path, int fd, struct snap_view *v)
 	return 0;
 }
 
-static int map_memory(struct vmm *vm, const struct snap_view *v, int fd, uint64_t *t)
+/* RAM reserved anonymously, then every saved extent of the file mapped privately over it:
+ * no copy, the guest's writes go to private pages. */
+int vmm_restore_map_memory(struct vmm *vm, struct vmm_create_ctx *c)
 {
-	struct kvm_userspace_memory_region region;
+	const struct snap_view *v = c->snap;
 	void *p;
 
 	p = mmap(NULL, v->h.mem_size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
-		return -errno;
+		return kp_fail(-errno, "guest memory (%llu MiB): %s",
+			       (unsigned long long)(v->h.mem_size >> 20), strerror(errno));
 	vm->mem.base = p;
 	vm->mem.size = v->h.mem_size;
-	vm->lab.mem_from_file = true;
+	vm->mem_from_file = true;
 	for (uint32_t i = 0; i < v->h.nextents; i++) {
 		const struct snap_extent *e = &v->ext[i];
 
 		if (mmap(vm->mem.base + e->gpa, e->npages * SNAP_PAGE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_FIXED, fd, (off_t)e->file_offset) == MAP_FAILED)
-			return -errno;
+			 MAP_PRIVATE | MAP_FIXED, vm->restore_fd, (off_t)e->file_offset) == MAP_FAILED)
+			return kp_fail(-errno, "%s: mapping it into guest memory: %s",
+				       vm->cfg.restore_path, strerror(errno));
 	}
-	vmm_detail_mark(vm, VMM_DETAIL_MEM_MMAP, t);
-	memset(&region, 0, sizeof(region));
-	region.memory_size = vm->mem.size;
-	region.userspace_addr = (uintptr_t)vm->mem.base;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		return -errno;
-	vmm_detail_mark(vm, VMM_DETAIL_MEM_REGION, t);
-	return 0;
-}
-
-static int create_vcpu(struct vmm *vm, int id)
-{
-	struct vmm_vcpu *vcpu = &vm->vcpus[id];
-	int size;
-
-	vcpu->vm = vm;
-	vcpu->id = id;
-	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
-	if (vcpu->fd < 0)
-		return -errno;
-	size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (size <= 0)
-		return -EIO;
-	vcpu->run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
-	if (vcpu->run == MAP_FAILED) {
-		vcpu->run = NULL;
-		return -errno;
-	}
-	vcpu->run_size = (size_t)size;
-	vcpu->action = TARGET_RESUME_CONTINUE;
 	return 0;
 }
 
@@ -197,8 +167,20 @@ static int restore_vcpu(struct vmm_vcpu *vcpu, const struct snap_view *v)
 	return ret;
 }
 
-static int restore_devices(struct vmm *vm, const struct snap_view *v)
+/* Each vCPU's registers, MSRs, LAPIC, events and mp state. */
+int vmm_restore_vcpus(struct vmm *vm, struct vmm_create_ctx *c)
 {
+	int ret = 0;
+
+	for (unsigned i = 0; !ret && i < vm->ncpus; i++)
+		ret = restore_vcpu(&vm->vcpus[i], c->snap);
+	return ret;
+}
+
+/* KVM's devices (PIC, IOAPIC, PIT, clock), then each device on the bus that saved a record. */
+int vmm_restore_devices(struct vmm *vm, struct vmm_create_ctx *c)
+{
+	const struct snap_view *v = c->snap;
 	int ret = 0;
 
 	for (int i = 0; !ret && i < 3; i++)
@@ -206,46 +188,38 @@ static int restore_devices(struct vmm *vm, const struct snap_view *v)
 	if (!ret)
 		ret = set(vm->vm_fd, KVM_SET_PIT2, v->pit, "KVM_SET_PIT2", 0);
 	if (!ret && v->clock) {
-		struct kvm_clock_data c;
+		struct kvm_clock_data clock;
 
-		memcpy(&c, payload(v->clock), sizeof(c));
-		c.flags = 0;	/* only the clock value is settable */
-		if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &c) < 0) {
-			ret = -errno;
-			kp_error("restore: KVM_SET_CLOCK: %s", strerror(-ret));
-		}
+		memcpy(&clock, payload(v->clock), sizeof(clock));
+		clock.flags = 0;	/* only the clock value is settable */
+		if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0)
+			ret = kp_fail(-errno, "restore: KVM_SET_CLOCK: %s", strerror(errno));
 	}
-	if (!ret && v->serial) {
-		struct vmm_serial *s = &vm->serial;
-		const struct snap_serial *ss = v->serial;
+	for (unsigned i = 0; !ret && i < vm->bus.ndev; i++) {
+		const struct vmm_device *d = vm->bus.dev[i].d;
+		const struct snap_record *r = d->snap_tag ? vmm_snap_find(v, d->snap_tag, 0) : NULL;
 
-		pthread_mutex_lock(&s->lock);
-		s->ier = ss->ier;
-		s->lcr = ss->lcr;
-		s->mcr = ss->mcr;
-		s->scr = ss->scr;
-		s->fcr = ss->fcr;
-		s->dll = ss->dll;
-		s->dlm = ss->dlm;
-		s->rbr = ss->rbr;
-		s->rx_ready = ss->rx_ready;
-		s->linelen = KP_MIN(ss->linelen, sizeof(s->line) - 1);
-		memcpy(s->line, ss->line, s->linelen);
-		pthread_mutex_unlock(&s->lock);
+		if (r && d->restore) {
+			ret = d->restore(vm->bus.dev[i].ctx, payload(r), r->size);
+			if (ret)
+				kp_error("restore: %s: %s", d->name, strerror(-ret));
+		}
 	}
 	return ret;
 }
 
-static int check_memory(struct vmm *vm, const char *path, const struct snap_view *v)
+/* The mapped extents checked against their CRCs, which also faults them in. */
+int vmm_restore_check_memory(struct vmm *vm, struct vmm_create_ctx *c)
 {
+	const struct snap_view *v = c->snap;
+
 	for (uint32_t i = 0; i < v->h.nextents; i++) {
 		const struct snap_extent *e = &v->ext[i];
 
-		if (vmm_snap_crc(0, vm->mem.base + e->gpa, e->npages * SNAP_PAGE) != e->crc) {
-			kp_error("%s: memory checksum mismatch at guest address 0x%llx "
-				 "(corrupted snapshot)", path, (unsigned long long)e->gpa);
-			return -EINVAL;
-		}
+		if (vmm_snap_crc(0, vm->mem.base + e->gpa, e->npages * SNAP_PAGE) != e->crc)
+			return kp_fail(-EINVAL, "%s: memory checksum mismatch at guest address 0x%llx "
+				       "(corrupted snapshot)", vm->cfg.restore_path,
+				       (unsigned long long)e->gpa);
 	}
 	return 0;
 }
@@ -271,120 +245,74 @@ int vmm_snapshot_kernel(const char *path, char *buf, size_t len)
 	return ret;
 }
 
-/* KVM failures are host problems (exit status 3); file problems are the user's (2). */
-static int kvm_failed(const char *what, int ret)
-{
-	if (ret != -ENOMEM)
-		kp_error("restore: %s: %s", what, strerror(-ret));
-	return ret == -ENOMEM ? ret : -EIO;
-}
-
-int vmm_restore_create(struct vmm *vm)
+/* The snapshot's header and state, checked; then the snapshot, not the command line, says what
+ * the machine is.  The file stays open: its extents are mapped into guest RAM later. */
+int vmm_restore_read(struct vmm *vm, struct vmm_create_ctx *c)
 {
 	const char *path = vm->cfg.restore_path;
-	struct snap_view v;
-	uint64_t t = kp_now_ns(), t_phase;
-	int fd, ret;
+	struct snap_view *v;
+	int ret;
 
-	memset(&v, 0, sizeof(v));
-	vm->prof.restored = true;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		kp_error("%s: %s", path, strerror(-ret));
-		return ret;
-	}
-	vm->lab.restore_fd = fd;
-	ret = read_snapshot(path, fd, &v);
+	vm->restore_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (vm->restore_fd < 0)
+		return kp_fail(-errno, "%s: %s", path, strerror(errno));
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	c->snap = v;
+	ret = read_snapshot(path, vm->restore_fd, v);
 	if (ret) {
 		if (ret != -EINVAL)
 			kp_error("%s: %s", path, strerror(-ret));
-		goto out;
+		return ret;
 	}
-	/* The snapshot, not the command line, says what the machine is. */
-	vm->ncpus = vm->cfg.ncpus = v.h.ncpus;
-	vm->cfg.mem_size = v.h.mem_size;
-	snprintf(vm->kernel_path, sizeof(vm->kernel_path), "%.*s", (int)sizeof(v.cfg->kernel) - 1,
-		 v.cfg->kernel);
-	snprintf(vm->cmdline, sizeof(vm->cmdline), "%.*s", (int)sizeof(v.cfg->cmdline) - 1,
-		 v.cfg->cmdline);
-	vm->tsc_khz = v.cfg->tsc_khz;
-	vmm_detail_mark(vm, VMM_DETAIL_SNAPSHOT_READ, &t);
-	t_phase = t;
+	vm->ncpus = vm->cfg.ncpus = v->h.ncpus;
+	vm->cfg.mem_size = v->h.mem_size;
+	snprintf(vm->kernel_path, sizeof(vm->kernel_path), "%.*s", (int)sizeof(v->cfg->kernel) - 1,
+		 v->cfg->kernel);
+	snprintf(vm->cmdline, sizeof(vm->cmdline), "%.*s", (int)sizeof(v->cfg->cmdline) - 1,
+		 v->cfg->cmdline);
+	vm->tsc_khz = v->cfg->tsc_khz;
+	return 0;
+}
 
-	ret = vmm_kvm_open(vm);
-	if (ret)
-		goto out;
-	vmm_detail_mark(vm, VMM_DETAIL_KVM_OPEN, &t);
-	ret = vmm_kvm_create_vm(vm);	/* marks kvm_create_vm and vm_arch_setup itself */
-	if (ret) {
-		ret = kvm_failed("creating the VM", ret);
-		goto out;
+void vmm_restore_view_free(struct snap_view *v)
+{
+	if (v)
+		free(v->state);
+	free(v);
+}
+
+void vmm_restore_release(struct vmm *vm)
+{
+	if (vm->restore_fd >= 0)
+		close(vm->restore_fd);
+	vm->restore_fd = -1;
+}
+
+void vmm_restore_started(struct vmm *vm)
+{
+	uint64_t deadline;
+	unsigned parked;
+
+	/* Only the first start of a restored VM that runs at once (not parked for a debugger). */
+	if (!vm->prof.restored || vm->cfg.start_halted || vm->prof.detail_ns[VMM_DETAIL_RESUME])
+		return;
+	/* Resume ends when every vCPU thread has left its parking place for KVM_RUN (or the run
+	 * already ended, or 200 ms passed: a vCPU may stop again at once). */
+	deadline = vm->start_ns + 200 * 1000000ull;
+	for (;;) {
+		bool ended;
+
+		pthread_mutex_lock(&vm->lock);
+		parked = vm->nparked;
+		ended = vm->result.kind != VMM_END_NONE;
+		pthread_mutex_unlock(&vm->lock);
+		if (!parked || ended || kp_now_ns() > deadline)
+			break;
+		sched_yield();	/* the vCPU threads need the CPU more than this loop */
 	}
-	t = kp_now_ns();
-	ret = vmm_serial_init(vm, vm->cfg.serial_path);
-	if (!ret)
-		ret = vmm_debugport_init(vm);
-	if (ret)
-		goto out;
-	vmm_detail_mark(vm, VMM_DETAIL_DEVICES, &t);
-	ret = map_memory(vm, &v, fd, &t);
-	if (ret) {
-		ret = kvm_failed("guest memory", ret);
-		goto out;
-	}
-	for (unsigned i = 0; !ret && i < vm->ncpus; i++)
-		ret = create_vcpu(vm, (int)i);
-	if (ret) {
-		ret = kvm_failed("KVM_CREATE_VCPU", ret);
-		goto out;
-	}
-	vmm_detail_mark(vm, VMM_DETAIL_VCPU_CREATE, &t);
-	ret = vmm_cpuid_init(vm);
-	for (unsigned i = 0; !ret && i < vm->ncpus; i++)
-		ret = vmm_vcpu_set_cpuid(vm, &vm->vcpus[i]);
-	if (ret) {
-		ret = kvm_failed("CPUID", ret);
-		goto out;
-	}
-	vmm_detail_mark(vm, VMM_DETAIL_CPUID, &t);
-	ret = check_memory(vm, path, &v);
-	if (ret)
-		goto out;
-	vmm_detail_mark(vm, VMM_DETAIL_MEMORY_STATE, &t);
-	for (unsigned i = 0; !ret && i < vm->ncpus; i++)
-		ret = restore_vcpu(&vm->vcpus[i], &v);
-	if (ret) {
-		ret = -EIO;
-		goto out;
-	}
-	vmm_detail_mark(vm, VMM_DETAIL_VCPU_STATE, &t);
-	ret = restore_devices(vm, &v);
-	if (ret) {
-		ret = -EIO;
-		goto out;
-	}
-	vmm_detail_mark(vm, VMM_DETAIL_DEVICE_STATE, &t);
-	ret = vmm_vcpus_start_threads(vm);
-	if (!ret)
-		ret = vmm_stop_all(vm);
-	if (ret) {
-		ret = kvm_failed("vCPU threads", ret);
-		goto out;
-	}
-	vmm_detail_mark(vm, VMM_DETAIL_VCPU_THREADS, &t);
-	/* The host phases, for readers of the plain boot profile. */
-	vm->prof.phase_ns[VMM_PHASE_KVM_OPEN] = vm->prof.detail_ns[VMM_DETAIL_KVM_OPEN];
-	vm->prof.phase_ns[VMM_PHASE_VM_CREATE] = vm->prof.detail_ns[VMM_DETAIL_KVM_CREATE_VM] +
-						 vm->prof.detail_ns[VMM_DETAIL_VM_ARCH_SETUP] +
-						 vm->prof.detail_ns[VMM_DETAIL_DEVICES];
-	vm->prof.phase_ns[VMM_PHASE_MEMORY] = vm->prof.detail_ns[VMM_DETAIL_MEM_MMAP] +
-					      vm->prof.detail_ns[VMM_DETAIL_MEM_REGION] +
-					      vm->prof.detail_ns[VMM_DETAIL_MEMORY_STATE];
-	vm->prof.phase_ns[VMM_PHASE_VCPU_SETUP] = t - t_phase - vm->prof.phase_ns[VMM_PHASE_KVM_OPEN] -
-						  vm->prof.phase_ns[VMM_PHASE_VM_CREATE] -
-						  vm->prof.phase_ns[VMM_PHASE_MEMORY];
-out:
-	free(v.state);
-	return ret;
+	pthread_mutex_lock(&vm->prof_lock);
+	vm->prof.detail_ns[VMM_DETAIL_RESUME] = kp_now_ns() - vm->start_ns;
+	pthread_mutex_unlock(&vm->prof_lock);
 }

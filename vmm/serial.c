@@ -1,8 +1,10 @@
 /* A 16550/8250 UART at 0x3f8, transmit only: the transmitter is always empty, the receiver
  * never has data, and the registers a driver probes (scratch, line/modem control, loopback)
  * behave so that Linux's autoconfig finds a 16550A.  Output lines of the form
- * BOOT_TIME:<stage>:<ns> are also fed to the boot profile. */
+ * BOOT_TIME:<stage>:<ns> are guest markers (vmm_marker).  Its snapshot record is struct
+ * snap_serial: the registers and the output line in progress. */
 #include "vmm/internal.h"
+#include "vmm/snapshot_format.h"
 
 #include "common/common.h"
 
@@ -20,10 +22,20 @@
 #define IIR_NONE 0x01
 #define IIR_FIFO 0xc0
 
-static void boot_time_line(struct vmm_serial *s)
+/* The registers and the output line in progress (for BOOT_TIME: markers) are kept as the
+ * snapshot record lays them out, so saving and restoring them is a copy. */
+struct serial {
+	pthread_mutex_t lock;
+	struct vmm *vm;
+	FILE *out;
+	bool own_out;
+	struct snap_serial r;
+};
+
+static void boot_time_line(struct serial *s)
 {
 	static const char tag[] = "BOOT_TIME:";
-	char *line = s->line, *colon, *end;
+	char *line = s->r.line, *colon, *end;
 	unsigned long long ns;
 
 	if (strncmp(line, tag, sizeof(tag) - 1))
@@ -36,158 +48,199 @@ static void boot_time_line(struct vmm_serial *s)
 	ns = strtoull(colon + 1, &end, 10);
 	if (end == colon + 1)
 		return;
-	vmm_profile_stage(s->vm, line, ns);
-	vmm_lab_stage(s->vm, line);	/* boot lab hook: --exit-at STAGE */
+	vmm_marker(s->vm, NULL, &(struct vmm_marker){ .kind = VMM_MARK_STAGE, .stage = line,
+						     .guest_ns = ns });
 }
 
-static void transmit(struct vmm_serial *s, uint8_t c)
+static void transmit(struct serial *s, uint8_t c)
 {
 	fputc(c, s->out);
 	if (c == '\n') {
 		fflush(s->out);
-		s->line[s->linelen] = 0;
-		if (s->linelen && s->line[s->linelen - 1] == '\r')
-			s->line[s->linelen - 1] = 0;
+		s->r.line[s->r.linelen] = 0;
+		if (s->r.linelen && s->r.line[s->r.linelen - 1] == '\r')
+			s->r.line[s->r.linelen - 1] = 0;
 		boot_time_line(s);
-		s->linelen = 0;
-	} else if (s->linelen < sizeof(s->line) - 1) {
-		s->line[s->linelen++] = (char)c;
+		s->r.linelen = 0;
+	} else if (s->r.linelen < sizeof(s->r.line) - 1) {
+		s->r.line[s->r.linelen++] = (char)c;
 	}
 }
 
-static void serial_out(void *dev, struct vmm_vcpu *vcpu, uint16_t port, const uint8_t *data,
-		       unsigned size)
+static void serial_out(struct serial *s, uint16_t port, uint8_t v)
 {
-	struct vmm_serial *s = dev;
-	uint8_t v = data[0];
-
-	(void)vcpu;
-	(void)size;
-	pthread_mutex_lock(&s->lock);
 	switch (port - COM1) {
 	case 0:
-		if (s->lcr & LCR_DLAB) {
-			s->dll = v;
-		} else if (s->mcr & MCR_LOOP) {
-			s->rbr = v;
-			s->rx_ready = true;
+		if (s->r.lcr & LCR_DLAB) {
+			s->r.dll = v;
+		} else if (s->r.mcr & MCR_LOOP) {
+			s->r.rbr = v;
+			s->r.rx_ready = true;
 		} else {
 			transmit(s, v);
 		}
 		break;
 	case 1:
-		if (s->lcr & LCR_DLAB)
-			s->dlm = v;
+		if (s->r.lcr & LCR_DLAB)
+			s->r.dlm = v;
 		else
-			s->ier = v & 0x0f;
+			s->r.ier = v & 0x0f;
 		break;
 	case 2:
-		s->fcr = v;
+		s->r.fcr = v;
 		break;
 	case 3:
-		s->lcr = v;
+		s->r.lcr = v;
 		break;
 	case 4:
-		s->mcr = v & 0x1f;
+		s->r.mcr = v & 0x1f;
 		break;
 	case 7:
-		s->scr = v;
+		s->r.scr = v;
 		break;
 	default:		/* LSR and MSR are read-only */
 		break;
 	}
-	pthread_mutex_unlock(&s->lock);
 }
 
-static void serial_in(void *dev, struct vmm_vcpu *vcpu, uint16_t port, uint8_t *data,
-		      unsigned size)
+static uint8_t serial_in(struct serial *s, uint16_t port)
 {
-	struct vmm_serial *s = dev;
 	uint8_t v = 0;
 
-	(void)vcpu;
-	pthread_mutex_lock(&s->lock);
 	switch (port - COM1) {
 	case 0:
-		if (s->lcr & LCR_DLAB) {
-			v = s->dll;
+		if (s->r.lcr & LCR_DLAB) {
+			v = s->r.dll;
 		} else {
-			v = s->rbr;
-			s->rx_ready = false;
+			v = s->r.rbr;
+			s->r.rx_ready = false;
 		}
 		break;
 	case 1:
-		v = (s->lcr & LCR_DLAB) ? s->dlm : s->ier;
+		v = (s->r.lcr & LCR_DLAB) ? s->r.dlm : s->r.ier;
 		break;
 	case 2:
-		v = IIR_NONE | ((s->fcr & 1) ? IIR_FIFO : 0);
+		v = IIR_NONE | ((s->r.fcr & 1) ? IIR_FIFO : 0);
 		break;
 	case 3:
-		v = s->lcr;
+		v = s->r.lcr;
 		break;
 	case 4:
-		v = s->mcr;
+		v = s->r.mcr;
 		break;
 	case 5:
-		v = LSR_THRE | LSR_TEMT | (s->rx_ready ? LSR_DR : 0);
+		v = LSR_THRE | LSR_TEMT | (s->r.rx_ready ? LSR_DR : 0);
 		break;
 	case 6:
-		if (s->mcr & MCR_LOOP) {
+		if (s->r.mcr & MCR_LOOP) {
 			/* Loopback wires DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD. */
-			v = (uint8_t)(((s->mcr & 0x01) << 5) | ((s->mcr & 0x02) << 3) |
-				      ((s->mcr & 0x04) << 4) | ((s->mcr & 0x08) << 4));
+			v = (uint8_t)(((s->r.mcr & 0x01) << 5) | ((s->r.mcr & 0x02) << 3) |
+				      ((s->r.mcr & 0x04) << 4) | ((s->r.mcr & 0x08) << 4));
 		} else {
 			v = 0xb0;	/* DCD, DSR, CTS: a cable is attached */
 		}
 		break;
 	case 7:
-		v = s->scr;
+		v = s->r.scr;
 		break;
 	}
-	pthread_mutex_unlock(&s->lock);
-	memset(data, 0, size);
-	data[0] = v;
+	return v;
 }
 
-static const struct vmm_pio_ops serial_ops = { .in = serial_in, .out = serial_out };
-
-int vmm_serial_init(struct vmm *vm, const char *path)
+static void serial_pio(void *ctx, struct vmm_vcpu *vcpu, uint16_t port, uint8_t *data,
+		       unsigned size, bool out)
 {
-	struct vmm_serial *s = &vm->serial;
+	struct serial *s = ctx;
 
-	memset(s, 0, sizeof(*s));
-	s->vm = vm;
-	s->out = stdout;
-	if (path) {
-		s->out = fopen(path, "w");
-		if (!s->out) {
-			int err = errno;
-			kp_error("%s: %s", path, strerror(err));
-			return -err;
-		}
-		s->own_out = true;
+	(void)vcpu;
+	pthread_mutex_lock(&s->lock);
+	if (out) {
+		serial_out(s, port, data[0]);
+	} else {
+		memset(data, 0, size);
+		data[0] = serial_in(s, port);
 	}
-	pthread_mutex_init(&s->lock, NULL);
-	return vmm_iobus_register(&vm->bus, COM1, 8, &serial_ops, s);
+	pthread_mutex_unlock(&s->lock);
 }
 
-void vmm_serial_flush(struct vmm_serial *s)
+static int serial_save(void *ctx, struct kp_buf *out)
 {
-	if (!s->out)
-		return;
+	struct serial *s = ctx;
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = kp_buf_append(out, &s->r, sizeof(s->r));
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+static int serial_restore(void *ctx, const void *data, size_t size)
+{
+	struct serial *s = ctx;
+
+	if (size != sizeof(s->r))
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	memcpy(&s->r, data, sizeof(s->r));
+	s->r.linelen = KP_MIN(s->r.linelen, sizeof(s->r.line) - 1);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static void serial_flush(void *ctx)
+{
+	struct serial *s = ctx;
+
 	pthread_mutex_lock(&s->lock);
 	fflush(s->out);
 	pthread_mutex_unlock(&s->lock);
 }
 
-void vmm_serial_release(struct vmm_serial *s)
+static void serial_release(void *ctx)
 {
-	if (!s->out)
-		return;
+	struct serial *s = ctx;
+
 	if (s->own_out)
 		fclose(s->out);
 	else
 		fflush(s->out);
-	s->out = NULL;
 	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static const struct vmm_device serial_device = {
+	.name = "serial",
+	.ports = { { COM1, 8 } },
+	.pio = serial_pio,
+	.snap_tag = SNAP_TAG_SERIAL,
+	.save = serial_save,
+	.restore = serial_restore,
+	.flush = serial_flush,
+	.release = serial_release,
+};
+
+int vmm_serial_init(struct vmm *vm, const char *path)
+{
+	struct serial *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->vm = vm;
+	s->out = stdout;
+	if (path) {
+		s->out = fopen(path, "w");
+		if (!s->out) {
+			ret = -errno;
+			kp_error("%s: %s", path, strerror(-ret));
+			free(s);
+			return ret;
+		}
+		s->own_out = true;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	ret = vmm_device_register(&vm->bus, &serial_device, s);
+	if (ret)
+		serial_release(s);
+	return ret;
 }

@@ -159,7 +159,6 @@ static int save_vm_devices(struct kp_buf *b, struct vmm *vm, uint64_t run_ns)
 	struct kvm_irqchip chip;
 	struct kvm_pit_state2 pit;
 	struct kvm_clock_data clock;
-	struct snap_serial ser;
 	struct snap_profile prof;
 	int ret = 0;
 
@@ -180,22 +179,21 @@ static int save_vm_devices(struct kp_buf *b, struct vmm *vm, uint64_t run_ns)
 	if (ret)
 		return ret;
 
-	struct vmm_serial *s = &vm->serial;
-	memset(&ser, 0, sizeof(ser));
-	pthread_mutex_lock(&s->lock);
-	ser.ier = s->ier;
-	ser.lcr = s->lcr;
-	ser.mcr = s->mcr;
-	ser.scr = s->scr;
-	ser.fcr = s->fcr;
-	ser.dll = s->dll;
-	ser.dlm = s->dlm;
-	ser.rbr = s->rbr;
-	ser.rx_ready = s->rx_ready;
-	ser.linelen = (uint32_t)KP_MIN(s->linelen, sizeof(ser.line));
-	memcpy(ser.line, s->line, ser.linelen);
-	pthread_mutex_unlock(&s->lock);
-	ret = put_record(b, SNAP_TAG_SERIAL, 0, &ser, sizeof(ser));
+	/* Each device on the bus that keeps state, as its own record. */
+	for (unsigned i = 0; !ret && i < vm->bus.ndev; i++) {
+		const struct vmm_device *d = vm->bus.dev[i].d;
+		struct kp_buf rec;
+
+		if (!d->snap_tag || !d->save)
+			continue;
+		kp_buf_init(&rec);
+		ret = d->save(vm->bus.dev[i].ctx, &rec);
+		if (!ret)
+			ret = put_record(b, d->snap_tag, 0, rec.data, rec.len);
+		else
+			kp_error("snapshot: %s: %s", d->name, strerror(-ret));
+		kp_buf_release(&rec);
+	}
 	if (ret)
 		return ret;
 
@@ -262,7 +260,7 @@ static int find_extents(struct vmm *vm, uint64_t mem_offset, struct snap_extent 
 	uint64_t off = mem_offset, last = 0;
 	bool open = false;
 
-	if (!vm->lab.mem_from_file)
+	if (!vm->mem_from_file)
 		resident = touched_pages(vm->mem.base, npages);
 	for (uint64_t pg = 0; pg < npages; pg++) {
 		if (resident && !resident[pg])

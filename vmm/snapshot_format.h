@@ -108,7 +108,6 @@ struct snap_view {
 	char *state;
 	const struct snap_config *cfg;
 	const struct snap_extent *ext;
-	const struct snap_serial *serial;
 	const struct snap_record *rec[SNAP_MAX_CPUS][SNAP_VCPU_TAGS];
 	const struct snap_record *chip[3];
 	const struct snap_record *pit, *clock;
@@ -124,5 +123,8 @@ int vmm_snap_check_header(const void *buf, size_t n, uint64_t file_size, struct 
  * size and bounds, a complete vCPU state per vCPU, extents inside RAM and the file; and index
  * the records into v.  0, or -EINVAL with a message in err. */
 int vmm_snap_index_state(struct snap_view *v, char *err, size_t errlen);
+/* The first record (tag, index) of an indexed state, or NULL (device records: their devices
+ * read them, through the bus). */
+const struct snap_record *vmm_snap_find(const struct snap_view *v, uint32_t tag, uint32_t index);
 
 #endif

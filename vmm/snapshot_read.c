@@ -133,10 +133,8 @@ static int index_record(struct snap_view *v, const struct snap_record *r, char *
 	case SNAP_TAG_CLOCK:
 		v->clock = r;
 		break;
-	case SNAP_TAG_SERIAL:
-		v->serial = payload(r);
-		break;
-	default:	/* the profile counters, and records a later minor addition may bring */
+	default:	/* devices' records (vmm_snap_find), the profile counters, and records a
+			 * later minor addition may bring */
 		break;
 	}
 	return 0;
@@ -187,4 +185,17 @@ int vmm_snap_index_state(struct snap_view *v, char *err, size_t errlen)
 			return fail(err, errlen, "memory extent outside guest RAM or the file");
 	}
 	return 0;
+}
+
+const struct snap_record *vmm_snap_find(const struct snap_view *v, uint32_t tag, uint32_t index)
+{
+	/* Walks a state vmm_snap_index_state has checked, so every record is in bounds. */
+	for (uint64_t off = 0; off < v->h.state_size;) {
+		const struct snap_record *r = (const void *)(v->state + off);
+
+		if (r->tag == tag && r->index == index)
+			return r;
+		off += sizeof(*r) + ((r->size + 7) & ~7ull);
+	}
+	return NULL;
 }

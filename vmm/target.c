@@ -9,6 +9,7 @@
 #include "common/common.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -144,99 +145,88 @@ int vmm_vcpu_read_state(struct vmm_vcpu *vcpu, struct kvm_regs *regs, struct kvm
 	return 0;
 }
 
-static int vt_get_regs(struct target *t, int cpu, struct target_regs *r)
-{
+/* A parked vCPU and its registers, for reading or changing them. */
+struct parked {
+	struct vmm_vcpu *v;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	int err = 0;
-	struct vmm_vcpu *v = parked_vcpu(to_vm(t), cpu, &err);
+};
 
-	if (!v)
-		return err;
-	err = vmm_vcpu_read_state(v, &regs, &sregs);
+static int parked_state(struct target *t, int cpu, struct parked *p)
+{
+	int err = 0;
+
+	p->v = parked_vcpu(to_vm(t), cpu, &err);
+	return p->v ? vmm_vcpu_read_state(p->v, &p->regs, &p->sregs) : err;
+}
+
+/* The general registers as target.h numbers them, in struct kvm_regs. */
+static const struct { int treg; size_t off; } gprs[] = {
+	{ TREG_RAX, offsetof(struct kvm_regs, rax) }, { TREG_RBX, offsetof(struct kvm_regs, rbx) },
+	{ TREG_RCX, offsetof(struct kvm_regs, rcx) }, { TREG_RDX, offsetof(struct kvm_regs, rdx) },
+	{ TREG_RSI, offsetof(struct kvm_regs, rsi) }, { TREG_RDI, offsetof(struct kvm_regs, rdi) },
+	{ TREG_RBP, offsetof(struct kvm_regs, rbp) }, { TREG_RSP, offsetof(struct kvm_regs, rsp) },
+	{ TREG_R8, offsetof(struct kvm_regs, r8) }, { TREG_R9, offsetof(struct kvm_regs, r9) },
+	{ TREG_R10, offsetof(struct kvm_regs, r10) }, { TREG_R11, offsetof(struct kvm_regs, r11) },
+	{ TREG_R12, offsetof(struct kvm_regs, r12) }, { TREG_R13, offsetof(struct kvm_regs, r13) },
+	{ TREG_R14, offsetof(struct kvm_regs, r14) }, { TREG_R15, offsetof(struct kvm_regs, r15) },
+};
+
+static int vt_get_regs(struct target *t, int cpu, struct target_regs *r)
+{
+	struct parked p;
+	int err = parked_state(t, cpu, &p);
+
 	if (err)
 		return err;
 	memset(r, 0, sizeof(*r));
-	r->gpr[TREG_RAX] = regs.rax;
-	r->gpr[TREG_RBX] = regs.rbx;
-	r->gpr[TREG_RCX] = regs.rcx;
-	r->gpr[TREG_RDX] = regs.rdx;
-	r->gpr[TREG_RSI] = regs.rsi;
-	r->gpr[TREG_RDI] = regs.rdi;
-	r->gpr[TREG_RBP] = regs.rbp;
-	r->gpr[TREG_RSP] = regs.rsp;
-	r->gpr[TREG_R8] = regs.r8;
-	r->gpr[TREG_R9] = regs.r9;
-	r->gpr[TREG_R10] = regs.r10;
-	r->gpr[TREG_R11] = regs.r11;
-	r->gpr[TREG_R12] = regs.r12;
-	r->gpr[TREG_R13] = regs.r13;
-	r->gpr[TREG_R14] = regs.r14;
-	r->gpr[TREG_R15] = regs.r15;
-	r->rip = regs.rip;
-	r->rflags = regs.rflags;
-	r->cs = sregs.cs.selector;
-	r->ss = sregs.ss.selector;
-	r->ds = sregs.ds.selector;
-	r->es = sregs.es.selector;
-	r->fs = sregs.fs.selector;
-	r->gs = sregs.gs.selector;
-	r->fs_base = sregs.fs.base;
-	r->gs_base = sregs.gs.base;
-	r->cr0 = sregs.cr0;
-	r->cr2 = sregs.cr2;
-	r->cr3 = sregs.cr3;
-	r->cr4 = sregs.cr4;
-	r->cr8 = sregs.cr8;
-	r->efer = sregs.efer;
+	for (size_t i = 0; i < KP_ARRAY_SIZE(gprs); i++)
+		memcpy(&r->gpr[gprs[i].treg], (const char *)&p.regs + gprs[i].off, sizeof(uint64_t));
+	r->rip = p.regs.rip;
+	r->rflags = p.regs.rflags;
+	r->cs = p.sregs.cs.selector;
+	r->ss = p.sregs.ss.selector;
+	r->ds = p.sregs.ds.selector;
+	r->es = p.sregs.es.selector;
+	r->fs = p.sregs.fs.selector;
+	r->gs = p.sregs.gs.selector;
+	r->fs_base = p.sregs.fs.base;
+	r->gs_base = p.sregs.gs.base;
+	r->cr0 = p.sregs.cr0;
+	r->cr2 = p.sregs.cr2;
+	r->cr3 = p.sregs.cr3;
+	r->cr4 = p.sregs.cr4;
+	r->cr8 = p.sregs.cr8;
+	r->efer = p.sregs.efer;
 	/* KERNEL_GS_BASE (swapgs) is an MSR; a failure to read it leaves 0 rather than failing
 	 * the whole register read. */
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e;
 	} msr = { .hdr.nmsrs = 1, .e.index = MSR_KERNEL_GS_BASE };
-	if (ioctl(v->fd, KVM_GET_MSRS, &msr) == 1)
+	if (ioctl(p.v->fd, KVM_GET_MSRS, &msr) == 1)
 		r->k_gs_base = msr.e.data;
 	return 0;
 }
 
 static int vt_set_regs(struct target *t, int cpu, const struct target_regs *r)
 {
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	int err = 0;
-	struct vmm_vcpu *v = parked_vcpu(to_vm(t), cpu, &err);
+	struct parked p;
+	int err = parked_state(t, cpu, &p);
 
-	if (!v)
-		return err;
-	err = vmm_vcpu_read_state(v, &regs, &sregs);
 	if (err)
 		return err;
-	regs.rax = r->gpr[TREG_RAX];
-	regs.rbx = r->gpr[TREG_RBX];
-	regs.rcx = r->gpr[TREG_RCX];
-	regs.rdx = r->gpr[TREG_RDX];
-	regs.rsi = r->gpr[TREG_RSI];
-	regs.rdi = r->gpr[TREG_RDI];
-	regs.rbp = r->gpr[TREG_RBP];
-	regs.rsp = r->gpr[TREG_RSP];
-	regs.r8 = r->gpr[TREG_R8];
-	regs.r9 = r->gpr[TREG_R9];
-	regs.r10 = r->gpr[TREG_R10];
-	regs.r11 = r->gpr[TREG_R11];
-	regs.r12 = r->gpr[TREG_R12];
-	regs.r13 = r->gpr[TREG_R13];
-	regs.r14 = r->gpr[TREG_R14];
-	regs.r15 = r->gpr[TREG_R15];
-	regs.rip = r->rip;
-	regs.rflags = r->rflags;
-	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+	for (size_t i = 0; i < KP_ARRAY_SIZE(gprs); i++)
+		memcpy((char *)&p.regs + gprs[i].off, &r->gpr[gprs[i].treg], sizeof(uint64_t));
+	p.regs.rip = r->rip;
+	p.regs.rflags = r->rflags;
+	if (ioctl(p.v->fd, KVM_SET_REGS, &p.regs) < 0)
 		return -errno;
 	/* Segment selectors cannot be loaded without their descriptors; only the bases change. */
-	if (sregs.fs.base != r->fs_base || sregs.gs.base != r->gs_base) {
-		sregs.fs.base = r->fs_base;
-		sregs.gs.base = r->gs_base;
-		if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
+	if (p.sregs.fs.base != r->fs_base || p.sregs.gs.base != r->gs_base) {
+		p.sregs.fs.base = r->fs_base;
+		p.sregs.gs.base = r->gs_base;
+		if (ioctl(p.v->fd, KVM_SET_SREGS, &p.sregs) < 0)
 			return -errno;
 	}
 	return 0;

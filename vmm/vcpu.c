@@ -1,4 +1,5 @@
-/* vCPU threads and run control.
+/* vCPUs: creation and boot state, their threads, the exit loop, and parking (the stop and
+ * event side of run control is run.c).
  *
  * Each vCPU runs KVM_RUN on its own thread.  The controller (the command, the gdb stub or the
  * profiler) stops them by setting stop_requested and kicking each thread: kvm_run->immediate_exit
@@ -16,7 +17,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -56,6 +56,8 @@ static int set_boot_regs(struct vmm_vcpu *vcpu, uint32_t entry)
 	};
 	struct kvm_segment data = code;
 
+	if (vcpu->vm->linux_boot.on)
+		return vmm_linux_boot_regs(vcpu);
 	if (vcpu->vm->linux_boot.on)
 		return vmm_linux_boot_regs(vcpu);
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
@@ -108,10 +110,9 @@ static int set_fpu_and_lapic(struct vmm_vcpu *vcpu)
 	return 0;
 }
 
-int vmm_vcpu_create(struct vmm *vm, int id, uint32_t entry)
+int vmm_vcpu_create(struct vmm *vm, int id)
 {
 	struct vmm_vcpu *vcpu = &vm->vcpus[id];
-	uint64_t t = kp_now_ns();
 	int mmap_size, ret;
 
 	vcpu->vm = vm;
@@ -129,107 +130,38 @@ int vmm_vcpu_create(struct vmm *vm, int id, uint32_t entry)
 	}
 	vcpu->run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
+		ret = -errno;
 		vcpu->run = NULL;
-		return -errno;
+		kp_error("cpu %d: kvm_run mapping: %s", id, strerror(-ret));
+		return ret;
 	}
 	vcpu->run_size = (size_t)mmap_size;
-	if (id == 0) {
+	/* A restored VM keeps the TSC rate its guest calibrated against (the snapshot's). */
+	if (id == 0 && !vm->tsc_khz) {
 		int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
 		vm->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
 	}
-	vmm_detail_mark(vm, VMM_DETAIL_VCPU_CREATE, &t);
-	ret = vmm_vcpu_set_cpuid(vm, vcpu);
-	vmm_detail_mark(vm, VMM_DETAIL_CPUID, &t);
-	if (!ret)
-		ret = vmm_vcpu_set_msrs(vcpu);
-	vmm_detail_mark(vm, VMM_DETAIL_MSRS, &t);
-	if (!ret) {
-		ret = set_fpu_and_lapic(vcpu);
-		if (ret)
-			kp_error("cpu %d: FPU/LAPIC setup: %s", id, strerror(-ret));
+	vcpu->action = TARGET_RESUME_CONTINUE;
+	vcpu->mp_state = id == 0 ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED;
+	return 0;
+}
+
+int vmm_vcpu_set_boot_regs(struct vmm_vcpu *vcpu, uint32_t entry)
+{
+	int ret = set_fpu_and_lapic(vcpu);
+
+	if (ret) {
+		kp_error("cpu %d: FPU/LAPIC setup: %s", vcpu->id, strerror(-ret));
+		return ret;
 	}
 	/* Only the BSP gets registers: the APs stay in KVM_MP_STATE_UNINITIALIZED until the
 	 * guest sends them INIT and SIPI through its local APIC. */
-	if (!ret && id == 0) {
+	if (vcpu->id == 0) {
 		ret = set_boot_regs(vcpu, entry);
 		if (ret)
 			kp_error("cpu 0: boot registers: %s", strerror(-ret));
 	}
-	vmm_detail_mark(vm, VMM_DETAIL_REGS, &t);
-	vcpu->action = TARGET_RESUME_CONTINUE;
-	vcpu->mp_state = id == 0 ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED;
 	return ret;
-}
-
-void vmm_kick_all_locked(struct vmm *vm)
-{
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		struct vmm_vcpu *v = &vm->vcpus[i];
-
-		if (!v->thread_started || v->parked)
-			continue;
-		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-		pthread_kill(v->thread, VMM_KICK_SIGNAL);
-	}
-}
-
-static void publish_event_locked(struct vmm *vm)
-{
-	uint64_t one = 1;
-
-	if (vm->event_pending && !vm->event_signalled && vm->nparked == vm->ncpus) {
-		vm->event_signalled = true;
-		if (write(vm->event_fd, &one, sizeof(one)) < 0)
-			kp_debug("event fd: %s", strerror(errno));
-	}
-}
-
-void vmm_raise_event(struct vmm *vm, const struct target_event *ev)
-{
-	pthread_mutex_lock(&vm->lock);
-	/* All-stop: the first event wins; a vCPU that hit a breakpoint at the same moment hits it
-	 * again after the resume, since the instruction did not execute. */
-	if (!vm->event_pending) {
-		vm->event = *ev;
-		vm->event_pending = true;
-		vm->event_signalled = false;
-	}
-	vm->stop_requested = true;
-	vmm_kick_all_locked(vm);
-	pthread_mutex_unlock(&vm->lock);
-}
-
-void vmm_end_run(struct vmm *vm, struct vmm_vcpu *vcpu, enum vmm_end_kind kind, int status,
-		 uint32_t value, const char *fmt, ...)
-{
-	struct target_event ev;
-	va_list ap;
-
-	memset(&ev, 0, sizeof(ev));
-	pthread_mutex_lock(&vm->lock);
-	if (vm->result.kind == VMM_END_NONE) {
-		vm->end_ns = kp_now_ns();
-		vm->result.kind = kind;
-		vm->result.exit_status = status;
-		vm->result.cpu = vcpu ? vcpu->id : -1;
-		vm->result.guest_value = value;
-		va_start(ap, fmt);
-		vsnprintf(vm->result.message, sizeof(vm->result.message), fmt, ap);
-		va_end(ap);
-		/* The end replaces whatever stop was pending: nothing can run after it. */
-		vm->event.kind = (kind == VMM_END_EXIT || kind == VMM_END_KILLED) ?
-				 TARGET_EV_EXITED : TARGET_EV_FAULT;
-		vm->event.cpu = vm->result.cpu;
-		vm->event.exit_status = status;
-		vm->event.addr = 0;
-		snprintf(vm->event.message, sizeof(vm->event.message), "%s", vm->result.message);
-		vm->event_pending = true;
-		vm->event_signalled = false;
-		publish_event_locked(vm);
-	}
-	vm->stop_requested = true;
-	vmm_kick_all_locked(vm);
-	pthread_mutex_unlock(&vm->lock);
 }
 
 static uint32_t debug_control_locked(struct vmm *vm, struct vmm_vcpu *vcpu, struct kvm_guest_debug *dbg)
@@ -296,7 +228,7 @@ static bool park_if_needed(struct vmm_vcpu *vcpu)
 			vm->nparked++;
 			if (vm->nparked == vm->ncpus) {
 				pthread_cond_broadcast(&vm->ctl_cond);
-				publish_event_locked(vm);
+				vmm_publish_event_locked(vm);
 			}
 		}
 		pthread_cond_wait(&vm->vcpu_cond, &vm->lock);
@@ -468,25 +400,4 @@ void vmm_vcpus_join(struct vmm *vm)
 		}
 		vm->vcpus[i].thread_started = false;
 	}
-}
-
-int vmm_stop_all(struct vmm *vm)
-{
-	pthread_mutex_lock(&vm->lock);
-	vm->stop_requested = true;
-	while (vm->nparked < vm->ncpus) {
-		struct timespec ts;
-
-		vmm_kick_all_locked(vm);
-		/* Kicks are reliable (immediate_exit); the timeout only guards against the unknown. */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&vm->ctl_cond, &vm->lock, &ts);
-	}
-	pthread_mutex_unlock(&vm->lock);
-	return 0;
 }

@@ -1,5 +1,5 @@
-/* VM life cycle: create in a fixed order (each step one boot-profile phase), start, wait for
- * the end, destroy in reverse. */
+/* VM life cycle: create (the steps of create.c), start, wait for the end, destroy in
+ * reverse. */
 #include "vmm/internal.h"
 
 #include "common/common.h"
@@ -30,26 +30,9 @@ static int check_config(const struct vmm_config *cfg)
 	return 0;
 }
 
-static void phase_done(struct vmm *vm, enum vmm_phase p, uint64_t *start)
-{
-	uint64_t now = kp_now_ns();
-
-	vm->prof.phase_ns[p] += now - *start;
-	*start = now;
-}
-
-/* KVM's own failures are host problems whatever errno they carry; keep the errno only for
- * the user's inputs (kernel file, serial file) and for /dev/kvm itself. */
-static int host_error(int ret)
-{
-	return ret == -ENOMEM ? ret : -EIO;
-}
-
 int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 {
 	struct vmm *vm;
-	uint64_t t, d;
-	uint32_t entry = 0;
 	int ret;
 
 	*out = NULL;
@@ -66,7 +49,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	vm->cfg.cmdline = vm->cmdline;
 	vm->ncpus = cfg->ncpus;
 	vm->kvm_fd = vm->vm_fd = vm->event_fd = -1;
-	vm->lab.restore_fd = -1;
+	vm->restore_fd = -1;
 	for (unsigned i = 0; i < VMM_MAX_CPUS; i++)
 		vm->vcpus[i].fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
@@ -80,89 +63,11 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 	vm->prof.t0_ns = cfg->t0_ns ? cfg->t0_ns : kp_now_ns();
 	*out = vm;
 
-	/* Boot lab hook: snapshot file and signal, or a whole different path for --restore. */
-	ret = vmm_lab_init(vm);
-	if (!ret && cfg->restore_path)
-		ret = vmm_restore_create(vm);
-	if (ret)
-		goto fail;
-	if (cfg->restore_path)
-		return 0;
-
-	t = kp_now_ns();
-	ret = vmm_kvm_open(vm);
-	if (ret)
-		goto fail;
-	phase_done(vm, VMM_PHASE_KVM_OPEN, &t);
-	vm->prof.detail_ns[VMM_DETAIL_KVM_OPEN] = vm->prof.phase_ns[VMM_PHASE_KVM_OPEN];
-
-	ret = vmm_kvm_create_vm(vm);
+	ret = vmm_create_steps(vm);
 	if (ret) {
-		ret = host_error(ret);
-		goto fail;
+		vmm_destroy(vm);
+		*out = NULL;
 	}
-	phase_done(vm, VMM_PHASE_VM_CREATE, &t);
-
-	ret = vmm_memory_init(vm);
-	if (ret) {
-		ret = host_error(ret);
-		goto fail;
-	}
-	phase_done(vm, VMM_PHASE_MEMORY, &t);
-
-	ret = vmm_load_kernel(vm, &entry);
-	if (ret)
-		goto fail;
-	phase_done(vm, VMM_PHASE_KERNEL_LOAD, &t);
-	vm->prof.detail_ns[VMM_DETAIL_ELF_LOAD] = vm->prof.phase_ns[VMM_PHASE_KERNEL_LOAD];
-
-	d = t;
-	ret = vmm_initrd_read(vm);
-	vmm_detail_mark(vm, VMM_DETAIL_INITRD_READ, &d);
-	if (!ret)
-		ret = vmm_initrd_write(vm);
-	vmm_detail_mark(vm, VMM_DETAIL_INITRD_WRITE, &d);
-	if (ret)
-		goto fail;
-	phase_done(vm, VMM_PHASE_INITRD_LOAD, &t);
-
-	ret = vmm_write_boot_params(vm);
-	/* Devices after the kernel checks, so a bad kernel does not truncate the --serial file. */
-	d = kp_now_ns();
-	if (!ret)
-		ret = vmm_serial_init(vm, cfg->serial_path);
-	if (!ret)
-		ret = vmm_debugport_init(vm);
-	vmm_detail_mark(vm, VMM_DETAIL_DEVICES, &d);
-	if (ret)
-		goto fail;
-	phase_done(vm, VMM_PHASE_BOOT_PARAMS, &t);
-	vm->prof.detail_ns[VMM_DETAIL_BOOT_PARAMS] = vm->prof.phase_ns[VMM_PHASE_BOOT_PARAMS] -
-						     vm->prof.detail_ns[VMM_DETAIL_DEVICES];
-
-	d = kp_now_ns();
-	ret = vmm_cpuid_init(vm);
-	vmm_detail_mark(vm, VMM_DETAIL_CPUID, &d);
-	if (ret == -EINVAL)	/* a --cpu template this host's KVM cannot give */
-		goto fail;
-	for (unsigned i = 0; !ret && i < vm->ncpus; i++)
-		ret = vmm_vcpu_create(vm, (int)i, entry);
-	d = kp_now_ns();
-	if (!ret)
-		ret = vmm_vcpus_start_threads(vm);
-	/* The threads park at once; wait for that so the VM is a stopped target from here on. */
-	if (!ret)
-		ret = vmm_stop_all(vm);
-	vmm_detail_mark(vm, VMM_DETAIL_VCPU_THREADS, &d);
-	if (ret) {
-		ret = host_error(ret);
-		goto fail;
-	}
-	phase_done(vm, VMM_PHASE_VCPU_SETUP, &t);
-	return 0;
-fail:
-	vmm_destroy(vm);
-	*out = NULL;
 	return ret;
 }
 
@@ -178,7 +83,7 @@ int vmm_start(struct vmm *vm)
 		}
 	}
 	pthread_mutex_unlock(&vm->lock);
-	vmm_lab_started(vm);
+	vmm_restore_started(vm);
 	return 0;
 }
 
@@ -215,21 +120,19 @@ void vmm_dump_regs(struct vmm *vm, int cpu, FILE *f)
 		fprintf(f, "  (registers of cpu %d unavailable)\n", cpu);
 		return;
 	}
+	const struct { const char *name; unsigned long long v; } gpr[] = {
+		{ "rip", r.rip }, { "rflags", r.rflags }, { "rsp", r.rsp }, { "rbp", r.rbp },
+		{ "rax", r.rax }, { "rbx", r.rbx }, { "rcx", r.rcx }, { "rdx", r.rdx },
+		{ "rsi", r.rsi }, { "rdi", r.rdi }, { "r8 ", r.r8 }, { "r9 ", r.r9 },
+		{ "r10", r.r10 }, { "r11", r.r11 }, { "r12", r.r12 }, { "r13", r.r13 },
+		{ "r14", r.r14 }, { "r15", r.r15 },
+	};
+
 	fprintf(f, "  cpu %d registers:\n", cpu);
-	fprintf(f, "  rip %016llx  rflags %016llx  rsp %016llx  rbp %016llx\n",
-		(unsigned long long)r.rip, (unsigned long long)r.rflags,
-		(unsigned long long)r.rsp, (unsigned long long)r.rbp);
-	fprintf(f, "  rax %016llx  rbx %016llx  rcx %016llx  rdx %016llx\n",
-		(unsigned long long)r.rax, (unsigned long long)r.rbx,
-		(unsigned long long)r.rcx, (unsigned long long)r.rdx);
-	fprintf(f, "  rsi %016llx  rdi %016llx  r8  %016llx  r9  %016llx\n",
-		(unsigned long long)r.rsi, (unsigned long long)r.rdi,
-		(unsigned long long)r.r8, (unsigned long long)r.r9);
-	fprintf(f, "  r10 %016llx  r11 %016llx  r12 %016llx  r13 %016llx\n",
-		(unsigned long long)r.r10, (unsigned long long)r.r11,
-		(unsigned long long)r.r12, (unsigned long long)r.r13);
-	fprintf(f, "  r14 %016llx  r15 %016llx\n", (unsigned long long)r.r14,
-		(unsigned long long)r.r15);
+	/* Four to a line, as "  rip 0000000000001000  rflags 0000000000000002  ...". */
+	for (size_t i = 0; i < KP_ARRAY_SIZE(gpr); i++)
+		fprintf(f, "  %s %016llx%s", gpr[i].name, gpr[i].v,
+			i % 4 == 3 || i + 1 == KP_ARRAY_SIZE(gpr) ? "\n" : "");
 	fprintf(f, "  cs %04x (l=%u db=%u)  ss %04x  ds %04x  es %04x  fs %04x  gs %04x\n",
 		s.cs.selector, s.cs.l, s.cs.db, s.ss.selector, s.ds.selector, s.es.selector,
 		s.fs.selector, s.gs.selector);
@@ -266,8 +169,8 @@ int vmm_wait(struct vmm *vm, int cancel_fd, struct vmm_result *res)
 			return ret;
 		if (ev.kind == TARGET_EV_EXITED || ev.kind == TARGET_EV_FAULT)
 			break;
-		/* Boot lab hook: a stop requested by --snapshot-on saves the VM here. */
-		ret = vmm_lab_stop_event(vm);
+		/* A stop requested by --snapshot-on saves the VM here. */
+		ret = vmm_trigger_stop_event(vm);
 		if (ret < 0) {
 			t->ops->kill(t);
 			return ret;
@@ -275,7 +178,7 @@ int vmm_wait(struct vmm *vm, int cancel_fd, struct vmm_result *res)
 		/* Nobody debugs this run: carry on over breakpoints and steps. */
 		target_resume(t, NULL);
 	}
-	vmm_serial_flush(&vm->serial);
+	vmm_iobus_flush(&vm->bus);
 	vmm_get_result(vm, res);
 	if (res->kind != VMM_END_EXIT && res->kind != VMM_END_KILLED) {
 		kp_error("%s: %s", vm->kernel_path, res->message);
@@ -305,7 +208,8 @@ void vmm_destroy(struct vmm *vm)
 	if (!vm)
 		return;
 	vmm_vcpus_join(vm);
-	vmm_lab_release(vm);
+	vmm_trigger_release(vm);
+	vmm_restore_release(vm);
 	for (unsigned i = 0; i < VMM_MAX_CPUS; i++) {
 		struct vmm_vcpu *v = &vm->vcpus[i];
 
@@ -314,7 +218,7 @@ void vmm_destroy(struct vmm *vm)
 		if (v->fd >= 0)
 			close(v->fd);
 	}
-	vmm_serial_release(&vm->serial);
+	vmm_iobus_release(&vm->bus);
 	vmm_initrd_release(vm);
 	if (vm->mem.base)
 		munmap(vm->mem.base, vm->mem.size);

@@ -155,8 +155,9 @@ struct vmm_port80_event {
 	uint64_t host_ns;	/* since t0 */
 };
 
-/* Finer steps inside the host phases (vmm_create) and the steps of a restore from a snapshot.
- * Each is the time spent in it, summed over vCPUs where it is per vCPU. */
+/* The steps of vmm_create (vmm/create.c), finer than the host phases, for a cold boot and for
+ * a restore from a snapshot.  Each is the time spent in it, summed over vCPUs where it is per
+ * vCPU. */
 enum vmm_detail {
 	VMM_DETAIL_SNAPSHOT_READ,	/* restore: read and check the snapshot's header and state */
 	VMM_DETAIL_KVM_OPEN,		/* open /dev/kvm */
@@ -190,7 +191,7 @@ struct vmm_boot_profile {
 	unsigned nport80;
 	unsigned port80_dropped;
 	struct vmm_port80_event port80[VMM_PROFILE_MAX_PORT80];
-	/* Boot lab additions. */
+	/* The steps of vmm_create (create.c), and the run's two ends. */
 	uint64_t detail_ns[VMM_DETAIL_COUNT];
 	uint64_t start_ns;	/* vmm_start (the guest's first instruction), since t0; 0: not yet */
 	uint64_t end_ns;	/* the run ended, since t0; 0: still running */
@@ -198,21 +199,15 @@ struct vmm_boot_profile {
 };
 
 const char *vmm_phase_name(enum vmm_phase p);
-/* "Firmware", "Bootloader", "Kernel", "Userspace" or "Custom" (cloud-hypervisor's ranges). */
-const char *vmm_port80_range(uint8_t code);
+const char *vmm_detail_name(enum vmm_detail d);
 /* Copy the VM's profile so far (safe while the VM runs; boot_wait then counts up to now). */
 void vmm_get_boot_profile(struct vmm *vm, struct vmm_boot_profile *out);
-/* Set total (t0 to now_ns) and host_misc (what the named phases do not cover). */
+/* Set total (t0 to now_ns) and host_misc (what the named phases do not cover).  Printing a
+ * profile is bootlab/'s (bl_boot_profile_print). */
 void vmm_boot_profile_finish(struct vmm_boot_profile *p, uint64_t now_ns);
-/* An aligned table, or one JSON object on one line. */
-int vmm_boot_profile_print(const struct vmm_boot_profile *p, enum vmm_profile_format fmt, FILE *f);
 
-/* ---- boot lab: end points, profile details, snapshots (vmm/endpoint.c, vmm/snapshot.c,
+/* ---- boot lab: end points and snapshots (vmm/endpoint.c, vmm/trigger.c, vmm/snapshot.c,
  * vmm/restore.c; file format in vmm/SNAPSHOT.md) ---- */
-const char *vmm_detail_name(enum vmm_detail d);
-/* The detail rows reported for a cold boot (the create-VM breakdown) or for a restore, in
- * the order they happen; *n receives the count. */
-const enum vmm_detail *vmm_detail_rows(bool restore, size_t *n);
 /* True when the run ended at the configured end point (--exit-at), not by the guest's own
  * debug-exit.  The result then reads as a debug-exit with status 0. */
 bool vmm_end_point_reached(struct vmm *vm);
@@ -221,13 +216,6 @@ bool vmm_end_point_reached(struct vmm *vm);
 int vmm_config_set_end_point(struct vmm_config *cfg, const char *what, const char *v);
 /* Save the stopped VM (every vCPU parked) to path.  Returns 0 or -errno after one line. */
 int vmm_snapshot_save(struct vmm *vm, const char *path);
-struct vmm_boot_split {
-	uint64_t tvmm, tfw, tkernel;	/* ns; tkernel only when has_kernel */
-	bool has_kernel;		/* the run reached the kernel before its end */
-};
-/* The NEMU/cloud-hypervisor split of a finished run's profile (definitions in lab_profile.c). */
-void vmm_boot_split(const struct vmm_boot_profile *p, struct vmm_boot_split *s);
-/* The restore profile table (rows of the restore, totals with and without the resume). */
 /* The kernel ELF a snapshot was booted from (for symbols), after checking the snapshot's header
  * and state.  0, or -errno after one line naming the file. */
 int vmm_snapshot_kernel(const char *path, char *buf, size_t len);
@@ -235,7 +223,5 @@ int vmm_snapshot_kernel(const char *path, char *buf, size_t len);
  * vmm_config_parse_option, which calls it. */
 int vmm_config_parse_lab_option(struct vmm_config *cfg, int argc, char **argv, int *i);
 void vmm_config_lab_usage(FILE *f);
-void vmm_restore_profile_print(const struct vmm_boot_profile *p, enum vmm_profile_format fmt,
-			       FILE *f);
 
 #endif
