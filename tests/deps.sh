@@ -38,13 +38,21 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The real-Linux test's kernel, debug symbols and busybox: downloaded as Debian packages and
-# unpacked into build/linux (nothing is installed into the system; ~300 MB, once per tree).
-if ! bash tests/linux/fixture.sh build/linux; then
-	echo "deps: refreshing the package lists for the Linux fixture"
-	$SUDO apt-get update -q >/dev/null
-	bash tests/linux/fixture.sh build/linux
-fi
+# The real-Linux tests' kernels, debug symbols and busybox: downloaded as Debian packages and
+# unpacked (nothing is installed into the system), once per tree: Debian's 6.1 cloud kernel in
+# build/linux (the Linux test), the 6.12 cloud kernel of bookworm-backports in build/linux-6.12
+# (the same test), and the 6.1 generic kernel with its modules in build/linux-generic (the
+# module test).  See tests/linux/fixture.sh.
+fixture() {
+	if ! bash tests/linux/fixture.sh "$@"; then
+		echo "deps: refreshing the package lists for the Linux fixture $1"
+		$SUDO apt-get update -q >/dev/null
+		bash tests/linux/fixture.sh "$@"
+	fi
+}
+fixture build/linux cloud 6.1
+fixture build/linux-6.12 cloud 6.12
+fixture build/linux-generic generic 6.1
 
 # The browser test drives Chromium through playwright-core (no browser download).
 if [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules/playwright-core ]; then

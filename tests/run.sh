@@ -28,14 +28,17 @@ run_unit() {
 	[ "$f" -gt 0 ] && failures+=("$label")
 }
 
-# An integration script prints "PASS: name" / "FAIL: name" lines.
+# An integration script prints "PASS: name" / "FAIL: name" lines.  Arguments after the
+# build directory are passed to the script.
 run_integration() {
 	local script=$1 label=$2 build=$3 out p f status
+	shift 3
 	local work="$WORKROOT/$(basename "$script" .sh)-$(basename "$build")"
+	[ $# -eq 0 ] || work="$work-$(echo "$*" | tr -c 'A-Za-z0-9.\n' _)"
 	mkdir -p "$work"
 	out=$(KPROF="$build/kprof" GUEST=build/guest/kprof-guest.elf \
 		GUEST_NOFP=build/guest/kprof-guest-nofp.elf BUILD="$build" WORK="$work" \
-		timeout 1200 bash "$script" 2>&1)
+		timeout 1200 bash "$script" "$@" 2>&1)
 	status=$?
 	echo "$out" | sed "s/^/  /"
 	p=$(echo "$out" | grep -c '^PASS: ')
@@ -56,11 +59,23 @@ for bin in build/tests/test_*; do
 	run_unit "$bin" "$bin"
 done
 
+# run_script SCRIPT SUFFIX BUILD: once with no arguments, or once per "# run with: ARGS" line
+# of the script (the Linux test: one run per kernel).
+run_script() {
+	local script=$1 suffix=$2 build=$3 runs=() args
+	mapfile -t runs < <(sed -n 's/^# run with: *//p' "$script")
+	[ ${#runs[@]} -gt 0 ] || runs=("")
+	for args in "${runs[@]}"; do
+		echo "-- $script${args:+ $args}$suffix"
+		# shellcheck disable=SC2086 # the arguments are words
+		run_integration "$script" "$script${args:+ $args}$suffix" "$build" $args
+	done
+}
+
 echo "== integration tests"
 for script in tests/integration/test_*.sh; do
 	[ -f "$script" ] || continue
-	echo "-- $script"
-	run_integration "$script" "$script" build
+	run_script "$script" "" build
 done
 
 echo "== sanitizer build (address, undefined)"
@@ -74,8 +89,7 @@ done
 # Integration scripts that opt in ("# sanitize: yes") run again against the instrumented kprof.
 for script in tests/integration/test_*.sh; do
 	grep -q '^# sanitize: yes' "$script" || continue
-	echo "-- $script (sanitized)"
-	run_integration "$script" "$script (sanitized)" build/san
+	run_script "$script" " (sanitized)" build/san
 done
 
 echo "== fuzz smoke runs"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# kprof collect --remote on a real Linux kernel: Debian's cloud kernel (6.1) under QEMU TCG
-# with 2 vCPUs, named by its -dbg package's vmlinux (DWARF + ORC), running the workloads of
+# kprof collect --remote on a real Linux kernel: a Debian cloud kernel under QEMU TCG with
+# 2 vCPUs, named by its -dbg package's vmlinux (DWARF + ORC), running the workloads of
 # tests/linux/init.sh (CPU 0 in user mode, CPU 1 in system calls, forks and idle).
 #  - oracle, at hardware breakpoints in a system call (ksys_write), in exception handling
 #    (handle_mm_fault), in a timer interrupt (__sysvec_apic_timer_interrupt), in the idle
@@ -17,13 +17,22 @@
 #  - KASLR: the same kernel booted without nokaslr, profiled with --kaslr-offset (the slide
 #    the guest's /proc/kallsyms shows): the stacks are named as without KASLR; and without
 #    --kaslr-offset: kprof finds that same slide in the target by itself.
+#
+#   test_linux.sh [FIXTURE-DIR [cloud|generic] [6.1|6.12]]    (default: build/linux cloud 6.1)
+#
 # The fixture (tests/linux/fixture.sh, run by make deps) is about 300 MB of Debian packages.
+# make check (tests/run.sh) runs it once per "run with:" line:
+# run with: build/linux cloud 6.1
 # sanitize: yes
 set -u
 . "$(dirname "$0")/lib.sh"
 
 QEMU=qemu-system-x86_64
-FIX=${LINUX_FIXTURE:-build/linux}
+# The kernel: a fixture directory and what tests/linux/fixture.sh puts there.
+FIX=${1:-build/linux}
+FLAVOUR=${2:-cloud}
+SERIES=${3:-6.1}
+K="linux $FLAVOUR $SERIES:"   # test names say which kernel
 VMLINUX=$FIX/vmlinux
 PEER_PID=
 trap 'stop_peer' EXIT
@@ -32,8 +41,10 @@ if ! command -v "$QEMU" >/dev/null || ! command -v gdb >/dev/null; then
 	fail "linux: needs $QEMU and gdb (make deps installs them)"
 	exit 0
 fi
-if ! bash "$(dirname "$0")/../linux/fixture.sh" "$FIX" >"$WORK/fixture.log" 2>&1; then
-	fail "linux: the Debian kernel fixture could not be made" "$(tail -1 "$WORK/fixture.log")"
+if ! bash "$(dirname "$0")/../linux/fixture.sh" "$FIX" "$FLAVOUR" "$SERIES" >"$WORK/fixture.log" 2>&1
+then
+	fail "linux: the Debian $FLAVOUR $SERIES kernel fixture could not be made" \
+		"$(tail -1 "$WORK/fixture.log")"
 	exit 0
 fi
 
@@ -204,7 +215,7 @@ print("ok " + " ".join(sorted(seen)) + " | " + "; ".join(notes))
 PY
 
 # --- The oracle at breakpoints and unplanned stops.
-name="oracle: gdb and kprof name the same frames at syscall, fault, interrupt, idle and random stops"
+name="$K oracle: gdb and kprof name the same frames at syscall, fault, interrupt, idle and random stops"
 if ! start_linux; then
 	fail "$name" "Linux did not come up: $(tail -3 "$WORK/serial.txt" 2>/dev/null | tr '\n' ' ')"
 	exit 0
@@ -237,7 +248,7 @@ if [ -n "$problem" ]; then
 else
 	pass "$name ($stops stops)"
 	# The stops went through each kind of entry at least once.
-	name="oracle: the stops went through system-call, page-fault and interrupt entry, checked against pt_regs"
+	name="$K oracle: the stops went through system-call, page-fault and interrupt entry, checked against pt_regs"
 	missing=
 	for want in entry_SYSCALL_64 asm_exc_page_fault asm_sysvec_apic_timer_interrupt user pt_regs; do
 		case " $entries " in *" $want"*) ;; *) missing="$missing $want" ;; esac
@@ -246,7 +257,7 @@ else
 fi
 
 # --- A profile of the running kernel.
-name="300 samples: named, rooted in [user] or the kernel's outermost frames, the workloads show"
+name="$K 300 samples: named, rooted in [user] or the kernel's outermost frames, the workloads show"
 if collect --samples 300 --interval 0.02 -o "$WORK/prof.json" 2>"$WORK/prof.err"; then
 	result=$(python3 - "$WORK/prof.json" "$WORK/syms.json" <<'PY'
 import collections, json, sys
@@ -307,10 +318,10 @@ else
 	fail "$name" "exit $?: $(tail -1 "$WORK/prof.err")"
 fi
 grep -q "detached, the target runs on" "$WORK/prof.err" &&
-	check "the kernel runs on after the profile" kill -0 "$PEER_PID"
+	check "$K the kernel runs on after the profile" kill -0 "$PEER_PID"
 
 # --- KASLR: the slide from the guest's own /proc/kallsyms.
-name="KASLR: with --kaslr-offset the stacks are named as without it"
+name="$K KASLR: with --kaslr-offset the stacks are named as without it"
 if start_linux kaslr; then
 	runtime=$(sed -n 's/^KPROF_LINUX_STEXT=\([0-9a-f]*\).*/\1/p' "$SERIAL" | head -1)
 	link=$(nm "$VMLINUX" | awk '$3 == "_stext" { print $1; exit }')
@@ -337,7 +348,7 @@ PY
 		fail "$name" "exit $?: $(tail -1 "$WORK/kaslr.err")"
 	fi
 	# Without --kaslr-offset kprof finds the slide itself (linux_banner in guest memory).
-	name="KASLR: without --kaslr-offset kprof finds the same slide in the target"
+	name="$K KASLR: without --kaslr-offset kprof finds the same slide in the target"
 	if collect --samples 100 --interval 0.02 -o "$WORK/auto.json" 2>"$WORK/auto.err"; then
 		found=$(sed -n 's/.*KASLR offset \(0x[0-9a-f]*\).*/\1/p' "$WORK/auto.err")
 		result=$(python3 - "$WORK/auto.json" "$WORK/syms.json" <<'PY'
