@@ -80,7 +80,11 @@ int vmm_debugport_init(struct vmm *vm);
 
 /* ---- guest markers (marker.c): BOOT_TIME lines and port-0x80 codes, from the devices to
  * whoever listens (boot profile, end points, snapshot triggers) ---- */
-enum vmm_marker_kind { VMM_MARK_STAGE, VMM_MARK_PORT80 };
+enum vmm_marker_kind {
+	VMM_MARK_STAGE,
+	VMM_MARK_PORT80,
+	VMM_MARK_LINE,		/* any complete serial line (stage = its text), for --exit-at text: */
+};
 
 struct vmm_marker {
 	enum vmm_marker_kind kind;

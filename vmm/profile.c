@@ -38,6 +38,8 @@ bool vmm_profile_marker(struct vmm *vm, struct vmm_vcpu *vcpu, const struct vmm_
 	uint64_t now = kp_now_ns();
 
 	(void)vcpu;
+	if (m->kind == VMM_MARK_LINE)
+		return false;
 	pthread_mutex_lock(&vm->prof_lock);
 	if (m->kind == VMM_MARK_PORT80 && p->nport80 < VMM_PROFILE_MAX_PORT80) {
 		p->port80[p->nport80].code = m->code;

@@ -62,6 +62,7 @@ struct vmm_config {
 	/* Boot lab and snapshots (vmm/endpoint.c, vmm/snapshot.c, vmm/restore.c).  All off when
 	 * zero, so vmm_config_init's memset keeps them disabled. */
 	const char *end_stage;		/* end when the guest prints BOOT_TIME:<end_stage>: */
+	const char *end_text;		/* ... or a serial line containing this text */
 	bool end_port80;		/* ... or writes a port-0x80 code in [lo, hi] */
 	uint8_t end_port80_lo, end_port80_hi;
 	const char *snapshot_path;	/* --snapshot FILE */

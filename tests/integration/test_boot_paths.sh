@@ -196,3 +196,16 @@ if [ -s "${LINUX_DIR:-build/linux}/vmlinuz" ]; then
 	one_line_exit2 "Debian's vmlinuz larger than RAM" "the kernel needs .* MiB of RAM from 0x1000000" \
 		timeout $T "$KPROF" run --mem 32M "${LINUX_DIR:-build/linux}/vmlinuz"
 fi
+
+# --- --exit-at text:TEXT ends the run (status 0) at the first serial line containing TEXT.
+timeout $T "$KPROF" run --exit-at "text:cpus in the madt" --cmdline iterations=0 "$GUEST" \
+	>"$WORK/text.out" 2>"$WORK/text.err"
+st=$?
+if [ "$st" -eq 0 ] && tail -1 "$WORK/text.out" | grep -q 'cpus in the madt' &&
+	! grep -q 'chain .* start' "$WORK/text.out"; then
+	pass "--exit-at text: ends the run at the line"
+else
+	fail "--exit-at text:" "status $st, last line: $(tail -1 "$WORK/text.out")"
+fi
+one_line_exit2 "--exit-at empty text" "the text is empty" \
+	timeout $T "$KPROF" run --exit-at "text:" "$GUEST"
