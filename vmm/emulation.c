@@ -6,7 +6,9 @@
  * Linux executes on purpose (its int3 self-test, and text patching: text_poke_bp plants an int3
  * while it rewrites an instruction other CPUs may run).  Its meaning is fixed by the
  * architecture, so the monitor delivers it as the #BP trap it is: RIP past the int3, exception
- * 3 injected with KVM_SET_VCPU_EVENTS.  Hardware KVM executes int3 itself and never exits here,
+ * 3 injected with KVM_SET_VCPU_EVENTS.  When the emulator fetched an int3 that is no longer in
+ * memory (text_poke_bp on another CPU finished meanwhile; KVM reports the bytes it fetched),
+ * the instruction now there is run instead, as the CPU would.  Hardware KVM executes int3 itself and never exits here,
  * and the fix-up is only armed on the emulating backend.
  *
  * `fwait` (Linux's fpu__drop runs one) fails the same way; it only checks for a pending x87
@@ -85,12 +87,46 @@ static int do_fwait(struct vmm_vcpu *vcpu, struct kvm_regs *r, const struct kvm_
 	return complete(vcpu, r, 1, -1);
 }
 
+/* The bytes the emulator failed on, when KVM says (KVM_INTERNAL_ERROR_EMULATION_FLAG_
+ * INSTRUCTION_BYTES; PVM does); 0 when it does not. */
+static size_t failed_bytes(const struct kvm_run *run, uint8_t *buf, size_t len)
+{
+	const __typeof__(run->emulation_failure) *f = &run->emulation_failure;
+	size_t n;
+
+	if (f->ndata < 3 || !(f->flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES))
+		return 0;
+	n = f->insn_size < len ? f->insn_size : len;
+	n = n < sizeof(f->insn_bytes) ? n : sizeof(f->insn_bytes);
+	memcpy(buf, f->insn_bytes, n);
+	return n;
+}
+
+/* The emulator fetched an int3 that another CPU's text_poke_bp has since replaced by the final
+ * instruction (it syncs every CPU before it does): the CPU would run that instruction, so run
+ * it again.  An emulator that keeps failing at one address (more than RETRY_MAX times, each
+ * within RETRY_NS of the last) still ends the run. */
+#define RETRY_MAX 100
+#define RETRY_NS 10000000ull
+
+static bool retry_vanished_int3(struct vmm_vcpu *vcpu, uint64_t rip)
+{
+	uint64_t now = kp_now_ns();
+
+	if (rip != vcpu->int3_retry.rip || now - vcpu->int3_retry.ns > RETRY_NS)
+		vcpu->int3_retry.count = 0;
+	vcpu->int3_retry.rip = rip;
+	vcpu->int3_retry.ns = now;
+	return ++vcpu->int3_retry.count <= RETRY_MAX;
+}
+
 bool vmm_emulation_failure(struct vmm_vcpu *vcpu, char *why, size_t len)
 {
 	struct vmm *vm = vcpu->vm;
 	struct kvm_regs r;
 	struct kvm_sregs s;
-	uint8_t code[15];
+	uint8_t code[15], failed[15];
+	size_t nfailed = failed_bytes(vcpu->run, failed, sizeof(failed));
 	long n;
 	int ret;
 
@@ -103,10 +139,17 @@ bool vmm_emulation_failure(struct vmm_vcpu *vcpu, char *why, size_t len)
 			 (unsigned long long)r.rip);
 		return false;
 	}
-	if (vm->emulated_cpl0 && (s.cs.selector & 3) == 0 && (code[0] == INT3 || code[0] == FWAIT)) {
+	if (vm->emulated_cpl0 && (s.cs.selector & 3) == 0) {
 		uint64_t at = r.rip;
 
-		ret = code[0] == INT3 ? complete(vcpu, &r, 1, BP_VECTOR) : do_fwait(vcpu, &r, &s);
+		ret = -ENOEXEC;
+		if (code[0] == INT3) {
+			ret = complete(vcpu, &r, 1, BP_VECTOR);
+		} else if (code[0] == FWAIT) {
+			ret = do_fwait(vcpu, &r, &s);
+		} else if (nfailed && failed[0] == INT3 && retry_vanished_int3(vcpu, at)) {
+			return true;
+		}
 		if (!ret) {
 			/* Linux patches text with int3 all through its life: count, do not log. */
 			if (atomic_fetch_add(&vm->emulation_completed, 1) == 0)
@@ -114,14 +157,19 @@ bool vmm_emulation_failure(struct vmm_vcpu *vcpu, char *why, size_t len)
 					 code[0] == INT3 ? "int3" : "fwait", (unsigned long long)at);
 			return true;
 		}
-		kp_debug("cpu %d: %s at 0x%llx not completed: %s", vcpu->id,
-			 code[0] == INT3 ? "int3" : "fwait", (unsigned long long)at, strerror(-ret));
+		if (ret != -ENOEXEC)
+			kp_debug("cpu %d: %s at 0x%llx not completed: %s", vcpu->id,
+				 code[0] == INT3 ? "int3" : "fwait", (unsigned long long)at,
+				 strerror(-ret));
 	}
-	const char *mn = NULL, *feature = vmm_insn_feature(code, (size_t)n, &mn);
+	/* Name what the emulator failed on: its own bytes where KVM gives them. */
+	const uint8_t *b = nfailed ? failed : code;
+	size_t nb = nfailed ? nfailed : (size_t)n;
+	const char *mn = NULL, *feature = vmm_insn_feature(b, nb, &mn);
 	int o = snprintf(why, len, "emulation failed at rip 0x%llx:", (unsigned long long)r.rip);
 
-	for (long i = 0; i < n && i < 8 && o > 0 && (size_t)o < len; i++)
-		o += snprintf(why + o, len - (size_t)o, " %02x", code[i]);
+	for (size_t i = 0; i < nb && i < 8 && o > 0 && (size_t)o < len; i++)
+		o += snprintf(why + o, len - (size_t)o, " %02x", b[i]);
 	if (feature && o > 0 && (size_t)o < len)
 		snprintf(why + o, len - (size_t)o, "; %s: try --cpu host,-%s", mn, feature);
 	return false;

@@ -118,6 +118,10 @@ struct vmm_vcpu {
 	bool needs_completion;		/* an I/O exit must be completed by KVM_RUN before parking */
 	/* Paging registers read while parked, reused by every memory access of that stop (an
 	 * unwinder reads many small pieces); dropped when the vCPU runs again. */
+	struct {			/* emulation.c: vanished int3s re-run at one address */
+		uint64_t rip, ns;
+		unsigned count;
+	} int3_retry;
 	bool paging_valid;
 	struct vmm_paging paging;
 };
