@@ -228,6 +228,8 @@ int vmm_linux_load(struct vmm *vm, const uint8_t *data, size_t len, const struct
 int vmm_linux_write_zero_page(struct vmm *vm, uint64_t rsdp, const struct vmm_e820 *map,
 			      unsigned nmap);
 int vmm_linux_boot_regs(struct vmm_vcpu *vcpu);
+/* vcpu.c: flat 4 GiB code (0x10; 64-bit when long_mode) and data (0x18) segments, busy TSS. */
+void vmm_flat_segments(struct kvm_sregs *sregs, bool long_mode);
 /* emulation.c: after KVM_EXIT_INTERNAL_ERROR (emulation) on a vCPU thread.  True when the
  * guest may run on (an int3 or fwait completed); false with *why describing the instruction. */
 bool vmm_emulation_failure(struct vmm_vcpu *vcpu, char *why, size_t len);

@@ -110,24 +110,11 @@ int vmm_linux_boot_regs(struct vmm_vcpu *vcpu)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
-	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0xb, .present = 1,
-		.dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
-	};
-	struct kvm_segment data = code;
 
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
-	data.selector = 0x18;
-	data.type = 0x3;
-	data.l = 0;
-	data.db = 1;
-	sregs.cs = code;
-	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
-	sregs.tr.type = 0xb;	/* busy TSS: VM entry insists on a usable TR */
-	sregs.tr.present = 1;
-	sregs.tr.limit = 0x67;
-	sregs.tr.s = 0;
+	/* __BOOT_CS 0x10 (64-bit code) and __BOOT_DS 0x18, matching the GDT written above. */
+	vmm_flat_segments(&sregs, true);
 	sregs.gdt.base = BOOT_GDT_ADDR;
 	sregs.gdt.limit = 4 * 8 - 1;
 	sregs.idt.base = 0;
