@@ -47,6 +47,13 @@ struct vmm_zero_page_args {
 	const struct vmm_e820 *e820;
 };
 
+/* A setup header for an ELF vmlinux, which carries none (as Firecracker writes one): boot
+ * flag, "HdrS", protocol 2.15, LOADED_HIGH, XLF_KERNEL_64, the usual initrd_addr_max,
+ * alignment and command-line size, and init_size; img describes it for vmm_bzimage_zero_page. */
+#define VMM_LINUX_HDR_BYTES 0x302
+void vmm_linux_elf_header(uint8_t hdr[VMM_LINUX_HDR_BYTES], uint32_t init_size,
+			  struct vmm_bzimage *img);
+
 /* Build boot_params (the zero page) for the 64-bit entry: the file's setup header, loader
  * type 0xff (undefined), command line, ramdisk, e820 table and ACPI RSDP. */
 void vmm_bzimage_zero_page(const uint8_t *data, const struct vmm_bzimage *img,

@@ -40,6 +40,9 @@
 #define XLF_KERNEL_64 (1u << 0)
 #define LOADED_HIGH (1u << 0)
 #define LOADER_UNDEFINED 0xff
+/* The header a loader writes for an ELF vmlinux, which has none: protocol 2.15's fields. */
+#define LINUX_ELF_VERSION 0x020f
+#define HDR_END_SYNTH 0x26c
 
 static uint32_t rd(const uint8_t *p, unsigned off, unsigned n)
 {
@@ -142,4 +145,28 @@ void vmm_bzimage_zero_page(const uint8_t *data, const struct vmm_bzimage *img,
 		wr(zp, E820_TABLE + 20 * i + 8, a->e820[i].size, 8);
 		wr(zp, E820_TABLE + 20 * i + 16, a->e820[i].type, 4);
 	}
+}
+
+void vmm_linux_elf_header(uint8_t hdr[VMM_LINUX_HDR_BYTES], uint32_t init_size,
+			  struct vmm_bzimage *img)
+{
+	memset(hdr, 0, VMM_LINUX_HDR_BYTES);
+	memset(img, 0, sizeof(*img));
+	wr(hdr, BOOT_FLAG, BOOT_FLAG_MAGIC, 2);
+	hdr[JUMP + 1] = HDR_END_SYNTH - HEADER;
+	wr(hdr, HEADER, HDRS, 4);
+	wr(hdr, VERSION, LINUX_ELF_VERSION, 2);
+	hdr[LOADFLAGS] = LOADED_HIGH;
+	wr(hdr, INITRD_ADDR_MAX, 0x7fffffff, 4);
+	wr(hdr, KERNEL_ALIGNMENT, 0x200000, 4);
+	wr(hdr, XLOADFLAGS, XLF_KERNEL_64, 2);
+	wr(hdr, CMDLINE_SIZE, 2047, 4);
+	wr(hdr, INIT_SIZE, init_size, 4);
+	img->version = LINUX_ELF_VERSION;
+	img->init_size = init_size;
+	img->kernel_alignment = 0x200000;
+	img->initrd_addr_max = 0x7fffffff;
+	img->cmdline_size = 2047;
+	img->xloadflags = XLF_KERNEL_64;
+	img->hdr_end = HDR_END_SYNTH;
 }

@@ -151,7 +151,7 @@ struct vmm {
 		bool on;
 		uint64_t entry;		/* startup_64: load address + 0x200 */
 		struct vmm_bzimage img;
-		uint8_t hdr[0x302];	/* the file's first bytes, through the setup header */
+		uint8_t hdr[VMM_LINUX_HDR_BYTES];	/* the file's bytes through the header */
 	} linux_boot;
 	struct {
 		void *map;		/* the file, mapped between reading and writing it */
@@ -225,6 +225,8 @@ int vmm_acpi_write(struct vmm *vm, uint64_t addr, uint64_t *rsdp);
 void vmm_initrd_release(struct vmm *vm);
 /* linux_boot.c: the 64-bit Linux boot protocol for a bzImage */
 int vmm_linux_load(struct vmm *vm, const uint8_t *data, size_t len, const struct vmm_bzimage *img);
+/* An ELF vmlinux without a PVH note, its segments loaded: enter e_entry the same way. */
+int vmm_linux_elf(struct vmm *vm, uint64_t entry, uint64_t kernel_end);
 int vmm_linux_write_zero_page(struct vmm *vm, uint64_t rsdp, const struct vmm_e820 *map,
 			      unsigned nmap);
 int vmm_linux_boot_regs(struct vmm_vcpu *vcpu);

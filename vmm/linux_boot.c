@@ -55,7 +55,7 @@ int vmm_linux_load(struct vmm *vm, const uint8_t *data, size_t len, const struct
 	}
 	memcpy(vm->mem.base + load, data + img->kernel_offset, img->kernel_size);
 	/* The zero page starts from the file's header, kept until boot_params.c writes it. */
-	memcpy(vm->linux_boot.hdr, data, img->hdr_end);
+	memcpy(vm->linux_boot.hdr, data, KP_MIN((size_t)img->hdr_end, sizeof(vm->linux_boot.hdr)));
 	vm->linux_boot.img = *img;
 	vm->linux_boot.on = true;
 	vm->linux_boot.entry = load + ENTRY_64_OFFSET;
@@ -66,6 +66,25 @@ int vmm_linux_load(struct vmm *vm, const uint8_t *data, size_t len, const struct
 	kp_debug("%s: bzImage protocol %u.%02u, %llu bytes at 0x%llx, init_size 0x%x",
 		 vm->cfg.kernel, img->version >> 8, img->version & 0xff,
 		 (unsigned long long)img->kernel_size, (unsigned long long)load, img->init_size);
+	return 0;
+}
+
+int vmm_linux_elf(struct vmm *vm, uint64_t entry, uint64_t kernel_end)
+{
+	uint64_t size = kernel_end - VMM_KERNEL_LOWEST;
+
+	vmm_linux_elf_header(vm->linux_boot.hdr, size > UINT32_MAX ? UINT32_MAX : (uint32_t)size,
+			     &vm->linux_boot.img);
+	if (vm->linux_boot.img.cmdline_size && strlen(vm->cmdline) > vm->linux_boot.img.cmdline_size) {
+		kp_error("--cmdline: %zu bytes, the kernel takes at most %u", strlen(vm->cmdline),
+			 vm->linux_boot.img.cmdline_size);
+		return -EINVAL;
+	}
+	vm->linux_boot.on = true;
+	vm->linux_boot.entry = entry;
+	vm->initrd_addr_max = vm->linux_boot.img.initrd_addr_max;
+	kp_debug("%s: Linux ELF without PVH, 64-bit entry 0x%llx", vm->cfg.kernel,
+		 (unsigned long long)entry);
 	return 0;
 }
 

@@ -109,7 +109,10 @@ int vmm_load_kernel(struct vmm *vm, struct vmm_create_ctx *c)
 		vm->kernel_end = KP_MAX(vm->kernel_end, s->paddr + s->memsz);
 	}
 	c->entry = img.pvh_entry;
-	kp_debug("%s: PVH entry 0x%x, %u segments", path, img.pvh_entry, img.nsegs);
+	if (img.linux64)
+		ret = vmm_linux_elf(vm, img.elf_entry, vm->kernel_end);
+	else
+		kp_debug("%s: PVH entry 0x%x, %u segments", path, img.pvh_entry, img.nsegs);
 out:
 	if (data)
 		munmap((void *)data, len);

@@ -209,3 +209,20 @@ else
 fi
 one_line_exit2 "--exit-at empty text" "the text is empty" \
 	timeout $T "$KPROF" run --exit-at "text:" "$GUEST"
+
+# --- an ELF vmlinux without a PVH note but with a Linux note: entered at e_entry through the
+# same 64-bit protocol (zero page, long mode); an ELF with neither note is refused.
+as --64 --defsym ELF=1 -o "$WORK/elf.o" "$DATA/bz-tiny.S" &&
+	ld -m elf_x86_64 -Ttext=0x1000000 -e entry64 -o "$WORK/linux-nopvh.elf" "$WORK/elf.o" &&
+	ld -m elf_x86_64 -Ttext=0x1000000 -e entry64 -o "$WORK/nonote.elf" "$WORK/bz.o" ||
+	fail "link the ELF variants of bz-tiny"
+timeout $T "$KPROF" run --cmdline "from an ELF" --initrd "$WORK/rd.bin" "$WORK/linux-nopvh.elf" \
+	>"$WORK/elf.out" 2>"$WORK/elf.err"
+st=$?
+if [ "$st" -eq $((0x73)) ] && grep -q "^bz-tiny: cmdline 'from an ELF'\$" "$WORK/elf.out"; then
+	pass "Linux ELF without PVH: 64-bit entry at e_entry, zero page with command line and ramdisk"
+else
+	fail "Linux ELF without PVH" "status $st: $(cat "$WORK/elf.out" "$WORK/elf.err" | head -3)"
+fi
+one_line_exit2 "ELF with neither a PVH nor a Linux note" "no PVH entry note .* not a Linux vmlinux" \
+	timeout $T "$KPROF" run "$WORK/nonote.elf"

@@ -314,6 +314,25 @@ static void test_bzimage_zero_page(void **state)
 	assert_int_equal(zp[0xfff], 0);
 }
 
+/* The header written for an ELF vmlinux reads back as a valid 2.15 header. */
+static void test_linux_elf_header(void **state)
+{
+	static uint8_t buf[4096];
+	struct vmm_bzimage made, back;
+	char err[200];
+
+	(void)state;
+	vmm_linux_elf_header(buf, 0x2000000, &made);
+	assert_int_equal(made.hdr_end, 0x26c);
+	assert_int_equal(bz_parse(buf, sizeof(buf), &back, err), 0);
+	assert_int_equal(back.version, 0x020f);
+	assert_int_equal(back.init_size, 0x2000000);
+	assert_int_equal(back.xloadflags & 1, 1);
+	assert_int_equal(back.cmdline_size, made.cmdline_size);
+	assert_int_equal(back.initrd_addr_max, made.initrd_addr_max);
+	assert_int_equal(back.hdr_end, made.hdr_end);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_initrd_place),
 		cmocka_unit_test(test_bzimage_header),
 		cmocka_unit_test(test_bzimage_zero_page),
+		cmocka_unit_test(test_linux_elf_header),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

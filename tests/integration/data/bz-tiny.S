@@ -5,9 +5,13 @@
  * exits through port 0xf4 with
  *   e820_entries | 0x10 when ramdisk_size is not zero | 0x20 when type_of_loader is 0xff
  *   | 0x40 when ramdisk_image + ramdisk_size is page-aligned-start and below initrd_addr_max.
- * Variants for the bad-input tests come from --defsym: VERSION, XLF, INIT_SIZE.
+ * Variants for the bad-input tests come from --defsym: VERSION, XLF, INIT_SIZE.  With ELF
+ * defined it is instead an ELF "vmlinux" without a PVH note but with a Linux note, entered at
+ * entry64 through the same protocol (the header bytes are then plain data).
  * Build: as --64 [--defsym VERSION=0x20b] -o b.o bz-tiny.S && ld -m elf_x86_64 --oformat binary
- *        -Ttext=0 -o b.bin b.o */
+ *        -Ttext=0 -o b.bin b.o
+ *    or: as --64 --defsym ELF=1 -o e.o bz-tiny.S && ld -m elf_x86_64 -Ttext=0x1000000
+ *        -e entry64 -o e.elf e.o */
 	.ifndef VERSION
 	.set VERSION, 0x020f
 	.endif
@@ -16,6 +20,15 @@
 	.endif
 	.ifndef INIT_SIZE
 	.set INIT_SIZE, 0x100000
+	.endif
+
+	.ifdef ELF
+	.section .note.Linux, "a", @note
+	.p2align 2
+	.long 6, 4, 1		/* namesz ("Linux" and its NUL), descsz, type */
+	.asciz "Linux"
+	.p2align 2
+	.long 0
 	.endif
 
 	.text
@@ -27,8 +40,8 @@
 	.word 0xffff		/* vid_mode */
 	.word 0			/* root_dev */
 	.word 0xaa55		/* boot_flag */
-	.byte 0xeb, hdr_end - 0x202	/* jump: its offset is the header's length */
-	.ascii "HdrS"
+	.byte 0xeb, hdr_end - hdrs	/* jump: its offset is the header's length */
+hdrs:	.ascii "HdrS"
 	.word VERSION
 	.long 0			/* realmode_swtch */
 	.word 0			/* start_sys_seg */
@@ -63,6 +76,7 @@ hdr_end:
 	hlt
 	.org 0x400 + 0x200
 	.code64
+	.globl entry64
 entry64:
 	mov %rsi, %r15			/* the zero page */
 	mov 0x228(%r15), %r8d		/* cmd_line_ptr */
