@@ -75,7 +75,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 # vmm/ needs KVM at run time, except its pure parsers, which have their own fuzzers; bootlab/
 # sits on vmm/.
 FUZZ_LIB_SRC := $(filter-out vmm/% bootlab/%,$(LIB_SRC)) vmm/elf_pvh.c vmm/pagewalk.c \
-		vmm/snapshot_read.c vmm/bzimage.c
+		vmm/snapshot_read.c vmm/bzimage.c vmm/cpu_template.c vmm/insn_hint.c
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -I. -I/usr/include/json-c -I/usr/include/libdwarf -D_GNU_SOURCE \
 		-pthread -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_OBJ := $(FUZZ_LIB_SRC:%.c=build/fuzz/obj/%.o)
