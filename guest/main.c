@@ -21,7 +21,9 @@ static struct machine machine;
  * "triple" loads an empty IDT first, so the CPU shuts down (triple fault);
  * "int3" runs an int3, reported as #BP with the RIP after it (a trap), then EXIT_FAULT;
  * "fwait" runs an fwait with no x87 exception pending, which does nothing: the boot goes on.
- * The last two are instructions a host's emulator may fail on (vmm/emulation.c).
+ * "mxcsr" enables SSE state (CR4.OSFXSR), flips MXCSR's rounding bits with ldmxcsr and reads
+ * them back with stmxcsr, then loads a reserved bit, which must raise #GP (EXIT_FAULT).
+ * The last three are instructions a host's emulator may fail on (vmm/emulation.c).
  */
 extern const char int3_site[];
 
@@ -30,6 +32,20 @@ static void inject_fault(const char *kind)
 	if (strcmp_eq(kind, "fwait")) {
 		__asm__ volatile("fwait");
 		kprintf("kprof-guest: fwait done\n");
+		return;
+	}
+	if (strcmp_eq(kind, "mxcsr")) {
+		uint32_t before, set, after, bad = 0x10000;
+		uint64_t cr4;
+
+		__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+		__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | (1ull << 9)));
+		__asm__ volatile("stmxcsr %0" : "=m"(before));
+		set = before ^ 0x6000;
+		__asm__ volatile("ldmxcsr %0" : : "m"(set));
+		__asm__ volatile("stmxcsr %0" : "=m"(after));
+		kprintf("kprof-guest: mxcsr 0x%x, loaded 0x%x, read back 0x%x\n", before, set, after);
+		__asm__ volatile("ldmxcsr %0" : : "m"(bad));
 		return;
 	}
 	if (strcmp_eq(kind, "int3")) {

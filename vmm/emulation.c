@@ -16,6 +16,10 @@
  * when the FPU status word has an unmasked exception pending (ES) and CR0.NE is set, otherwise
  * nothing but the step past it.
  *
+ * `ldmxcsr`/`stmxcsr m32` (kernel_fpu_begin loads MXCSR) fail too; the monitor moves the value
+ * between the operand (through the guest's page tables) and MXCSR (KVM_GET_FPU/KVM_SET_FPU),
+ * with #GP(0) for reserved bits.
+ *
  * Any other failure ends the run; its message names the instruction bytes, since "emulation
  * failed" alone does not say which instruction the guest must avoid (--cpu removes CPUID
  * features so that Linux chooses other code). */
@@ -37,6 +41,11 @@
 #define CR0_TS (1ull << 3)
 #define CR0_NE (1ull << 5)
 #define FSW_ES 0x80
+#define MXCSR_MASK 0xffffu	/* the bits MXCSR accepts (FXSAVE's MXCSR_MASK on these CPUs) */
+/* In the legacy (FXSAVE) area of KVM_GET_XSAVE: this backend's KVM_GET_FPU reads MXCSR as 0
+ * and KVM_SET_FPU does not change it (measured), so the x87/SSE status goes through XSAVE. */
+#define XSAVE_FSW 2
+#define XSAVE_MXCSR 24
 
 static long read_code(struct vmm *vm, const struct kvm_regs *r, const struct kvm_sregs *s,
 		      uint8_t *buf, size_t len)
@@ -74,17 +83,69 @@ static int complete(struct vmm_vcpu *vcpu, struct kvm_regs *r, unsigned advance,
 	return 0;
 }
 
+static int complete_error(struct vmm_vcpu *vcpu, struct kvm_regs *r, int vector, uint32_t error)
+{
+	struct kvm_vcpu_events ev;
+	int ret = complete(vcpu, r, 0, vector);
+
+	if (ret || ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return ret ? ret : -errno;
+	ev.exception.has_error_code = 1;
+	ev.exception.error_code = error;
+	ev.flags = 0;
+	return ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev) < 0 ? -errno : 0;
+}
+
 static int do_fwait(struct vmm_vcpu *vcpu, struct kvm_regs *r, const struct kvm_sregs *s)
 {
-	struct kvm_fpu fpu;
+	struct kvm_xsave xs;
+	uint16_t fsw;
 
 	if ((s->cr0 & CR0_TS) && (s->cr0 & CR0_MP))
 		return complete(vcpu, r, 0, NM_VECTOR);
-	if (ioctl(vcpu->fd, KVM_GET_FPU, &fpu) < 0)
+	if (ioctl(vcpu->fd, KVM_GET_XSAVE, &xs) < 0)
 		return -errno;
-	if ((fpu.fsw & FSW_ES) && (s->cr0 & CR0_NE))
+	memcpy(&fsw, (uint8_t *)xs.region + XSAVE_FSW, 2);
+	if ((fsw & FSW_ES) && (s->cr0 & CR0_NE))
 		return complete(vcpu, r, 0, MF_VECTOR);
 	return complete(vcpu, r, 1, -1);
+}
+
+#define GP_VECTOR 13
+
+/* ldmxcsr/stmxcsr m32 (Linux's kernel_fpu_begin loads MXCSR): the operand through the guest's
+ * page tables, MXCSR through KVM_GET_FPU/KVM_SET_FPU; #GP(0) for reserved bits, as the CPU. */
+static int do_mxcsr(struct vmm_vcpu *vcpu, struct kvm_regs *r, const struct kvm_sregs *s,
+		    const uint8_t *code, size_t n)
+{
+	const uint64_t gpr[16] = { r->rax, r->rcx, r->rdx, r->rbx, r->rsp, r->rbp, r->rsi,
+				   r->rdi, r->r8, r->r9, r->r10, r->r11, r->r12, r->r13, r->r14,
+				   r->r15 };
+	struct vmm_paging pg = { .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer };
+	struct kvm_xsave xs;
+	uint64_t addr;
+	unsigned len;
+	uint32_t v;
+	int op = vmm_insn_mxcsr(code, n, gpr, r->rip, &addr, &len);
+
+	if (!op)
+		return -ENOEXEC;
+	if (ioctl(vcpu->fd, KVM_GET_XSAVE, &xs) < 0)
+		return -errno;
+	if (op == 2) {
+		memcpy(&v, (uint8_t *)xs.region + XSAVE_MXCSR, 4);
+		if (vmm_linear_copy(&vcpu->vm->mem, &pg, addr, &v, 4, 1) != 4)
+			return -EFAULT;	/* a #PF the monitor does not deliver: end the run */
+		return complete(vcpu, r, len, -1);
+	}
+	if (vmm_linear_copy(&vcpu->vm->mem, &pg, addr, &v, 4, 0) != 4)
+		return -EFAULT;
+	if (v & ~MXCSR_MASK)
+		return complete_error(vcpu, r, GP_VECTOR, 0);
+	memcpy((uint8_t *)xs.region + XSAVE_MXCSR, &v, 4);
+	if (ioctl(vcpu->fd, KVM_SET_XSAVE, &xs) < 0)
+		return -errno;
+	return complete(vcpu, r, len, -1);
 }
 
 /* The bytes the emulator failed on, when KVM says (KVM_INTERNAL_ERROR_EMULATION_FLAG_
@@ -147,6 +208,8 @@ bool vmm_emulation_failure(struct vmm_vcpu *vcpu, char *why, size_t len)
 			ret = complete(vcpu, &r, 1, BP_VECTOR);
 		} else if (code[0] == FWAIT) {
 			ret = do_fwait(vcpu, &r, &s);
+		} else if ((ret = do_mxcsr(vcpu, &r, &s, code, (size_t)n)) != -ENOEXEC) {
+			/* done (0) or failed (< 0, the run ends) */
 		} else if (nfailed && failed[0] == INT3 && retry_vanished_int3(vcpu, at)) {
 			return true;
 		}
@@ -154,7 +217,8 @@ bool vmm_emulation_failure(struct vmm_vcpu *vcpu, char *why, size_t len)
 			/* Linux patches text with int3 all through its life: count, do not log. */
 			if (atomic_fetch_add(&vm->emulation_completed, 1) == 0)
 				kp_debug("cpu %d: %s at 0x%llx done by the monitor", vcpu->id,
-					 code[0] == INT3 ? "int3" : "fwait", (unsigned long long)at);
+					 code[0] == INT3 ? "int3" : code[0] == FWAIT ? "fwait" :
+					 "ldmxcsr/stmxcsr", (unsigned long long)at);
 			return true;
 		}
 		if (ret != -ENOEXEC)

@@ -141,3 +141,68 @@ const char *vmm_insn_feature(const uint8_t *code, size_t n, const char **mnemoni
 		*mnemonic = mn;
 	return f;
 }
+
+/* The memory operand of a ModRM byte (mod != 3) in 64-bit mode: base + index * scale + disp,
+ * or rip-relative.  m points at the ModRM byte; returns the bytes from it to the end of the
+ * instruction, 0 when they run past n. */
+static size_t modrm_address(const uint8_t *m, size_t n, unsigned rex, const uint64_t gpr[16],
+			    uint64_t next_rip_base, uint64_t *addr)
+{
+	unsigned mod = m[0] >> 6, rm = m[0] & 7;
+	size_t len = 1, disp_len = mod == 1 ? 1 : mod == 2 ? 4 : 0;
+	uint64_t a = 0;
+	bool rip_rel = false;
+
+	if (rm == 4) {		/* SIB */
+		if (n < 2)
+			return 0;
+		unsigned sib = m[1], base = sib & 7, index = ((sib >> 3) & 7) | ((rex & 2) << 2);
+
+		len = 2;
+		if (index != 4)
+			a += gpr[index] << (sib >> 6);
+		if (base == 5 && mod == 0)
+			disp_len = 4;
+		else
+			a += gpr[base | ((rex & 1) << 3)];
+	} else if (rm == 5 && mod == 0) {
+		rip_rel = true;
+		disp_len = 4;
+	} else {
+		a = gpr[rm | ((rex & 1) << 3)];
+	}
+	if (len + disp_len > n)
+		return 0;
+	if (disp_len == 1)
+		a += (uint64_t)(int64_t)(int8_t)m[len];
+	else if (disp_len == 4)
+		a += (uint64_t)(int64_t)(int32_t)((uint32_t)m[len] | (uint32_t)m[len + 1] << 8 |
+						  (uint32_t)m[len + 2] << 16 |
+						  (uint32_t)m[len + 3] << 24);
+	len += disp_len;
+	if (rip_rel)
+		a += next_rip_base + len;	/* rip of the next instruction */
+	*addr = a;
+	return len;
+}
+
+int vmm_insn_mxcsr(const uint8_t *code, size_t n, const uint64_t gpr[16], uint64_t rip,
+		   uint64_t *addr, unsigned *len)
+{
+	size_t i = 0, rest;
+	unsigned rex = 0;
+
+	if (i < n && (code[i] & 0xf0) == 0x40)
+		rex = code[i++] & 0xf;
+	if (n - i < 3 || code[i] != 0x0f || code[i + 1] != 0xae || (code[i + 2] >> 6) == 3)
+		return 0;
+	unsigned reg = (code[i + 2] >> 3) & 7;
+
+	if (reg != 2 && reg != 3)
+		return 0;
+	rest = modrm_address(code + i + 2, n - i - 2, rex, gpr, rip + i + 2, addr);
+	if (!rest)
+		return 0;
+	*len = (unsigned)(i + 2 + rest);
+	return reg == 2 ? 1 : 2;
+}

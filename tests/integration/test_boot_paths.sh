@@ -226,3 +226,14 @@ else
 fi
 one_line_exit2 "ELF with neither a PVH nor a Linux note" "no PVH entry note .* not a Linux vmlinux" \
 	timeout $T "$KPROF" run "$WORK/nonote.elf"
+timeout $T "$KPROF" run --cmdline "iterations=1 fault=mxcsr" "$GUEST" >"$WORK/mxcsr.out" 2>&1
+st=$?
+line=$(grep 'kprof-guest: mxcsr' "$WORK/mxcsr.out")
+loaded=$(echo "$line" | sed -n 's/.*loaded \(0x[0-9a-f]*\),.*/\1/p')
+back=$(echo "$line" | sed -n 's/.*read back \(0x[0-9a-f]*\).*/\1/p')
+if [ "$st" -eq 127 ] && [ -n "$loaded" ] && [ "$loaded" = "$back" ] &&
+	grep -q 'exception 13 (general protection) error 0x0' "$WORK/mxcsr.out"; then
+	pass "ldmxcsr/stmxcsr at CPL0: MXCSR loaded and read back ($line); a reserved bit is #GP(0)"
+else
+	fail "ldmxcsr/stmxcsr" "status $st: $line"
+fi

@@ -333,6 +333,45 @@ static void test_linux_elf_header(void **state)
 	assert_int_equal(back.hdr_end, made.hdr_end);
 }
 
+static void test_insn_mxcsr(void **state)
+{
+	uint64_t gpr[16], addr = 0;
+	unsigned len = 0;
+
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		gpr[i] = 0x1000ull * (uint64_t)(i + 1);
+	/* Linux's kernel_fpu_begin_mask: ldmxcsr 0x4(%rsp) = 0f ae 54 24 04 */
+	assert_int_equal(vmm_insn_mxcsr((const uint8_t *)"\x0f\xae\x54\x24\x04", 5, gpr, 0, &addr,
+					&len), 1);
+	assert_int_equal(addr, 0x5000 + 4);
+	assert_int_equal(len, 5);
+	/* stmxcsr (%rdi) = 0f ae 1f */
+	assert_int_equal(vmm_insn_mxcsr((const uint8_t *)"\x0f\xae\x1f", 3, gpr, 0, &addr, &len), 2);
+	assert_int_equal(addr, 0x8000);
+	assert_int_equal(len, 3);
+	/* REX.B: ldmxcsr -8(%r13) = 41 0f ae 55 f8 */
+	assert_int_equal(vmm_insn_mxcsr((const uint8_t *)"\x41\x0f\xae\x55\xf8", 5, gpr, 0, &addr,
+					&len), 1);
+	assert_int_equal(addr, 0xe000 - 8);
+	assert_int_equal(len, 5);
+	/* rip-relative: ldmxcsr 0x10(%rip) at 0x400000 = 0f ae 15 10 00 00 00, 7 bytes */
+	assert_int_equal(vmm_insn_mxcsr((const uint8_t *)"\x0f\xae\x15\x10\x00\x00\x00", 7, gpr,
+					0x400000, &addr, &len), 1);
+	assert_int_equal(addr, 0x400000 + 7 + 0x10);
+	assert_int_equal(len, 7);
+	/* SIB with index and scale, disp32: stmxcsr 0x100(%rax,%rcx,4) = 0f ae 9c 88 00 01 00 00 */
+	assert_int_equal(vmm_insn_mxcsr((const uint8_t *)"\x0f\xae\x9c\x88\x00\x01\x00\x00", 8,
+					gpr, 0, &addr, &len), 2);
+	assert_int_equal(addr, 0x1000 + 0x2000 * 4 + 0x100);
+	assert_int_equal(len, 8);
+	/* Not these: lfence (mod 3), xsave (/4), truncated, a prefix it does not take. */
+	assert_int_equal(vmm_insn_mxcsr((const uint8_t *)"\x0f\xae\xe8", 3, gpr, 0, &addr, &len), 0);
+	assert_int_equal(vmm_insn_mxcsr((const uint8_t *)"\x0f\xae\x27", 3, gpr, 0, &addr, &len), 0);
+	assert_int_equal(vmm_insn_mxcsr((const uint8_t *)"\x0f\xae\x54\x24", 4, gpr, 0, &addr, &len), 0);
+	assert_int_equal(vmm_insn_mxcsr((const uint8_t *)"\x66\x0f\xae\x17", 4, gpr, 0, &addr, &len), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_bzimage_header),
 		cmocka_unit_test(test_bzimage_zero_page),
 		cmocka_unit_test(test_linux_elf_header),
+		cmocka_unit_test(test_insn_mxcsr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
