@@ -7,12 +7,14 @@
 #    run uses the documented template (vmm/README.md, "This host's KVM and Linux"):
 #    --cpu host,-cx16 and Linux's clearcpuid=popcnt,smap noxsave.  It must pass the points
 #    that failed without it (SLUB's cmpxchg16b, FPU init's xrstor, the int3 self-test, which
-#    needs the monitor's #BP delivery, the APs' fwait) and end, through --exit-at text:, when
-#    both CPUs are up; the boot profile has the initrd phases.  How far Linux gets beyond that
-#    and in how long is measured in vmm/README.md; this stays bounded.
+#    needs the monitor's #BP delivery) and end, through --exit-at text:, when both CPUs are
+#    up (about 3 minutes here); the boot profile has the initrd phases.  How far Linux gets
+#    beyond that and in how long is measured in vmm/README.md; this stays bounded.
 #  - vmlinuz: the boot protocol's hand-off: the BSP is in long mode inside the kernel's
 #    [load, load + init_size) and its decompressor has installed its own page tables (CR3 is
-#    no longer the monitor's), seen through gdb at kprof's stub.
+#    no longer the monitor's), seen through gdb at kprof's stub (the decompressor itself takes
+#    about 7 minutes here).
+#  - the sample initramfs (examples/linux-initramfs.sh) under QEMU TCG.
 #
 #   test_linux_vm.sh [FIXTURE-DIR]    (default: build/linux)
 set -u
