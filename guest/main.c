@@ -16,12 +16,44 @@ static uint64_t iterations = DEFAULT_ITERATIONS;
 static struct machine machine;
 
 /*
- * fault=exception|triple: fail on purpose, for tests of fault reporting.
+ * fault=exception|triple|int3|fwait: fail on purpose, for tests of fault reporting.
  * "exception" runs ud2 (the guest reports it and exits with EXIT_FAULT);
- * "triple" loads an empty IDT first, so the CPU shuts down (triple fault).
+ * "triple" loads an empty IDT first, so the CPU shuts down (triple fault);
+ * "int3" runs an int3, reported as #BP with the RIP after it (a trap), then EXIT_FAULT;
+ * "fwait" runs an fwait with no x87 exception pending, which does nothing: the boot goes on.
+ * "mxcsr" enables SSE state (CR4.OSFXSR), flips MXCSR's rounding bits with ldmxcsr and reads
+ * them back with stmxcsr, then loads a reserved bit, which must raise #GP (EXIT_FAULT).
+ * The last three are instructions a host's emulator may fail on (vmm/emulation.c).
  */
+extern const char int3_site[];
+
 static void inject_fault(const char *kind)
 {
+	if (strcmp_eq(kind, "fwait")) {
+		__asm__ volatile("fwait");
+		kprintf("kprof-guest: fwait done\n");
+		return;
+	}
+	if (strcmp_eq(kind, "mxcsr")) {
+		uint32_t before, set, after, bad = 0x10000;
+		uint64_t cr4;
+
+		__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+		__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | (1ull << 9)));
+		__asm__ volatile("stmxcsr %0" : "=m"(before));
+		set = before ^ 0x6000;
+		__asm__ volatile("ldmxcsr %0" : : "m"(set));
+		__asm__ volatile("stmxcsr %0" : "=m"(after));
+		kprintf("kprof-guest: mxcsr 0x%x, loaded 0x%x, read back 0x%x\n", before, set, after);
+		__asm__ volatile("ldmxcsr %0" : : "m"(bad));
+		return;
+	}
+	if (strcmp_eq(kind, "int3")) {
+		kprintf("kprof-guest: injecting fault 'int3' at 0x%llx\n",
+			(unsigned long long)(uintptr_t)int3_site);
+		__asm__ volatile(".globl int3_site\nint3_site: int3");
+		return;
+	}
 	if (!strcmp_eq(kind, "exception") && !strcmp_eq(kind, "triple")) {
 		kprintf("kprof-guest: ignoring unknown fault kind '%s'\n", kind);
 		return;
@@ -125,6 +157,26 @@ static void parse_cmdline(const struct hvm_start_info *si)
 		flood(flood_kind);
 }
 
+/* Module 0 (the loader's initrd): its place, size and FNV-1a 64 hash, which tests compare
+ * with the file's.  Physical memory below 4 GiB is identity-mapped. */
+static void print_module(const struct hvm_modlist_entry *m)
+{
+	const uint8_t *p = (const uint8_t *)(uintptr_t)m->paddr;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	if (m->paddr >= 0x100000000ull || m->paddr + m->size > 0x100000000ull) {
+		kprintf("kprof-guest: module 0 at 0x%llx is above 4 GiB\n",
+			(unsigned long long)m->paddr);
+		return;
+	}
+	for (uint64_t i = 0; i < m->size; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	kprintf("kprof-guest: initrd at 0x%llx, %llu bytes, fnv1a64 0x%016llx\n",
+		(unsigned long long)m->paddr, (unsigned long long)m->size, (unsigned long long)h);
+}
+
 static const struct hvm_start_info *start_info(uint32_t paddr)
 {
 	const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)paddr;
@@ -147,6 +199,8 @@ static const struct hvm_start_info *start_info(uint32_t paddr)
 	} else {
 		kprintf("kprof-guest: start info v%u\n", si->version);
 	}
+	if (si->nr_modules && si->modlist_paddr)
+		print_module((const struct hvm_modlist_entry *)(uintptr_t)si->modlist_paddr);
 	return si;
 }
 
@@ -218,6 +272,17 @@ void kernel_main(uint32_t start_info_paddr)
 	boot_time("idt_ready", t_idt);
 	boot_time("clock_ready", rdtsc());
 
+	{
+		uint32_t r1[4], r7[4] = { 0, 0, 0, 0 };
+
+		/* What --cpu left of the features (tests check the template reached the guest). */
+		cpuid(1, r1);
+		cpuid(0, r7);
+		if (r7[0] >= 7)
+			cpuid(7, r7);	/* subleaf 0 */
+		kprintf("kprof-guest: cpuid 1 ecx 0x%08x edx 0x%08x, 7 ebx 0x%08x\n", r1[2], r1[3],
+			r7[1]);
+	}
 	si = start_info(start_info_paddr);
 	parse_cmdline(si);
 	lapic_init();

@@ -4,6 +4,7 @@
  * leaf 0xb/0x1f x2APIC id), a flat topology (one thread per core, all cores in one package),
  * the hypervisor bit, and KVM's hypervisor leaves with a VMware-style timing leaf 0x40000010
  * (EAX = TSC kHz, EBX = APIC bus kHz) so a guest can calibrate its clock without a PIT. */
+#include "vmm/cpu_template.h"
 #include "vmm/internal.h"
 
 #include "common/common.h"
@@ -22,6 +23,64 @@
 #define KVM_SIG_EDX 0x0000004du	/* "M\0\0\0" */
 #define APIC_BUS_KHZ 1000000u	/* KVM's LAPIC timer counts at 1 GHz */
 
+/* Measured on the PVM backend: KVM_GET_SUPPORTED_CPUID lists only the bits KVM governs (leaf 1
+ * ECX: cx16, x2apic, tsc-deadline, hypervisor), and the guest's CPUID shows the host's own value
+ * for every other bit, whatever the table says.  Removing such a feature cannot work there;
+ * say so, and what the guest can do instead. */
+static void warn_ungoverned(const struct vmm_cpu_template *t, const struct vmm_cpuid_leaf *l,
+			    size_t n)
+{
+	for (unsigned i = 0; i < t->n; i++) {
+		struct vmm_cpu_bit b;
+		const char *name;
+		bool governed = false;
+
+		if (t->items[i].on || !vmm_cpu_feature(t->items[i].feature, &name, &b))
+			continue;
+		for (size_t j = 0; j < n; j++)
+			if (l[j].leaf == b.leaf && l[j].subleaf == b.subleaf)
+				governed = l[j].reg[b.reg] & (1u << b.bit);
+		if (!governed)
+			kp_warn("--cpu: -%s: this host's KVM (PVM) shows the guest the host's %s bit "
+				"whatever CPUID says; ask the guest instead (Linux: clearcpuid=%s)",
+				name, name, name);
+	}
+}
+
+/* --cpu: the feature template on the supported table, before the per-vCPU patches (which
+ * touch no feature bit but the hypervisor flag). */
+static int apply_template(struct kvm_cpuid2 *c, const char *spec, bool emulated_cpl0)
+{
+	struct vmm_cpuid_leaf *l = calloc(c->nent ? c->nent : 1, sizeof(*l));
+	struct vmm_cpu_template t;
+	char err[160];
+	int ret;
+
+	if (!l)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < c->nent; i++)
+		l[i] = (struct vmm_cpuid_leaf){ c->entries[i].function, c->entries[i].index,
+			{ c->entries[i].eax, c->entries[i].ebx, c->entries[i].ecx, c->entries[i].edx } };
+	ret = vmm_cpu_template_parse(spec, &t, err, sizeof(err));
+	if (!ret && emulated_cpl0)
+		warn_ungoverned(&t, l, c->nent);
+	if (!ret)
+		ret = vmm_cpu_template_apply(&t, l, c->nent, err, sizeof(err));
+	if (ret) {
+		kp_error("--cpu: %s", err);
+		free(l);
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; i < c->nent; i++) {
+		c->entries[i].eax = l[i].reg[0];
+		c->entries[i].ebx = l[i].reg[1];
+		c->entries[i].ecx = l[i].reg[2];
+		c->entries[i].edx = l[i].reg[3];
+	}
+	free(l);
+	return 0;
+}
+
 int vmm_cpuid_init(struct vmm *vm)
 {
 	size_t size = sizeof(struct kvm_cpuid2) + (MAX_ENTRIES + EXTRA_ENTRIES) *
@@ -37,6 +96,12 @@ int vmm_cpuid_init(struct vmm *vm)
 		return -err;
 	}
 	return 0;
+}
+
+int vmm_cpu_template(struct vmm *vm, struct vmm_create_ctx *c)
+{
+	(void)c;
+	return vm->cfg.cpu ? apply_template(vm->cpuid, vm->cfg.cpu, vm->emulated_cpl0) : 0;
 }
 
 static unsigned order(unsigned n)

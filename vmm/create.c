@@ -102,9 +102,12 @@ STEP(vm_arch_setup, VM_CREATE, VM_ARCH_SETUP, vmm_vm_arch_setup, HOST_ERROR);
 STEP(memory_map, MEMORY, MEM_MMAP, vmm_memory_map, HOST_ERROR);
 STEP(memory_region, MEMORY, MEM_REGION, vmm_memory_region, HOST_ERROR);
 STEP(kernel_load, KERNEL_LOAD, ELF_LOAD, vmm_load_kernel, KEEP_ERRNO);
+STEP(initrd_read, INITRD_LOAD, INITRD_READ, vmm_initrd_read, KEEP_ERRNO);
+STEP(initrd_write, INITRD_LOAD, INITRD_WRITE, vmm_initrd_write, KEEP_ERRNO);
 STEP(boot_params, BOOT_PARAMS, BOOT_PARAMS, vmm_write_boot_params, KEEP_ERRNO);
 STEP(devices, BOOT_PARAMS, DEVICES, create_devices, KEEP_ERRNO);
 STEP(cpuid_supported, VCPU_SETUP, CPUID, supported_cpuid, HOST_ERROR);
+STEP(cpu_template, VCPU_SETUP, CPUID, vmm_cpu_template, KEEP_ERRNO);	/* --cpu */
 STEP(vcpu_create, VCPU_SETUP, VCPU_CREATE, create_vcpus, HOST_ERROR);
 STEP(vcpu_cpuid, VCPU_SETUP, CPUID, set_cpuid, HOST_ERROR);
 STEP(vcpu_msrs, VCPU_SETUP, MSRS, set_msrs, HOST_ERROR);
@@ -122,14 +125,15 @@ STEP(device_state, VCPU_SETUP, DEVICE_STATE, vmm_restore_devices, HOST_ERROR);
 
 static const struct vmm_step *const cold_boot[] = {
 	&snapshot_options, &kvm_open, &kvm_create_vm, &vm_arch_setup, &memory_map, &memory_region,
-	&kernel_load, &boot_params, &devices, &cpuid_supported, &vcpu_create, &vcpu_cpuid,
+	&kernel_load, &initrd_read, &initrd_write, &boot_params, &devices, &cpuid_supported,
+	&cpu_template, &vcpu_create, &vcpu_cpuid,
 	&vcpu_msrs, &vcpu_boot_regs, &vcpu_threads,
 };
 
 static const struct vmm_step *const restore[] = {
 	&snapshot_options, &snapshot_read, &kvm_open, &kvm_create_vm, &vm_arch_setup,
 	&restore_devices_create, &snapshot_map, &memory_region, &vcpu_create, &cpuid_supported,
-	&vcpu_cpuid, &memory_state, &vcpu_state, &device_state, &vcpu_threads,
+	&cpu_template, &vcpu_cpuid, &memory_state, &vcpu_state, &device_state, &vcpu_threads,
 };
 
 static int run_steps(struct vmm *vm, const struct vmm_step *const *steps, size_t n,

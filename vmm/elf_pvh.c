@@ -41,8 +41,9 @@ static const char *machine_name(unsigned m)
 	}
 }
 
-/* Look through one note area for the Xen PVH entry. Returns 1 found, 0 not, <0 malformed. */
-static int scan_notes(const uint8_t *p, uint64_t len, uint32_t *entry)
+/* Look through one note area for the Xen PVH entry (and whether a "Linux" note is there).
+ * Returns 1 found, 0 not, <0 malformed. */
+static int scan_notes(const uint8_t *p, uint64_t len, uint32_t *entry, bool *linux_note)
 {
 	uint64_t off = 0;
 
@@ -55,6 +56,8 @@ static int scan_notes(const uint8_t *p, uint64_t len, uint32_t *entry)
 		uint64_t desc_sz = ((uint64_t)nh.n_descsz + 3) & ~3ull;
 		if (name_sz > len - off || desc_sz > len - off - name_sz)
 			return -1;
+		if (nh.n_namesz == 6 && !memcmp(p + off, "Linux", 6))
+			*linux_note = true;
 		if (nh.n_namesz == 4 && !memcmp(p + off, "Xen", 4) &&
 		    nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY) {
 			/* The entry is a 32-bit physical address; some kernels emit 8 bytes. */
@@ -82,6 +85,7 @@ int vmm_elf_parse(const uint8_t *data, size_t len, struct vmm_elf_image *img, ch
 {
 	Elf64_Ehdr eh;
 	int found = 0, bad_note = 0;
+	bool linux_note = false;
 
 	memset(img, 0, sizeof(*img));
 	if (len < EI_NIDENT || memcmp(data, ELFMAG, SELFMAG))
@@ -118,7 +122,8 @@ int vmm_elf_parse(const uint8_t *data, size_t len, struct vmm_elf_image *img, ch
 		if (ph.p_type == PT_NOTE && !found) {
 			if (!in_file(ph.p_offset, ph.p_filesz, len))
 				return fail(err, errlen, "note segment %u lies outside the file", i);
-			int r = scan_notes(data + ph.p_offset, ph.p_filesz, &img->pvh_entry);
+			int r = scan_notes(data + ph.p_offset, ph.p_filesz, &img->pvh_entry,
+					   &linux_note);
 			if (r < 0)
 				bad_note = 1;
 			else if (r > 0)
@@ -141,9 +146,13 @@ int vmm_elf_parse(const uint8_t *data, size_t len, struct vmm_elf_image *img, ch
 	}
 	if (!found && bad_note)
 		return fail(err, errlen, "malformed PVH entry note");
-	if (!found)
-		return fail(err, errlen, "no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); "
-			    "build the kernel with PVH support");
+	/* A Linux vmlinux without PVH: its e_entry is startup_64's physical address, entered
+	 * through the 64-bit boot protocol (as Firecracker boots such an ELF). */
+	if (!found && linux_note && eh.e_entry < 0x100000000ull)
+		img->linux64 = true;
+	else if (!found)
+		return fail(err, errlen, "no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY) and not a "
+			    "Linux vmlinux; build the kernel with PVH support");
 	if (img->nsegs == 0)
 		return fail(err, errlen, "no loadable segments");
 	return 0;
@@ -165,7 +174,10 @@ int vmm_elf_check_fit(const struct vmm_elf_image *img, uint64_t lowest, uint64_t
 				    (unsigned long long)(s->paddr + s->memsz),
 				    (unsigned long long)(mem_size >> 20));
 	}
-	if (img->pvh_entry < lowest || img->pvh_entry >= mem_size)
+	if (img->linux64 && (img->elf_entry < lowest || img->elf_entry >= mem_size))
+		return fail(err, errlen, "entry 0x%llx lies outside guest memory",
+			    (unsigned long long)img->elf_entry);
+	if (!img->linux64 && (img->pvh_entry < lowest || img->pvh_entry >= mem_size))
 		return fail(err, errlen, "PVH entry 0x%x lies outside guest memory", img->pvh_entry);
 	return 0;
 }

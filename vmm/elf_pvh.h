@@ -2,6 +2,7 @@
 #ifndef KPROF_VMM_ELF_PVH_H
 #define KPROF_VMM_ELF_PVH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,7 +16,8 @@ struct vmm_elf_seg {
 
 struct vmm_elf_image {
 	uint32_t pvh_entry;	/* XEN_ELFNOTE_PHYS32_ENTRY */
-	uint64_t elf_entry;	/* e_entry, for information */
+	uint64_t elf_entry;	/* e_entry: startup_64's physical address when linux64 */
+	bool linux64;		/* no PVH note but a "Linux" note: the 64-bit boot protocol */
 	unsigned nsegs;
 	struct vmm_elf_seg segs[VMM_ELF_MAX_SEGS];
 };

@@ -1,5 +1,6 @@
 /* End points (--exit-at): a marker listener that ends the run when the guest prints the
- * configured BOOT_TIME stage or writes a port-0x80 code in the configured range.
+ * configured BOOT_TIME stage or a serial line containing the configured text, or writes a
+ * port-0x80 code in the configured range.
  *
  * An end point ends the run exactly as a debug-exit write of 0 would (vmm_end_run), so every
  * consumer of the run (kprof run, boot, collect) treats it as a clean end.  Whether it was the
@@ -21,6 +22,12 @@ bool vmm_endpoint_marker(struct vmm *vm, struct vmm_vcpu *vcpu, const struct vmm
 	const struct vmm_config *cfg = &vm->cfg;
 	char what[64];
 
+	if (m->kind == VMM_MARK_LINE) {
+		if (!cfg->end_text || !strstr(m->stage, cfg->end_text))
+			return false;
+		snprintf(what, sizeof(what), "serial text '%.40s'", cfg->end_text);
+		return end_at(vm, NULL, what);
+	}
 	if (m->kind == VMM_MARK_STAGE) {
 		if (!cfg->end_stage || strcmp(cfg->end_stage, m->stage))
 			return false;

@@ -11,11 +11,13 @@
 
 #include "common/common.h"
 #include "target/target.h"
+#include "vmm/boot_image.h"
 #include "vmm/pagewalk.h"
 #include "vmm/vmm.h"
 
 /* Guest-physical layout of what the monitor writes below 1 MiB (Firecracker's PVH layout). */
 #define VMM_START_INFO_ADDR 0x6000ull
+#define VMM_MODLIST_ADDR 0x6040ull	/* PVH module list: the initrd (Firecracker's address) */
 #define VMM_MEMMAP_ADDR 0x7000ull
 #define VMM_CMDLINE_ADDR 0x20000ull
 #define VMM_ACPI_ADDR 0xe0000ull	/* RSDP, XSDT, FADT, MADT, DSDT (in the BIOS area Linux scans) */
@@ -78,7 +80,11 @@ int vmm_debugport_init(struct vmm *vm);
 
 /* ---- guest markers (marker.c): BOOT_TIME lines and port-0x80 codes, from the devices to
  * whoever listens (boot profile, end points, snapshot triggers) ---- */
-enum vmm_marker_kind { VMM_MARK_STAGE, VMM_MARK_PORT80 };
+enum vmm_marker_kind {
+	VMM_MARK_STAGE,
+	VMM_MARK_PORT80,
+	VMM_MARK_LINE,		/* any complete serial line (stage = its text), for --exit-at text: */
+};
 
 struct vmm_marker {
 	enum vmm_marker_kind kind;
@@ -112,6 +118,10 @@ struct vmm_vcpu {
 	bool needs_completion;		/* an I/O exit must be completed by KVM_RUN before parking */
 	/* Paging registers read while parked, reused by every memory access of that stop (an
 	 * unwinder reads many small pieces); dropped when the vCPU runs again. */
+	struct {			/* emulation.c: vanished int3s re-run at one address */
+		uint64_t rip, ns;
+		unsigned count;
+	} int3_retry;
 	bool paging_valid;
 	struct vmm_paging paging;
 	/* KVM_CAP_SYNC_REGS: every KVM_RUN exit leaves the registers in run->s.regs, so a sampler
@@ -139,6 +149,19 @@ struct vmm {
 	uint32_t guest_debug_caps;	/* KVM_CAP_SET_GUEST_DEBUG2: supported KVM_GUESTDBG_* */
 	bool emulated_cpl0;		/* PVM backend: guest kernel code is emulated (see README) */
 	struct kvm_cpuid2 *cpuid;	/* supported CPUID, patched per vCPU before it is set */
+	uint64_t kernel_end;		/* guest-physical end of the loaded kernel */
+	uint64_t initrd_addr_max;	/* highest initrd byte the boot protocol allows (0: 4 GiB) */
+	struct {			/* a bzImage (linux_boot.c); off: PVH */
+		bool on;
+		uint64_t entry;		/* startup_64: load address + 0x200 */
+		struct vmm_bzimage img;
+		uint8_t hdr[VMM_LINUX_HDR_BYTES];	/* the file's bytes through the header */
+	} linux_boot;
+	struct {
+		void *map;		/* the file, mapped between reading and writing it */
+		uint64_t size, addr;	/* size 0: no --initrd */
+	} initrd;
+	_Atomic unsigned long emulation_completed;	/* int3/fwait the host failed, done here */
 
 	unsigned ncpus;
 	struct vmm_vcpu vcpus[VMM_MAX_CPUS];
@@ -198,10 +221,24 @@ typedef int vmm_step_fn(struct vmm *vm, struct vmm_create_ctx *c);
 /* The steps, in the files that know the hardware: kvm.c, load.c, boot_params.c, trigger.c,
  * restore.c. */
 vmm_step_fn vmm_kvm_open, vmm_kvm_create_vm, vmm_vm_arch_setup, vmm_memory_map,
-	vmm_memory_region, vmm_load_kernel, vmm_write_boot_params, vmm_trigger_init,
+	vmm_memory_region, vmm_load_kernel, vmm_initrd_read, vmm_initrd_write,
+	vmm_write_boot_params, vmm_cpu_template, vmm_trigger_init,
 	vmm_restore_read, vmm_restore_map_memory, vmm_restore_check_memory, vmm_restore_vcpus,
 	vmm_restore_devices;
 int vmm_acpi_write(struct vmm *vm, uint64_t addr, uint64_t *rsdp);
+void vmm_initrd_release(struct vmm *vm);
+/* linux_boot.c: the 64-bit Linux boot protocol for a bzImage */
+int vmm_linux_load(struct vmm *vm, const uint8_t *data, size_t len, const struct vmm_bzimage *img);
+/* An ELF vmlinux without a PVH note, its segments loaded: enter e_entry the same way. */
+int vmm_linux_elf(struct vmm *vm, uint64_t entry, uint64_t kernel_end);
+int vmm_linux_write_zero_page(struct vmm *vm, uint64_t rsdp, const struct vmm_e820 *map,
+			      unsigned nmap);
+int vmm_linux_boot_regs(struct vmm_vcpu *vcpu);
+/* vcpu.c: flat 4 GiB code (0x10; 64-bit when long_mode) and data (0x18) segments, busy TSS. */
+void vmm_flat_segments(struct kvm_sregs *sregs, bool long_mode);
+/* emulation.c: after KVM_EXIT_INTERNAL_ERROR (emulation) on a vCPU thread.  True when the
+ * guest may run on (an int3 or fwait completed); false with *why describing the instruction. */
+bool vmm_emulation_failure(struct vmm_vcpu *vcpu, char *why, size_t len);
 int vmm_cpuid_init(struct vmm *vm);
 int vmm_vcpu_set_cpuid(struct vmm *vm, struct vmm_vcpu *vcpu);
 int vmm_vcpu_set_msrs(struct vmm_vcpu *vcpu);

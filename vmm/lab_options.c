@@ -49,6 +49,17 @@ static int parse_code(const char *what, const char *v, uint8_t *code)
 
 int vmm_config_set_end_point(struct vmm_config *cfg, const char *what, const char *v)
 {
+	if (!strncmp(v, "text:", 5)) {
+		/* The serial device keeps 255 bytes of a line. */
+		if (!v[5] || strlen(v + 5) > 255) {
+			kp_error("%s: '%s': the text is empty or longer than 255 bytes", what, v);
+			return -EINVAL;
+		}
+		cfg->end_text = v + 5;
+		cfg->end_stage = NULL;
+		cfg->end_port80 = false;
+		return 0;
+	}
 	if (v[0] >= '0' && v[0] <= '9') {
 		const char *dash = strchr(v, '-');
 		char lo[32];
@@ -69,6 +80,7 @@ int vmm_config_set_end_point(struct vmm_config *cfg, const char *what, const cha
 		}
 		cfg->end_port80 = true;
 		cfg->end_stage = NULL;
+		cfg->end_text = NULL;
 		return 0;
 	}
 	if (!*v || strlen(v) >= sizeof(((struct vmm_boot_stage *)0)->name) ||
@@ -79,6 +91,7 @@ int vmm_config_set_end_point(struct vmm_config *cfg, const char *what, const cha
 	}
 	cfg->end_stage = v;
 	cfg->end_port80 = false;
+	cfg->end_text = NULL;
 	return 0;
 }
 
@@ -129,9 +142,9 @@ int vmm_config_parse_lab_option(struct vmm_config *cfg, int argc, char **argv, i
 void vmm_config_lab_usage(FILE *f)
 {
 	fprintf(f,
-		"  --exit-at STAGE|CODE  end the run (status 0) when the guest prints\n"
-		"                       BOOT_TIME:STAGE: or writes CODE (0xNN, or 0xNN-0xMM: any\n"
-		"                       code in the range) to port 0x80\n"
+		"  --exit-at STAGE|CODE|text:TEXT  end the run (status 0) when the guest prints\n"
+		"                       BOOT_TIME:STAGE: or a serial line containing TEXT, or writes\n"
+		"                       CODE (0xNN, or 0xNN-0xMM: any code in the range) to port 0x80\n"
 		"  --snapshot FILE      where --snapshot-on saves the VM (format: vmm/SNAPSHOT.md)\n"
 		"  --snapshot-on CODE|SIGNAL  save when the guest first writes CODE to port 0x80, or\n"
 		"                       each time kprof receives SIGNAL (e.g. SIGUSR2); then go on\n"

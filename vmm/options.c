@@ -1,4 +1,5 @@
 /* `kprof run` options, shared with every command that boots a VM (collect, boot). */
+#include "vmm/cpu_template.h"
 #include "vmm/internal.h"
 
 #include "common/common.h"
@@ -22,6 +23,10 @@ void vmm_config_usage(FILE *f)
 		"  --mem SIZE           guest RAM, e.g. 256M or 1G; a bare number is MiB (default 128M)\n"
 		"  --cmdline STR        kernel command line\n"
 		"  --serial FILE        write the guest's serial output to FILE instead of stdout\n"
+		"  --initrd FILE        initial RAM disk (initramfs), placed high in guest RAM and\n"
+		"                       passed as PVH module 0 or the zero page's ramdisk\n"
+		"  --cpu host[,-FEAT|+FEAT]...  CPUID feature template in QEMU's -cpu spelling,\n"
+		"                       e.g. host,-cx16,-xsave (default: what KVM supports)\n"
 		"  --boot-profile[=json]  print host phases, guest BOOT_TIME stages and port-0x80\n"
 		"                       events on stderr at the end, as a table or one JSON line\n",
 		VMM_MAX_CPUS);
@@ -113,6 +118,29 @@ int vmm_config_parse_option(struct vmm_config *cfg, int argc, char **argv, int *
 			return -EINVAL;
 		}
 		cfg->cmdline = v;
+		return 1;
+	}
+	if ((r = vmm_opt_value("--cpu", argc, argv, i, &v)) != 0) {
+		struct vmm_cpu_template t;
+		char err[160];
+
+		if (r < 0)
+			return r;
+		if (vmm_cpu_template_parse(v, &t, err, sizeof(err))) {
+			kp_error("--cpu: %s", err);
+			return -EINVAL;
+		}
+		cfg->cpu = v;
+		return 1;
+	}
+	if ((r = vmm_opt_value("--initrd", argc, argv, i, &v)) != 0) {
+		if (r < 0)
+			return r;
+		if (!*v) {
+			kp_error("--initrd: empty file name");
+			return -EINVAL;
+		}
+		cfg->initrd = v;
 		return 1;
 	}
 	if ((r = vmm_opt_value("--serial", argc, argv, i, &v)) != 0) {

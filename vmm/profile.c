@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const char *const phase_names[VMM_PHASE_COUNT] = {
-	"kvm_open", "vm_create", "memory", "kernel_load", "boot_params",
+	"kvm_open", "vm_create", "memory", "kernel_load", "initrd_load", "boot_params",
 	"vcpu_setup", "boot_wait", "host_misc",
 };
 
@@ -19,6 +19,7 @@ static const char *const detail_names[VMM_DETAIL_COUNT] = {
 	"guest_memory_mmap", "kvm_set_user_memory_region", "elf_load", "boot_params",
 	"vcpu_creation", "cpuid_config", "msr_setup", "register_setup", "vcpu_threads",
 	"memory_state_write", "vcpu_state_restore", "device_state_restore", "resume",
+	"initrd_read", "initrd_write",
 };
 
 const char *vmm_phase_name(enum vmm_phase p)
@@ -37,6 +38,8 @@ bool vmm_profile_marker(struct vmm *vm, struct vmm_vcpu *vcpu, const struct vmm_
 	uint64_t now = kp_now_ns();
 
 	(void)vcpu;
+	if (m->kind == VMM_MARK_LINE)
+		return false;
 	pthread_mutex_lock(&vm->prof_lock);
 	if (m->kind == VMM_MARK_PORT80 && p->nport80 < VMM_PROFILE_MAX_PORT80) {
 		p->port80[p->nport80].code = m->code;

@@ -60,6 +60,10 @@ static void transmit(struct serial *s, uint8_t c)
 		s->r.line[s->r.linelen] = 0;
 		if (s->r.linelen && s->r.line[s->r.linelen - 1] == '\r')
 			s->r.line[s->r.linelen - 1] = 0;
+		/* Only when someone listens for lines: most runs must not pay a marker per line. */
+		if (s->vm->cfg.end_text)
+			vmm_marker(s->vm, NULL, &(struct vmm_marker){ .kind = VMM_MARK_LINE,
+								     .stage = s->r.line });
 		boot_time_line(s);
 		s->r.linelen = 0;
 	} else if (s->r.linelen < sizeof(s->r.line) - 1) {

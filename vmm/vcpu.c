@@ -46,27 +46,37 @@ static int install_kick_handler(void)
 	return 0;
 }
 
+void vmm_flat_segments(struct kvm_sregs *sregs, bool long_mode)
+{
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0xb, .present = 1,
+		.dpl = 0, .db = !long_mode, .s = 1, .l = long_mode, .g = 1,
+	};
+	struct kvm_segment data = code;
+
+	data.selector = 0x18;
+	data.type = 0x3;
+	data.db = 1;
+	data.l = 0;
+	sregs->cs = code;
+	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
+	sregs->tr.type = 0xb;	/* busy TSS: VM entry insists on a usable TR */
+	sregs->tr.present = 1;
+	sregs->tr.limit = 0x67;
+	sregs->tr.s = 0;
+}
+
 static int set_boot_regs(struct vmm_vcpu *vcpu, uint32_t entry)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
-	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0xb, .present = 1,
-		.dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
-	};
-	struct kvm_segment data = code;
 
+	if (vcpu->vm->linux_boot.on)
+		return vmm_linux_boot_regs(vcpu);
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
 	/* PVH: 32-bit protected mode, flat 4 GiB segments, paging off. */
-	data.selector = 0x18;
-	data.type = 0x3;
-	sregs.cs = code;
-	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
-	sregs.tr.type = 0xb;	/* busy 32-bit TSS: VM entry insists on a usable TR */
-	sregs.tr.present = 1;
-	sregs.tr.limit = 0x67;
-	sregs.tr.s = 0;
+	vmm_flat_segments(&sregs, false);
 	sregs.cr0 = 0x11ull;	/* PE | ET */
 	sregs.cr4 = 0;
 	sregs.efer = 0;
@@ -311,13 +321,17 @@ static void handle_exit(struct vmm_vcpu *vcpu)
 			    "cpu %d: guest requested %s", vcpu->id,
 			    run->system_event.type == KVM_SYSTEM_EVENT_RESET ? "a reset" : "power-off");
 		break;
-	case KVM_EXIT_INTERNAL_ERROR:
+	case KVM_EXIT_INTERNAL_ERROR: {
+		char why[128] = "";
+
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+		    vmm_emulation_failure(vcpu, why, sizeof(why)))
+			break;
 		vmm_end_run(vm, vcpu, VMM_END_INTERNAL, VMM_EXIT_INTERNAL, 0,
-			    "cpu %d: KVM internal error, suberror %u%s", vcpu->id,
-			    run->internal.suberror,
-			    run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
-				    " (instruction emulation failed)" : "");
+			    "cpu %d: KVM internal error, suberror %u%s%s%s", vcpu->id,
+			    run->internal.suberror, why[0] ? " (" : "", why, why[0] ? ")" : "");
 		break;
+	}
 	case KVM_EXIT_FAIL_ENTRY:
 		vmm_end_run(vm, vcpu, VMM_END_UNHANDLED, VMM_EXIT_UNHANDLED, 0,
 			    "cpu %d: VM entry failed, reason 0x%llx", vcpu->id,

@@ -22,6 +22,9 @@ static int check_config(const struct vmm_config *cfg)
 			       (unsigned long long)cfg->mem_size);
 	if (!cfg->kernel && !cfg->restore_path)
 		return kp_fail(-EINVAL, "no kernel given");
+	if (cfg->initrd && cfg->restore_path)
+		return kp_fail(-EINVAL,
+			       "--initrd: not with --restore (the snapshot holds the guest's memory)");
 	if (cfg->cmdline && strlen(cfg->cmdline) >= VMM_CMDLINE_MAX)
 		return kp_fail(-EINVAL, "--cmdline: longer than %d bytes", VMM_CMDLINE_MAX - 1);
 	return 0;
@@ -216,6 +219,7 @@ void vmm_destroy(struct vmm *vm)
 			close(v->fd);
 	}
 	vmm_iobus_release(&vm->bus);
+	vmm_initrd_release(vm);
 	if (vm->mem.base)
 		munmap(vm->mem.base, vm->mem.size);
 	if (vm->event_fd >= 0)

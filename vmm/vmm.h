@@ -57,6 +57,8 @@ struct vmm_config {
 	const char *kernel;		/* path of the PVH ELF */
 	const char *cmdline;		/* guest command line, "" by default */
 	const char *serial_path;	/* NULL: guest serial output to stdout */
+	const char *cpu;		/* --cpu template ("host,-cx16"); NULL: KVM's CPUID as is */
+	const char *initrd;		/* --initrd FILE, or NULL */
 	enum vmm_profile_format boot_profile;
 	bool start_halted;		/* vmm_start leaves every vCPU parked until target resume */
 	uint64_t t0_ns;			/* kp_now_ns() when the command began (0: at vmm_create) */
@@ -64,6 +66,7 @@ struct vmm_config {
 	/* Boot lab and snapshots (vmm/endpoint.c, vmm/snapshot.c, vmm/restore.c).  All off when
 	 * zero, so vmm_config_init's memset keeps them disabled. */
 	const char *end_stage;		/* end when the guest prints BOOT_TIME:<end_stage>: */
+	const char *end_text;		/* ... or a serial line containing this text */
 	bool end_port80;		/* ... or writes a port-0x80 code in [lo, hi] */
 	uint8_t end_port80_lo, end_port80_hi;
 	const char *snapshot_path;	/* --snapshot FILE */
@@ -135,6 +138,7 @@ enum vmm_phase {
 	VMM_PHASE_VM_CREATE,	/* KVM_CREATE_VM, TSS, identity map, irqchip, PIT */
 	VMM_PHASE_MEMORY,	/* guest RAM mmap and KVM_SET_USER_MEMORY_REGION */
 	VMM_PHASE_KERNEL_LOAD,	/* read, check and copy the ELF */
+	VMM_PHASE_INITRD_LOAD,	/* --initrd: read the file, write it to guest RAM */
 	VMM_PHASE_BOOT_PARAMS,	/* hvm_start_info, memory map, command line, ACPI, devices */
 	VMM_PHASE_VCPU_SETUP,	/* vCPUs, CPUID, MSRs, registers, threads */
 	VMM_PHASE_BOOT_WAIT,	/* vmm_start until the guest ended the run */
@@ -178,6 +182,8 @@ enum vmm_detail {
 	VMM_DETAIL_VCPU_STATE,		/* restore: registers, MSRs, LAPIC, events, mp state */
 	VMM_DETAIL_DEVICE_STATE,	/* restore: PIC, IOAPIC, PIT, clock, serial */
 	VMM_DETAIL_RESUME,		/* restore: vmm_start until every vCPU is back in KVM_RUN */
+	VMM_DETAIL_INITRD_READ,		/* --initrd: open, check and map the file */
+	VMM_DETAIL_INITRD_WRITE,	/* --initrd: copy it into guest RAM */
 	VMM_DETAIL_COUNT
 };
 

@@ -47,7 +47,7 @@ if [ "$st" -eq 0 ] && python3 -c '
 import json, sys
 p = json.load(open(sys.argv[1]))
 names = [h["name"] for h in p["host_phases"]]
-assert names == ["kvm_open", "vm_create", "memory", "kernel_load", "boot_params",
+assert names == ["kvm_open", "vm_create", "memory", "kernel_load", "initrd_load", "boot_params",
                  "vcpu_setup", "boot_wait", "host_misc"], names
 assert abs(sum(h["ns"] for h in p["host_phases"]) - p["total_ns"]) <= p["total_ns"] // 100
 stages = [s["name"] for s in p["guest_stages"]]
