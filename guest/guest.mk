@@ -14,7 +14,7 @@ GUEST_OBJS     = $(GUEST_C_SRC:guest/%.c=$(GUEST_OUT)/$(1)/%.o) $(GUEST_S_SRC:gu
 
 # -fno-optimize-sibling-calls and noipa in workload.c keep every frame of the
 # documented call chains; asynchronous unwind tables give .eh_frame for all code.
-GUEST_CFLAGS  := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=kernel \
+GUEST_CFLAGS  := -std=gnu11 -O2 -g -ffreestanding -I. -fno-pic -fno-pie -mcmodel=kernel \
                  -mno-red-zone -mgeneral-regs-only -fno-stack-protector -fcf-protection=none \
                  -fasynchronous-unwind-tables -fno-optimize-sibling-calls \
                  -fno-tree-loop-distribute-patterns \

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "abi/pvh.h"	/* the boot information the monitor passes */
+
 #define KERNEL_VMA 0xffffffff80000000ULL
 #define MAX_CPUS 16
 #define STACK_SIZE 16384
@@ -36,36 +38,6 @@ enum exit_status {
 	EXIT_OK = 0,
 	EXIT_AP_MISSING = 2,	/* some CPU from the MADT never checked in */
 	EXIT_FAULT = 0x7f,	/* a CPU exception */
-};
-
-/* PVH boot information (Xen's struct hvm_start_info). */
-#define HVM_START_MAGIC 0x336ec578u
-struct hvm_start_info {
-	uint32_t magic;
-	uint32_t version;
-	uint32_t flags;
-	uint32_t nr_modules;
-	uint64_t modlist_paddr;
-	uint64_t cmdline_paddr;
-	uint64_t rsdp_paddr;
-	/* version >= 1 */
-	uint64_t memmap_paddr;
-	uint32_t memmap_entries;
-	uint32_t reserved;
-};
-
-struct hvm_modlist_entry {
-	uint64_t paddr;
-	uint64_t size;
-	uint64_t cmdline_paddr;
-	uint64_t reserved;
-};
-
-struct hvm_memmap_entry {
-	uint64_t addr;
-	uint64_t size;
-	uint32_t type;
-	uint32_t reserved;
 };
 
 /* Per-CPU state; GS base points at the CPU's own entry. */

@@ -2,39 +2,12 @@
  * map and the RSDP address, as Xen's public arch-x86/hvm/start_info.h defines it. */
 #include "vmm/internal.h"
 
+#include "abi/pvh.h"
+
 #include "common/common.h"
 
 #include <errno.h>
 #include <string.h>
-
-#define HVM_START_MAGIC 0x336ec578u
-
-struct hvm_start_info {
-	uint32_t magic;
-	uint32_t version;
-	uint32_t flags;
-	uint32_t nr_modules;
-	uint64_t modlist_paddr;
-	uint64_t cmdline_paddr;
-	uint64_t rsdp_paddr;
-	uint64_t memmap_paddr;
-	uint32_t memmap_entries;
-	uint32_t reserved;
-};
-
-struct hvm_modlist_entry {
-	uint64_t paddr;
-	uint64_t size;
-	uint64_t cmdline_paddr;
-	uint64_t reserved;
-};
-
-struct hvm_memmap_entry {
-	uint64_t addr;
-	uint64_t size;
-	uint32_t type;
-	uint32_t reserved;
-};
 
 enum { E820_RAM = 1, E820_RESERVED = 2 };
 
