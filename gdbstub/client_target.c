@@ -29,17 +29,25 @@ int gc_note_gone(struct gclient *c, int e)
 	return e;
 }
 
+/* What a request needs: a stub still there and a stopped target (0), else -ESRCH / -EBUSY. */
+static int stopped(const struct gclient *c)
+{
+	return c->ended ? -ESRCH : c->running ? -EBUSY : 0;
+}
+
+/* ... and a thread of a CPU the stub has: -EINVAL for any other cpu. */
+static int stopped_cpu(const struct gclient *c, int cpu)
+{
+	return cpu < 0 || cpu >= c->ncpu ? -EINVAL : stopped(c);
+}
+
 static int select_thread(struct gclient *c, int cpu)
 {
 	char id[40];
 	int e;
 
-	if (cpu < 0 || cpu >= c->ncpu)
-		return -EINVAL;
-	if (c->ended)
-		return -ESRCH;
-	if (c->running)
-		return -EBUSY;
+	if ((e = stopped_cpu(c, cpu)))
+		return e;
 	if (c->g_tid == c->tids[cpu])
 		return 0;
 	e = gc_request(c, "Hg%s", gc_tid_str(c, c->tids[cpu], id));
@@ -441,14 +449,10 @@ static int fetch_regs(struct gclient *c, int first)
 static int gc_get_regs(struct target *t, int cpu, struct target_regs *r)
 {
 	struct gclient *c = GC(t);
-	int e;
+	int e = stopped_cpu(c, cpu);
 
-	if (cpu < 0 || cpu >= c->ncpu)
-		return -EINVAL;
-	if (c->ended)
-		return -ESRCH;
-	if (c->running)
-		return -EBUSY;
+	if (e)
+		return e;
 	if (!c->regs_valid[cpu]) {
 		c->op = GDBSTUB_OP_REGS;
 		e = fetch_regs(c, cpu);
@@ -573,10 +577,8 @@ static int read_mem_batch_op(struct target *t, struct target_read *r, size_t n)
 
 	if (n > GC_BATCH_MAX)
 		return -E2BIG;	/* the caller reads them one by one */
-	if (c->ended)
-		return -ESRCH;
-	if (c->running)
-		return -EBUSY;
+	if ((e = stopped(c)))
+		return e;
 	for (size_t k = 0; k < n; k++) {
 		dead[k] = r[k].cpu < 0 || r[k].cpu >= c->ncpu;
 		r[k].got = 0;
@@ -694,12 +696,10 @@ static int breakpoint(struct target *t, char op, enum target_bp_kind kind, uint6
 		      uint64_t len)
 {
 	struct gclient *c = GC(t);
-	int e;
+	int e = stopped(c);
 
-	if (c->ended)
-		return -ESRCH;
-	if (c->running)
-		return -EBUSY;
+	if (e)
+		return e;
 	e = gc_note_gone(c, gc_request(c, "%c%d,%llx,%llx", op, (int)kind, (unsigned long long)addr,
 				    (unsigned long long)len));
 	if (!e)

@@ -46,25 +46,8 @@ static uint64_t get_n(struct reader *r, size_t n)
 	return v;
 }
 
-static uint64_t get_uleb(struct reader *r)
-{
-	uint64_t v = 0;
-	unsigned shift = 0;
-
-	while (r->p < r->end) {
-		uint8_t b = *r->p++;
-
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-		if (!(b & 0x80))
-			return v;
-	}
-	r->bad = true;
-	return 0;
-}
-
-static int64_t get_sleb(struct reader *r)
+/* A LEB128 number; a signed one extends the sign of its last byte's bit 6. */
+static uint64_t get_leb(struct reader *r, bool is_signed)
 {
 	uint64_t v = 0;
 	unsigned shift = 0;
@@ -76,13 +59,23 @@ static int64_t get_sleb(struct reader *r)
 			v |= (uint64_t)(b & 0x7f) << shift;
 		shift += 7;
 		if (!(b & 0x80)) {
-			if (shift < 64 && (b & 0x40))
+			if (is_signed && shift < 64 && (b & 0x40))
 				v |= ~0ull << shift;
-			return (int64_t)v;
+			return v;
 		}
 	}
 	r->bad = true;
 	return 0;
+}
+
+static uint64_t get_uleb(struct reader *r)
+{
+	return get_leb(r, false);
+}
+
+static int64_t get_sleb(struct reader *r)
+{
+	return (int64_t)get_leb(r, true);
 }
 
 static int64_t sext(uint64_t v, unsigned bytes)
