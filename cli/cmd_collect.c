@@ -16,7 +16,7 @@
 #include "cli/flame_options.h"
 #include "convert/convert.h"
 #include "common/common.h"
-#include "gdbstub/gdbstub.h"
+#include "gdbstub/client.h"
 #include "profiler/profiler.h"
 #include "target/target.h"
 #include "vmm/vmm.h"

@@ -4,7 +4,7 @@
 #include "cli/run_gdb.h"
 
 #include "common/common.h"
-#include "gdbstub/gdbstub.h"
+#include "gdbstub/server.h"
 #include "profiler/profiler.h"
 
 #include <errno.h>

@@ -2,7 +2,8 @@
 #ifndef KPROF_GDBSTUB_CLIENT_INTERNAL_H
 #define KPROF_GDBSTUB_CLIENT_INTERNAL_H
 
-#include "gdbstub/gdbstub.h"
+#include "gdbstub/client.h"
+#include "gdbstub/rsp.h"
 
 /* Where one register of ours sits in the peer's g packet. */
 struct gc_reg {

@@ -5,7 +5,7 @@
  * a stub cannot read them; we describe them and send them as unavailable ('x' digits),
  * which gdb shows as <unavailable> instead of inventing values.
  */
-#include "gdbstub/gdbstub.h"
+#include "gdbstub/rsp.h"
 
 #include <errno.h>
 #include <stddef.h>

@@ -3,7 +3,7 @@
  * The framer never grows its buffer: a packet longer than RSP_MAX_PAYLOAD is consumed
  * to its end and reported as oversize, so a hostile peer costs a fixed amount of memory.
  */
-#include "gdbstub/gdbstub.h"
+#include "gdbstub/rsp.h"
 
 #include <errno.h>
 #include <string.h>

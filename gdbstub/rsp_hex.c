@@ -1,5 +1,5 @@
 /* RSP hex encoding and a strict cursor for parsing packet arguments. */
-#include "gdbstub/gdbstub.h"
+#include "gdbstub/rsp.h"
 
 #include <errno.h>
 #include <string.h>

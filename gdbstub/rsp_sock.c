@@ -1,6 +1,8 @@
 /* Addresses and sockets for the remote protocol: tcp:HOST:PORT and unix:PATH. */
 #include "gdbstub/rsp_sock.h"
 
+#include "common/common.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>

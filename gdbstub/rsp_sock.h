@@ -2,7 +2,9 @@
 #ifndef KPROF_GDBSTUB_RSP_SOCK_H
 #define KPROF_GDBSTUB_RSP_SOCK_H
 
-#include "gdbstub/gdbstub.h"
+#include <stddef.h>
+
+#include "gdbstub/addr.h"
 
 /* Listen on a; desc receives the bound address ("tcp:127.0.0.1:1234").  Returns an fd. */
 int rsp_sock_listen(const struct gdbstub_addr *a, char *desc, size_t desclen);

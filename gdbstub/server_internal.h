@@ -2,7 +2,8 @@
 #ifndef KPROF_GDBSTUB_SERVER_INTERNAL_H
 #define KPROF_GDBSTUB_SERVER_INTERNAL_H
 
-#include "gdbstub/gdbstub.h"
+#include "gdbstub/rsp.h"
+#include "gdbstub/server.h"
 
 #include <pthread.h>
 

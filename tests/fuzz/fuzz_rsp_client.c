@@ -1,6 +1,6 @@
 /* libFuzzer: a hostile gdb stub.  The input is everything the stub says; the client must
  * connect or fail cleanly, and read registers and memory without going out of bounds. */
-#include "gdbstub/gdbstub.h"
+#include "gdbstub/client.h"
 
 #include <sys/socket.h>
 #include <unistd.h>

@@ -16,7 +16,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "gdbstub/gdbstub.h"
+#include "gdbstub/client.h"
+#include "gdbstub/rsp.h"
+#include "gdbstub/server.h"
 
 /* ---- a fake target: 2 vCPUs, 8 KiB of memory at 0x1000, 4 debug registers ---------- */
 
