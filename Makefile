@@ -112,7 +112,8 @@ docdir      ?= $(datarootdir)/doc/kprof
 INSTALL         ?= install
 INSTALL_PROGRAM ?= $(INSTALL)
 INSTALL_DATA    ?= $(INSTALL) -m 644
-EXAMPLES := $(filter-out %.sh,$(wildcard examples/*)) \
+# (Files only: examples/linux/ holds the pieces linux-initramfs.sh puts in an initramfs.)
+EXAMPLES := $(filter-out %.sh,$(shell find examples -maxdepth 1 -type f | sort)) \
 	    $(GUEST_OUT)/kprof-guest.elf $(GUEST_OUT)/kprof-guest-nofp.elf
 
 install: $(BUILD)/kprof $(BUILD)/kprof.1 guest
