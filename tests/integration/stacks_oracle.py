@@ -107,13 +107,21 @@ def gdb_side():
         json.dump(records, f)
 
 
+# gdb names a GCC clone (format.constprop.0) by its DWARF subprogram, kprof by its ELF symbol.
+CLONE = re.compile(r"\.(constprop|isra|part|cold)(\.\d+)*$")
+
+
+def declone(stacks):
+    return {t: [CLONE.sub("", n) for n in names] for t, names in stacks.items()}
+
+
 def compare(path):
     records = json.load(open(path))
     stops = same = differ = irq = irq_stops = inline_seen = stop_pc_inline = 0
     for rec in records:
         stops += 1
         irq_stops += any("signal" in f["types"] for f in rec["frames"].values())
-        gdb_bt, kp_inl, kp = parse(rec["bt"]), parse(rec["kprof_inline"]), parse(rec["kprof"])
+        gdb_bt, kp_inl, kp = parse(rec["bt"]), declone(parse(rec["kprof_inline"])), declone(parse(rec["kprof"]))
         if not gdb_bt or set(gdb_bt) != set(kp_inl) or set(gdb_bt) != set(kp):
             print("differs: %s: threads gdb %s, kprof %s / %s" %
                   (rec["how"], sorted(gdb_bt), sorted(kp_inl), sorted(kp)))
