@@ -131,14 +131,17 @@ vm_wait() {
 
 # start_linux_qemu VMLINUZ INITRD [APPEND]: boot a Linux kernel in QEMU TCG with 2 vCPUs, a gdb
 # stub on a free port and the monitor on a unix socket, and wait (up to 120 s) for its /init's
-# KPROF_LINUX_READY line.  Sets PORT, PEER_PID, SERIAL and MON (files in $WORK).  No cmpxchg16b
+# KPROF_LINUX_READY line.  Sets PORT, PEER_PID, SERIAL and MON (files in $WORK; SERIAL is
+# serial-N.txt for the script's Nth boot, kept for a failure's story) and counts BOOTS.  No cmpxchg16b
 # (Debian 12's QEMU TCG broke Debian's 6.12 kernel at `cmpxchg16b %gs:...` in SLUB, most boots;
 # the kernel's fallback runs fine) and no_timer_check (a busy host can time the IO-APIC timer
 # check out at boot), as test_linux.sh found.
+BOOTS=0
 start_linux_qemu() {
 	stop_peer
 	PORT=$(free_port)
-	SERIAL="$WORK/serial.txt"
+	BOOTS=$((BOOTS + 1))
+	SERIAL="$WORK/serial-$BOOTS.txt"
 	MON="$WORK/monitor.sock"
 	rm -f "$SERIAL" "$MON"
 	qemu-system-x86_64 -accel tcg -cpu qemu64,-cx16 -smp 2 -m 256M -kernel "$1" -initrd "$2" \
@@ -155,3 +158,6 @@ start_linux_qemu() {
 	done
 	return 1
 }
+
+# monitor CMD: one command to QEMU's monitor (stop, cont), independent of any gdb.
+monitor() { qemu_hmp "$MON" "$1" >/dev/null; }

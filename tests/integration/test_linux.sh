@@ -52,38 +52,8 @@ then
 fi
 
 # start_linux [APPEND]: boot the fixture with a gdb stub on a free port and wait for /init's
-# workloads; sets PORT, PEER_PID and SERIAL (one file per boot, kept for a failure's story).
-# The CPU has no cmpxchg16b: under QEMU 7.2's TCG (Debian 12's) Debian's 6.12 kernel took a
-# double fault or an oops in SLUB at the instruction after `cmpxchg16b %gs:(%rsi)`, with an
-# EFLAGS no CPU would hold, in 4 of 5 boots within 40 s (qemu64, multi- or single-threaded
-# TCG); without cx16 the kernel uses its own fallback and ran for 300 s and every test run.
-# no_timer_check: on a busy host the kernel's check of the IO-APIC timer at boot can time out
-# and panic (seen once).
-BOOTS=0
-start_linux() {
-	stop_peer
-	PORT=$(free_port)
-	BOOTS=$((BOOTS + 1))
-	SERIAL="$WORK/serial-$BOOTS.txt"
-	MON="$WORK/monitor.sock"
-	rm -f "$SERIAL" "$MON"
-	"$QEMU" -accel tcg -cpu qemu64,-cx16 -smp 2 -m 256M -kernel "$FIX/vmlinuz" \
-		-initrd "$FIX/initramfs.cpio" -no-reboot -display none \
-		-append "console=ttyS0 panic=-1 quiet no_timer_check ${1:-nokaslr}" \
-		-serial "file:$SERIAL" -monitor "unix:$MON,server,nowait" \
-		-gdb "tcp:127.0.0.1:$PORT" >/dev/null 2>&1 &
-	PEER_PID=$!
-	wait_port "$PORT" || return 1
-	for _ in $(seq 1200); do
-		grep -q '^KPROF_LINUX_READY' "$SERIAL" 2>/dev/null && return 0
-		kill -0 "$PEER_PID" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-# monitor CMD: one command to QEMU's monitor (stop, cont), independent of any gdb.
-monitor() { qemu_hmp "$MON" "$1" >/dev/null; }
+# workloads (lib.sh's start_linux_qemu, which says why the CPU has no cmpxchg16b).
+start_linux() { start_linux_qemu "$FIX/vmlinuz" "$FIX/initramfs.cpio" "$@"; }
 
 collect() {
 	timeout 300 "$KPROF" collect --remote "tcp:127.0.0.1:$PORT" --symbols "$VMLINUX" "$@"

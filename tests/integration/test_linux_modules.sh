@@ -107,7 +107,6 @@ boot() {
 	return 1
 }
 
-monitor() { qemu_hmp "$MON" "$1" >/dev/null; }
 collect() {
 	timeout 300 "$KPROF" collect --remote "tcp:127.0.0.1:$PORT" --symbols "$VMLINUX" "$@"
 }

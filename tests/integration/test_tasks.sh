@@ -81,7 +81,6 @@ nm "$VMLINUX" >"$WORK/nm.txt" 2>/dev/null
 addr() { awk -v n="$1" '$3 == n { print $1; exit }' "$WORK/nm.txt"; }
 
 start_linux() { start_linux_qemu "$FIX/vmlinuz" "$INITRD" "$@"; }
-monitor() { qemu_hmp "$MON" "$1" >/dev/null; }
 collect() {
 	timeout 300 "$KPROF" collect --remote "tcp:127.0.0.1:$PORT" --symbols "$VMLINUX" "$@"
 }
@@ -139,7 +138,7 @@ PY
 
 name="$K at 12 stops, kprof names the task gdb reads on every CPU"
 if ! start_linux; then
-	fail "$name" "Linux did not come up: $(tail -3 "$WORK/serial.txt" 2>/dev/null | tr '\n' ' ')"
+	fail "$name" "Linux did not come up: $(tail -3 "$SERIAL" 2>/dev/null | tr '\n' ' ')"
 	exit 0
 fi
 spin_pid=$(sed -n 's/^KPROF_TASK busybox-spin0 \([0-9]*\).*/\1/p' "$SERIAL")
