@@ -273,7 +273,7 @@ static int collect_target(struct target *t, const char *what, struct kernel_syms
 	o->s.build_id = symtab_build_id(syms->st);
 	/* Not Linux, or no BTF: no tasks (a Linux kernel without BTF says so). */
 	if (o->tasks != CONVERT_TASKS_NONE &&
-	    linux_tasks_open(syms->st, o->symbols, &lt) == -ENOENT && symtab_linux(syms->st))
+	    kernel_syms_tasks(syms, o->symbols, &lt) == -ENOENT && symtab_linux(syms->st))
 		kp_warn("%s: no BTF (.BTF section): tasks are not shown", o->symbols);
 	o->s.tasks = lt;
 	o->s.modules = syms->mods;

@@ -7,6 +7,12 @@
 #include <errno.h>
 #include <stdlib.h>
 
+/* The vmlinux's BTF, parsed the first time tasks or modules need it. */
+static int need_btf(struct kernel_syms *k, const char *path)
+{
+	return k->btf ? 0 : btf_from_symtab(k->st, path, NULL, &k->btf);
+}
+
 /* --modules DIR: a Linux kernel's loaded modules, their layouts from the vmlinux's BTF. */
 static int open_modules(struct kernel_syms *k, const char *path, const char *dir)
 {
@@ -14,7 +20,7 @@ static int open_modules(struct kernel_syms *k, const char *path, const char *dir
 
 	if (!k->orc)
 		return kp_fail(-EINVAL, "--modules: %s is not a Linux kernel with ORC tables", path);
-	if (!k->btf && (rc = btf_from_symtab(k->st, path, NULL, &k->btf)))
+	if ((rc = need_btf(k, path)))
 		return rc == -ENOENT ? kp_fail(rc, "--modules: %s has no BTF (.BTF), which kprof "
 					       "reads struct module's layout from", path) : rc;
 	rc = modules_open(dir, k->st, k->btf, orc_format(k->orc), &k->mods);
@@ -69,6 +75,18 @@ fail:
 		kp_error("%s: out of memory", path);
 	kernel_syms_free(k);
 	return rc;
+}
+
+int kernel_syms_tasks(struct kernel_syms *k, const char *path, struct linux_tasks **out)
+{
+	int rc;
+
+	*out = NULL;
+	if (!symtab_linux(k->st))
+		return -ENOENT;
+	if ((rc = need_btf(k, path)))
+		return rc;
+	return linux_tasks_open(k->st, k->btf, path, out);
 }
 
 void kernel_syms_set_offset(struct kernel_syms *k, uint64_t offset)

@@ -332,13 +332,16 @@ size_t symbolizer_frames(struct symbolizer *s, uint64_t pc, unsigned unwind_flag
  * user mode), then comm, pid and tgid from its task_struct.  Offsets come from the vmlinux's
  * BTF, looked up once.
  */
+struct btf;
 struct linux_tasks;
 struct target;
 struct target_regs;
 
-/* -ENOENT when the symbols are not a Linux kernel with BTF (no message: no tasks then);
- * -EINVAL, after one line naming path, when its BTF lacks what is needed. */
-int linux_tasks_open(const struct symtab *st, const char *path, struct linux_tasks **out);
+/* Over the vmlinux's BTF btf (kernel_syms_tasks passes the one its modules use too):
+ * -ENOENT when the symbols are not a Linux kernel (no message: no tasks then); -EINVAL,
+ * after one line naming path, when the BTF lacks what is needed. */
+int linux_tasks_open(const struct symtab *st, const struct btf *btf, const char *path,
+		     struct linux_tasks **out);
 void linux_tasks_free(struct linux_tasks *lt);
 /* The task on the vCPU whose registers are r, from the stopped target, reading its memory
  * through vCPU via (any vCPU whose page tables map the kernel's data): two reads, no
@@ -493,6 +496,9 @@ struct kernel_syms {
 /* Prints one line naming the file on error and returns a negative errno. */
 int kernel_syms_open(const char *path, const struct kernel_syms_opts *o,
 		     struct kernel_syms **out);
+/* The kernel's tasks (linux_tasks_open) over its BTF, parsed once for tasks and modules
+ * alike: -ENOENT (no message) when it is not a Linux kernel or has no BTF. */
+int kernel_syms_tasks(struct kernel_syms *k, const char *path, struct linux_tasks **out);
 /* Change the KASLR slide after loading (symbols and unwinder alike). */
 void kernel_syms_set_offset(struct kernel_syms *k, uint64_t offset);
 

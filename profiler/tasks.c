@@ -105,33 +105,26 @@ static void find_switch_code(const struct symtab *st, struct linux_tasks *lt)
 	}
 }
 
-int linux_tasks_open(const struct symtab *st, const char *path, struct linux_tasks **out)
+int linux_tasks_open(const struct symtab *st, const struct btf *b, const char *path,
+		     struct linux_tasks **out)
 {
 	struct linux_tasks *lt;
-	struct btf *b;
 	uint64_t comm_size, lo, hi;
-	int ret;
 
 	*out = NULL;
 	if (!symtab_linux(st))
 		return -ENOENT;
-	if ((ret = btf_from_symtab(st, path, NULL, &b)))
-		return ret;
 	lt = calloc(1, sizeof(*lt));
-	if (!lt) {
-		btf_free(b);
+	if (!lt)
 		return -ENOMEM;
-	}
 	if (current_offset(b, path, &lt->current_off) ||
 	    member(b, path, "task_struct", "stack", 8, &lt->stack_off, NULL) ||
 	    member(b, path, "task_struct", "pid", 4, &lt->pid_off, NULL) ||
 	    member(b, path, "task_struct", "tgid", 4, &lt->tgid_off, NULL) ||
 	    member(b, path, "task_struct", "comm", 0, &lt->comm_off, &comm_size)) {
-		btf_free(b);
 		free(lt);
 		return -EINVAL;
 	}
-	btf_free(b);
 	find_switch_code(st, lt);
 	lt->comm_len = (size_t)KP_MIN(comm_size, (uint64_t)PROFILE_COMM_LEN);
 	lo = KP_MIN(KP_MIN(lt->pid_off, lt->tgid_off), KP_MIN(lt->comm_off, lt->stack_off));
