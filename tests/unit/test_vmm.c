@@ -336,16 +336,37 @@ static const char *guest_path(void)
 	return p ? p : "build/guest/kprof-guest.elf";
 }
 
+/* Timed by the clock, not by counting polls: poll returns early whenever the event fd is
+ * readable, so a count of 10 ms polls could give up long before timeout_ms. */
 static int wait_event(struct target *t, struct target_event *ev, int timeout_ms)
 {
 	struct pollfd p = { .fd = target_event_fd(t), .events = POLLIN };
+	uint64_t end = kp_now_ns() + (uint64_t)timeout_ms * 1000000;
 
-	for (int waited = 0; waited < timeout_ms; waited += 10) {
+	while (kp_now_ns() < end) {
 		if (target_poll_event(t, ev) == 0)
 			return 0;
 		poll(&p, 1, 10);
 	}
-	return -ETIMEDOUT;
+	return target_poll_event(t, ev) == 0 ? 0 : -ETIMEDOUT;
+}
+
+/* True once the serial file holds every line start in want[]. */
+static bool serial_has_all(const char *path, const char *const *want, size_t n)
+{
+	char buf[8192];
+	FILE *f = fopen(path, "r");
+	size_t len;
+
+	if (!f)
+		return false;
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strstr(buf, want[i]))
+			return false;
+	return true;
 }
 
 static void test_target_live(void **state)
@@ -363,7 +384,11 @@ static void test_target_live(void **state)
 	cfg.ncpus = 2;
 	cfg.kernel = guest_path();
 	cfg.cmdline = "iterations=0";	/* work until stopped */
-	cfg.serial_path = "/dev/null";
+	char serial[] = "/tmp/kprof-test-vmm-serial.XXXXXX";
+	int sfd = mkstemp(serial);
+	assert_true(sfd >= 0);
+	close(sfd);
+	cfg.serial_path = serial;
 	cfg.start_halted = true;
 	assert_int_equal(vmm_create(&cfg, &vm), 0);
 	t = vmm_target(vm);
@@ -376,18 +401,16 @@ static void test_target_live(void **state)
 	assert_int_equal(target_cpu_state(t, 1), TARGET_CPU_OFFLINE);
 	assert_int_equal(target_resume(t, NULL), 0);
 
-	/* Let both CPUs reach their workloads (the guest's timer keeps them from sleeping). */
-	for (int i = 0; i < 200; i++) {
-		assert_int_equal(target_stop(t), 0);
-		assert_true(target_is_stopped(t));
-		assert_int_equal(target_get_regs(t, 0, &r), 0);
-		int up = target_cpu_state(t, 1) != TARGET_CPU_OFFLINE;
-		assert_int_equal(target_resume(t, NULL), 0);
-		if (up && (r.rip >> 63))
-			break;
+	/* Let both CPUs reach their workloads: each prints its "chain ... start" line just
+	 * before it loops for good.  Until then CPU 0 may be in code that runs once (waiting for
+	 * the APs, printing), where the breakpoint below would never be hit again. */
+	static const char *const started[] = { "cpu 0: chain", "cpu 1: chain" };
+	uint64_t give_up = kp_now_ns() + 120ull * 1000000000;
+	while (!serial_has_all(serial, started, 2) && kp_now_ns() < give_up) {
 		struct timespec ts = { 0, 20 * 1000000 };
 		nanosleep(&ts, NULL);
 	}
+	assert_true(serial_has_all(serial, started, 2));
 	assert_int_equal(target_stop(t), 0);
 	assert_int_equal(target_get_regs(t, 0, &r), 0);
 	assert_true(r.rip >> 63);	/* a higher-half kernel address */
@@ -473,6 +496,7 @@ static void test_target_live(void **state)
 	assert_int_equal(ev.kind, TARGET_EV_EXITED);
 	assert_int_equal(target_resume(t, NULL), -ESRCH);
 	vmm_destroy(vm);
+	unlink(serial);
 }
 
 int main(void)
