@@ -59,166 +59,15 @@ collect() {
 	timeout 300 "$KPROF" collect --remote "tcp:127.0.0.1:$PORT" --symbols "$VMLINUX" "$@"
 }
 
-# Names of the code in the kernel's entry text (assembly without DWARF), the kernel's
-# outermost frames, and every function symbol.
-nm -S --defined-only "$VMLINUX" 2>/dev/null | python3 -c '
-import json, sys
-syms, start, end = [], None, None
-for line in sys.stdin:
-    p = line.split()
-    if len(p) == 3:
-        p.insert(1, "0")
-    if len(p) != 4:
-        continue
-    a, size, t, n = int(p[0], 16), int(p[1], 16), p[2], p[3]
-    if n == "__entry_text_start": start = a
-    if n == "__entry_text_end": end = a
-    if t in "tTwW": syms.append((a, size, n))
-entry = sorted({n for a, _, n in syms if start <= a < end})
-json.dump({"entry": entry, "names": sorted({n for _, _, n in syms}),
-           "span": {n: [a, size] for a, size, n in syms}}, open(sys.argv[1], "w"))
-' "$WORK/syms.json"
+ORACLE=$(dirname "$0")/linux_oracle.py
+# The kernel's entry-text names, function symbols and their spans.
+python3 "$ORACLE" syms "$VMLINUX" "$WORK/syms.json"
 
-# gdb's view of the halted kernel: per thread, the physical frames innermost first with their
-# pcs (inlined and tail-call frames left out: kprof names a frame by the function holding its
-# pc), and, from
-# the innermost C function given the entry code's `struct pt_regs *regs` (do_syscall_64,
-# exc_page_fault, sysvec_apic_timer_interrupt, ...), what the entry interrupted: the function
-# at regs->ip, or [user] when regs->cs is user mode's.  gdb reads that from the saved
-# registers, not by unwinding, so it checks the step through the entry code independently.
-cat >"$WORK/bt.py" <<'PY'
-import gdb, json, os
-
-def symbol(pc):
-    words = gdb.execute("info symbol 0x%x" % pc, to_string=True).split()
-    return words[0] if words and words[0] != "No" else "??"
-
-def interrupted(f):
-    while f is not None:
-        try:
-            regs = f.read_var("regs")
-            if str(regs.type.strip_typedefs()) == "struct pt_regs *":
-                ip, cs = int(regs["ip"]), int(regs["cs"])
-                return "[user]" if cs & 3 == 3 else symbol(ip)
-        except (gdb.error, ValueError, RuntimeError):
-            pass
-        try:
-            f = f.older()
-        except gdb.error:
-            return None
-    return None
-
-# At the stop after error_entry's pushes (ERROR_ENTRY_PC) the pt_regs are at rsp + 8, under
-# the return address into the stub (entry_64.S: PUSH_AND_CLEAR_REGS save_ret=1), and no C
-# function has them yet: gdb reads them there.
-def pushed_regs():
-    rsp = int(gdb.parse_and_eval("$rsp"))
-    ip, cs = (int(gdb.parse_and_eval("*(unsigned long *)0x%x" % (rsp + 8 + off)))
-              for off in (128, 136))
-    return "[user]" if cs & 3 == 3 else symbol(ip)
-
-out = {}
-for th in gdb.selected_inferior().threads():
-    th.switch()
-    frames, f = [], gdb.newest_frame()
-    while f is not None and len(frames) < 64:
-        # Inlined calls and the tail calls gdb rebuilds from DWARF call-site data have no
-        # frame on the stack; kprof (like perf) shows the frames that are there.
-        if f.type() not in (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME):
-            frames.append([f.name() or "??", f.pc()])
-        try:
-            f = f.older()
-        except gdb.error:
-            break
-    out[str(th.num - 1)] = frames
-    if frames and frames[0][1] == int(os.environ.get("ERROR_ENTRY_PC", "0"), 0):
-        out["regs" + str(th.num - 1)] = pushed_regs()
-    elif frames and frames[0][1] >= 0xffff800000000000:
-        out["regs" + str(th.num - 1)] = interrupted(gdb.newest_frame())
-text = gdb.execute("thread apply all bt", to_string=True)
-if text.count("\n#0 ") + text.startswith("#0 ") < len(gdb.selected_inferior().threads()):
-    out["error"] = "thread apply all bt printed fewer threads than there are"
-json.dump(out, open(os.environ["BT_OUT"], "w"))
-PY
-
+# gdb's view of the halted kernel (linux_oracle.py says what it records).
 gdb_bt() {
-	BT_OUT=$1 ERROR_ENTRY_PC=$ERROR_ENTRY_PC timeout 120 gdb -q -nx -batch -ex "target remote 127.0.0.1:$PORT" -x "$WORK/bt.py" \
+	BT_OUT=$1 ERROR_ENTRY_PC=$ERROR_ENTRY_PC timeout 120 gdb -q -nx -batch -ex "target remote 127.0.0.1:$PORT" -x "$ORACLE" \
 		-ex disconnect "$VMLINUX" >"$WORK/gdb.log" 2>&1
 }
-
-# compare GDB.json KPROF.json: "ok ..." plus the entries this stop went through, or the
-# first difference.
-cat >"$WORK/compare.py" <<'PY'
-import json, re, sys
-g = json.load(open(sys.argv[1]))
-k = json.load(open(sys.argv[2]))
-syms = json.load(open(sys.argv[3]))
-entry = set(syms["entry"])
-OUTERMOST = {"secondary_startup_64_no_verify", "secondary_startup_64", "common_startup_64",
-             "ret_from_fork", "ret_from_fork_asm",
-             "start_kernel", "x86_64_start_kernel", "x86_64_start_reservations"}
-if "error" in g:
-    sys.exit(print(g["error"]))
-regs = {key[4:]: g.pop(key) for key in list(g) if key.startswith("regs")}
-caps = k["stack_traces"]
-if len(caps) != 1 or sorted(caps[0]) != sorted(g):
-    sys.exit(print(f"kprof has CPUs {[sorted(c) for c in caps]}, gdb threads {sorted(g)}"))
-clone = re.compile(r"\.(constprop|isra|part|cold)(\.\d+)*")
-span = syms["span"]
-# gdb names a pc by the sized function around it, kprof by the nearest label (as the
-# kernel's own backtraces do): secondary_startup_64_no_verify lies inside secondary_startup_64.
-def same(kname, gname):
-    if kname == gname:
-        return True
-    k, g = span.get(kname), span.get(gname)
-    return bool(k and g and g[0] <= k[0] < g[0] + g[1])
-seen, notes = set(), []
-for cpu, gframes in sorted(g.items()):
-    kf = [clone.sub("", n) for n in caps[0][cpu]]          # innermost first
-    gf = [(clone.sub("", n), pc) for n, pc in gframes]
-    where = f"cpu {cpu}: kprof {' < '.join(kf)}; gdb {' < '.join(n for n, _ in gf)}"
-    if kf == ["[user]"]:
-        if gf[0][1] >= 0xffff800000000000:
-            sys.exit(print(f"{where}: kprof says user mode, gdb's pc is the kernel's"))
-        seen.add("user")
-        continue
-    if kf[-1] != "[user]" and kf[-1] not in OUTERMOST:
-        sys.exit(print(f"{where}: kprof's stack ends in neither [user] nor an outermost frame"))
-    for i, name in enumerate(kf):
-        if name == "[user]":
-            break
-        if name in entry:
-            seen.add(name)
-            # gdb has only DWARF: it names the entry code (perhaps by its enclosing
-            # symbol) and then loses the way, or it has already stopped (DWARF does not
-            # describe the switch to the irq stack).  kprof goes on with ORC.
-            if i < len(gf) and gf[i][0] not in entry and gf[i][0] != "??":
-                sys.exit(print(f"{where}: frame {i}: kprof in entry code {name}, gdb elsewhere"))
-            # Below the entry: what its pt_regs say was interrupted.
-            want = regs.get(cpu)
-            want = want if want in (None, "[user]") else clone.sub("", want)
-            def interrupted(n):
-                return want is not None and (n == want == "[user]" or same(n, want))
-            # The entry code's own callers first: error_entry (and paranoid_entry), which
-            # the stubs call to push pt_regs, has the stub below it; where gdb names entry
-            # code there too (it finds the return address on top of the pt_regs), the same.
-            j = i + 1
-            while j < len(kf) and kf[j] in entry and not interrupted(kf[j]):
-                if j < len(gf) and gf[j][0] in entry:
-                    if not same(kf[j], gf[j][0]):
-                        sys.exit(print(f"{where}: frame {j}: kprof {kf[j]}, gdb {gf[j][0]}"))
-                    seen.add(f"{kf[j - 1]}<stub")
-                j += 1
-            if want is not None and j < len(kf):
-                if not interrupted(kf[j]):
-                    sys.exit(print(f"{where}: below {name} kprof has {kf[j]}, pt_regs say {want}"))
-                seen.add("pt_regs")
-            break
-        if i >= len(gf) or not same(name, gf[i][0]):
-            sys.exit(print(f"{where}: frame {i} differs"))
-    notes.append(f"cpu {cpu}: {len(kf)} frames")
-print("ok " + " ".join(sorted(seen)) + " | " + "; ".join(notes))
-PY
 
 # --- The oracle at breakpoints and unplanned stops.
 name="$K oracle: gdb and kprof name the same frames at syscall, fault, interrupt, idle and random stops"
@@ -247,7 +96,7 @@ for bp in ksys_write handle_mm_fault __sysvec_apic_timer_interrupt default_idle_
 		problem="at $bp: exit $?: $(tail -1 "$WORK/one.err")"
 		break
 	fi
-	result=$(python3 "$WORK/compare.py" "$WORK/gdb.json" "$WORK/one.json" "$WORK/syms.json")
+	result=$(python3 "$ORACLE" compare "$WORK/gdb.json" "$WORK/one.json" "$WORK/syms.json")
 	case $result in
 	ok*) stops=$((stops + 1)); r=${result#ok }; entries="$entries ${r%%|*}" ;;
 	*) problem="at $bp: $result"; break ;;
