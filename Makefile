@@ -53,6 +53,8 @@ PB_SRC  := gen/convert/pprof.pb-c.c
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/$(PB_SRC:.c=.o)
 CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+# The commands without main(), an archive the unit tests link too (cli/run_options.c's table).
+CLI_LIB_OBJ := $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -76,8 +78,13 @@ $(BUILD)/libkprof.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/kprof: $(CLI_OBJ) $(BUILD)/libkprof.a
-	$(CC) $(KP_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libkprof.a $(LDLIBS)
+$(BUILD)/libkprof-cli.a: $(CLI_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/kprof: $(BUILD)/obj/cli/main.o $(BUILD)/libkprof-cli.a $(BUILD)/libkprof.a
+	$(CC) $(KP_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The man page: the hand-written parts of man/kprof.1.in around every command's own --help
 # (man/mkman.sh), so a new command or option is in it at the next build.  It names the
@@ -90,10 +97,10 @@ $(BUILD)/docdir.txt: FORCE
 	@echo '$(docdir)' | cmp -s - $@ || echo '$(docdir)' >$@
 FORCE:
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libkprof.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libkprof-cli.a $(BUILD)/libkprof.a
 	@mkdir -p $(dir $@)
-	$(CC) $(KP_CFLAGS) $(TEST_CFLAGS) $(KP_LDFLAGS) -o $@ $< $(BUILD)/libkprof.a $(LDLIBS) \
-		$(TEST_LIBS)
+	$(CC) $(KP_CFLAGS) $(TEST_CFLAGS) $(KP_LDFLAGS) -o $@ $< $(BUILD)/libkprof-cli.a \
+		$(BUILD)/libkprof.a $(LDLIBS) $(TEST_LIBS)
 
 # The test kernel is freestanding: built with the host gcc, never with sanitizers.
 include guest/guest.mk

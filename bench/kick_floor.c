@@ -11,6 +11,7 @@
  * on stdout; the guest's serial output goes where --serial says (default: discarded).
  * A bench program (linked with libkprof.a), not a kprof command: see bench/README.md.
  */
+#include "cli/run_options.h"
 #include "common/common.h"
 #include "target/target.h"
 #include "vmm/vmm.h"
@@ -65,7 +66,7 @@ int main(int argc, char **argv)
 	vmm_config_init(&cfg);
 	cfg.t0_ns = kp_now_ns();
 	cfg.serial_path = "/dev/null";
-	if (vmm_config_parse_args(&cfg, argc - 2, argv + 2, true))
+	if (run_options_parse(&cfg, argc, argv, 3))
 		return 2;
 	cap = rounds ? rounds : 1000000;
 	stop_ns = calloc(cap, sizeof(*stop_ns));

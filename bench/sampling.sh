@@ -46,7 +46,7 @@ snapshot_in_workload() {
 # same target operations, reading nothing.  kprof's figures are given against it.
 mkdir -p build/bench
 if ! cc -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes -I. \
-	-D_GNU_SOURCE -pthread -O2 -g -o build/bench/kick_floor bench/kick_floor.c build/libkprof.a \
+	-D_GNU_SOURCE -pthread -O2 -g -o build/bench/kick_floor bench/kick_floor.c build/libkprof-cli.a build/libkprof.a \
 	-ldwarf -lelf -lz -lpcre2-8 -ljson-c -lpthread -lm 2>"$dir/err"; then
 	echo "SKIP${tab}in-process sampling${tab}kick-only floor${tab}bench/kick_floor.c does not build: $(head -1 "$dir/err")"
 	exit 0

@@ -5,6 +5,7 @@
  * reported), 2 for bad usage or input, 3 when KVM is unavailable or a report cannot be written. */
 #include "bootlab/bootlab.h"
 #include "cli/commands.h"
+#include "cli/run_options.h"
 #include "common/common.h"
 #include "vmm/vmm.h"
 
@@ -24,121 +25,77 @@ struct boot_opts {
 	bool compare_qemu;
 	const char *qemu;
 	bool to_debug_exit;
+	struct vmm_config *cfg;	/* where --exit-at's end points go */
 };
 
-static void usage(FILE *f)
+/* --exit-at takes debug-exit here too (the guest's own end), as well as run's end points. */
+static int set_exit_at(void *target, const struct kp_opt *opt, const char *v)
 {
-	fprintf(f,
-		"usage: kprof boot [options] [run options] KERNEL.elf\n\n"
-		"Boot KERNEL.elf N times, each in a fresh VM ended at the end point, and print the\n"
-		"min, median, p90, p99, max, spread (max - min) and IQR (p75 - p25) of every host\n"
-		"phase, create-VM step, tVMM/tFW/tKernel, guest BOOT_TIME stage and port-0x80 event.\n\n"
-		"options:\n"
-		"  --iterations N       boots (default %d)\n"
-		"  --exit-at STAGE|CODE  end point: BOOT_TIME stage, port-0x80 code 0xNN or range\n"
-		"                       0xNN-0xMM, or debug-exit (the guest's own end); default\n"
-		"                       '%s' (the bundled guest's last boot stage)\n"
-		"  --json FILE          the distributions (and every boot's total) as JSON\n"
-		"  --histogram FILE     an SVG histogram of total boot time\n"
-		"  --compare-qemu       also boot N times under qemu-system-x86_64 -accel tcg and\n"
-		"                       print both totals side by side\n"
-		"  --qemu PROGRAM       the QEMU to run (default qemu-system-x86_64)\n\n"
-		"run options (as kprof run; the guest's serial output goes to /dev/null unless\n"
-		"--serial is given; --restore FILE boots from a snapshot and reports the restore):\n",
-		DEFAULT_ITERATIONS, DEFAULT_END);
-	vmm_config_usage(f);
-}
+	struct boot_opts *o = target;
 
-static int value(int argc, char **argv, int *i, const char **v)
-{
-	const char *a = argv[*i], *eq = strchr(a, '=');
-
-	if (eq) {
-		*v = eq + 1;
-		(*i)++;
+	if (!strcmp(v, "debug-exit")) {
+		o->to_debug_exit = true;
+		o->cfg->end_stage = NULL;
+		o->cfg->end_port80 = false;
 		return 0;
 	}
-	if (*i + 1 >= argc) {
-		kp_error("%s: missing value", a);
+	if (run_options_end_point(o->cfg, opt->name, v))
 		return -EINVAL;
-	}
-	*v = argv[*i + 1];
-	*i += 2;
+	if (o->cfg->end_stage || o->cfg->end_port80)
+		o->to_debug_exit = false;
 	return 0;
 }
 
-static bool is_opt(const char *a, const char *name)
-{
-	size_t n = strlen(name);
+#define BOOT(field) KP_OPT_FIELD(struct boot_opts, field)
+#define STR1(x) #x
+#define STR(x) STR1(x)
 
-	return !strncmp(a, name, n) && (!a[n] || a[n] == '=');
-}
+static const struct kp_opt boot_options[] = {
+	{ "iterations", 0, KP_OPT_UINT, "N", "boots (default " STR(DEFAULT_ITERATIONS) ")",
+	  BOOT(iterations), .min = 1, .max = 1000000 },
+	{ "exit-at", 0, KP_OPT_CALL, "STAGE|CODE",
+	  "end point: BOOT_TIME stage, port-0x80 code 0xNN or range\n"
+	  "0xNN-0xMM, or debug-exit (the guest's own end); default\n"
+	  "'" DEFAULT_END "' (the bundled guest's last boot stage)", .set = set_exit_at },
+	{ "json", 0, KP_OPT_STR, "FILE", "the distributions (and every boot's total) as JSON",
+	  BOOT(json_path) },
+	{ "histogram", 0, KP_OPT_STR, "FILE", "an SVG histogram of total boot time", BOOT(svg_path) },
+	{ "compare-qemu", 0, KP_OPT_FLAG, NULL,
+	  "also boot N times under qemu-system-x86_64 -accel tcg and\n"
+	  "print both totals side by side", BOOT(compare_qemu) },
+	{ "qemu", 0, KP_OPT_STR, "PROGRAM", "the QEMU to run (default qemu-system-x86_64)",
+	  BOOT(qemu) },
+	KP_OPT_END,
+};
 
 static int parse(int argc, char **argv, struct boot_opts *o, struct vmm_config *cfg)
 {
-	const char *v;
-	int i = 1;
+	const struct kp_opt_group groups[] = {
+		{ .title = "options:", .opts = boot_options, .target = o },
+		{ .title = "\nrun options (as kprof run; the guest's serial output goes to /dev/null unless\n"
+			   "--serial is given; --restore FILE boots from a snapshot and reports the restore):",
+		  .opts = run_options, .target = cfg },
+	};
+	const struct kp_opts opts = {
+		.cmd = "boot", .groups = groups, .ngroups = KP_ARRAY_SIZE(groups),
+		.usage = "usage: kprof boot [options] [run options] KERNEL.elf\n\n"
+			 "Boot KERNEL.elf N times, each in a fresh VM ended at the end point, and print the\n"
+			 "min, median, p90, p99, max, spread (max - min) and IQR (p75 - p25) of every host\n"
+			 "phase, create-VM step, tVMM/tFW/tKernel, guest BOOT_TIME stage and port-0x80 event.\n\n",
+		.operand = run_options_kernel, .ctx = cfg,
+	};
+	int next = 1, rc;
 
-	while (i < argc) {
-		const char *a = argv[i];
-		int r;
-
-		if (is_opt(a, "--iterations")) {
-			if (value(argc, argv, &i, &v))
-				return -EINVAL;
-			if (kp_parse_u64(v, &o->iterations) || !o->iterations ||
-			    o->iterations > 1000000) {
-				kp_error("--iterations: '%s' is not a number from 1 to 1000000", v);
-				return -EINVAL;
-			}
-		} else if (is_opt(a, "--json")) {
-			if (value(argc, argv, &i, &o->json_path))
-				return -EINVAL;
-		} else if (is_opt(a, "--histogram")) {
-			if (value(argc, argv, &i, &o->svg_path))
-				return -EINVAL;
-		} else if (is_opt(a, "--qemu")) {
-			if (value(argc, argv, &i, &o->qemu))
-				return -EINVAL;
-		} else if (!strcmp(a, "--compare-qemu")) {
-			o->compare_qemu = true;
-			i++;
-		} else if (is_opt(a, "--exit-at") &&
-			   ((a[9] == '=' && !strcmp(a + 10, "debug-exit")) ||
-			    (!a[9] && i + 1 < argc && !strcmp(argv[i + 1], "debug-exit")))) {
-			o->to_debug_exit = true;
-			cfg->end_stage = NULL;
-			cfg->end_port80 = false;
-			i += a[9] ? 1 : 2;
-		} else if ((r = vmm_config_parse_option(cfg, argc, argv, &i)) != 0) {
-			if (r < 0)
-				return r;
-			if (cfg->end_stage || cfg->end_port80)
-				o->to_debug_exit = false;
-		} else if (!strcmp(a, "--") && !cfg->kernel) {
-			i++;
-		} else if (a[0] == '-' && a[1]) {
-			kp_error("unknown option '%s'; see 'kprof boot --help'", a);
-			return -EINVAL;
-		} else if (cfg->kernel) {
-			kp_error("more than one kernel given ('%s' and '%s')", cfg->kernel, a);
-			return -EINVAL;
-		} else {
-			cfg->kernel = argv[i++];
-		}
-	}
-	if (!cfg->kernel && !cfg->restore_path) {
-		kp_error("no kernel ELF given; see 'kprof boot --help'");
+	o->cfg = cfg;
+	rc = kp_opts_parse(&opts, argc, argv, &next);
+	if (rc)
+		return rc;
+	if (run_options_check(cfg, "boot"))
 		return -EINVAL;
-	}
-	if (cfg->snapshot_path) {
-		kp_error("kprof boot takes no --snapshot (use kprof run)");
-		return -EINVAL;
-	}
-	if (o->compare_qemu && cfg->restore_path) {
-		kp_error("--compare-qemu needs a kernel ELF, not --restore");
-		return -EINVAL;
-	}
+	if (cfg->snapshot_path)
+		return kp_fail(-EINVAL, "kprof boot takes no --snapshot (use kprof run)");
+	if (o->compare_qemu && cfg->restore_path)
+		return kp_fail(-EINVAL, "--compare-qemu needs a kernel ELF, not --restore");
 	if (!o->to_debug_exit && !cfg->end_stage && !cfg->end_port80)
 		cfg->end_stage = DEFAULT_END;
 	return 0;
@@ -248,15 +205,10 @@ int cmd_boot(int argc, char **argv)
 	uint64_t t_all;
 	int ret, status = 0;
 
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		}
-	}
 	vmm_config_init(&cfg);
-	if (parse(argc, argv, &o, &cfg))
-		return 2;
+	ret = parse(argc, argv, &o, &cfg);
+	if (ret)
+		return ret == KP_OPTS_HELP ? 0 : 2;
 	if (!cfg.serial_path)
 		cfg.serial_path = "/dev/null";
 	cfg.boot_profile = VMM_PROFILE_NONE;

@@ -14,6 +14,7 @@
  */
 #include "cli/commands.h"
 #include "cli/flame_options.h"
+#include "cli/run_options.h"
 #include "convert/convert.h"
 #include "common/common.h"
 #include "gdbstub/client.h"
@@ -22,7 +23,6 @@
 #include "vmm/vmm.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -48,179 +48,138 @@ struct collect_opts {
 	const char *remote;	/* --remote ADDR: a gdb stub instead of an in-process VM */
 	bool have_interval, have_frequency;
 	bool inline_frames;
-	enum convert_tasks tasks;	/* root frames; CONVERT_TASKS_NONE: tasks not even read */
-	const char *comm;	/* --comm: keep only this task's stacks */
+	struct flame_task_opts task;	/* CONVERT_TASKS_NONE: tasks not even read */
 	size_t samples_taken;
 };
 
-static void usage(FILE *f)
+static int set_interval(void *target, const struct kp_opt *opt, const char *v)
 {
-	fprintf(f,
-		"usage: kprof collect [options] [--] [kprof run options] KERNEL.elf\n"
-		"       kprof collect --remote ADDR --symbols KERNEL.elf [options]\n\n"
-		"Boot KERNEL.elf under KVM (or attach to a running kernel's gdb stub), stop every vCPU\n"
-		"on a fixed schedule, unwind each stack with the kernel's DWARF CFI (frame pointers\n"
-		"where there is none) and write a profile.\n\n"
-		"options:\n"
-		"  --remote ADDR        sample through a gdb stub: tcp:HOST:PORT, HOST:PORT, :PORT or\n"
-		"                       unix:PATH (QEMU's -gdb, kprof run --gdb); needs --symbols\n"
-		"  --samples N          samples to take (default 200)\n"
-		"  --interval SECONDS   time between samples (default 0.1)\n"
-		"  --frequency HZ       samples per second (instead of --interval)\n"
-		"  --cpu-mask MASK      vCPUs to sample, decimal or 0x-hex up to 128 bits (default all)\n"
-		"  --max-depth D        frames per stack at most (default 256)\n"
-		"  --inline             show inlined functions (DWARF debug info) as frames\n"
-		"  --symbols FILE       ELF with symbols and CFI, when not the booted file (e.g. -dbg)\n"
-		"  --modules DIR        a Linux kernel's .ko (or .ko.xz) files, e.g. lib/modules/VERSION\n"
-		"                       or the -dbg package's usr/lib/debug/lib/modules/VERSION: frames in\n"
-		"                       loaded modules are unwound and named ('brd_submit_bio [brd]')\n"
-		"  --kaslr-offset OFF   runtime address minus link address (decimal or 0x-hex); with\n"
-		"                       --remote and a Linux vmlinux, found in the target when not\n"
-		"                       given (or 'auto')\n"
-		"  --format FMT         json (trace.json), folded, svg, speedscope or pprof (default:\n"
-		"                       from -o's extension: .json .folded .svg .speedscope.json\n"
-		"                       .pb.gz; else json)\n"
-		"  -o FILE              output file (default " DEFAULT_OUTPUT ", \"-\" for stdout)\n"
-		"  --tasks MODE         Linux: read the task each vCPU runs at each stop; in folded\n"
-		"                       and svg output it is each stack's root frame: comm (default,\n"
-		"                       \"dd\"), pid (\"dd-123\", the process id) or tid (\"dd-123/124\")\n"
-		"  --no-tasks           do not read tasks (no task in any output)\n"
-		"  --comm NAME          keep only the stacks of tasks called NAME\n"
-		"  --timing             print where each round's time goes (stop, registers, stacks,\n"
-		"                       resume, after; with --remote also the packets and round trips)\n"
-		"\nkprof run options (after the collect options, or after --):\n");
-	vmm_config_usage(f);
-	fprintf(f, "\nThe guest's serial output is discarded unless --serial FILE is given.\n"
-		   "With --remote the target is left as it was found: running, or halted (a VM started\n"
-		   "with -S, or stopped by a debugger, is sampled where it stands first).\n"
-		   "Exit status: 0 profile written (also after Ctrl-C), 1 the guest ended or the gdb\n"
-		   "stub went away before the last sample (the samples taken are written), 2 bad usage\n"
-		   "or input, 3 KVM, connection or output failure.\n");
+	struct collect_opts *o = target;
+	double d;
+
+	if (!strcmp(v, "0")) {
+		d = 0;	/* back to back: as fast as the target allows */
+	} else if (kp_parse_seconds(v, &d) || d > 3600) {
+		return kp_fail(-EINVAL, "--%s: '%s' is not a number of seconds (0 to 3600)", opt->name,
+			       v);
+	}
+	o->s.interval_s = d;
+	o->have_interval = true;
+	return 0;
 }
 
-enum { OPT_SAMPLES = 300, OPT_INTERVAL, OPT_FREQUENCY, OPT_MASK, OPT_DEPTH, OPT_SYMBOLS,
-       OPT_KASLR, OPT_FORMAT, OPT_INLINE, OPT_REMOTE, OPT_NO_TASKS_C, OPT_TASKS_C, OPT_COMM_C,
-       OPT_MODULES, OPT_TIMING };
-
-static int parse_options(int argc, char **argv, struct collect_opts *o)
+static int set_frequency(void *target, const struct kp_opt *opt, const char *v)
 {
-	static const struct option longopts[] = {
-		{ "samples", required_argument, NULL, OPT_SAMPLES },
-		{ "interval", required_argument, NULL, OPT_INTERVAL },
-		{ "frequency", required_argument, NULL, OPT_FREQUENCY },
-		{ "cpu-mask", required_argument, NULL, OPT_MASK },
-		{ "max-depth", required_argument, NULL, OPT_DEPTH },
-		{ "symbols", required_argument, NULL, OPT_SYMBOLS },
-		{ "kaslr-offset", required_argument, NULL, OPT_KASLR },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "inline", no_argument, NULL, OPT_INLINE },
-		{ "remote", required_argument, NULL, OPT_REMOTE },
-		{ "no-tasks", no_argument, NULL, OPT_NO_TASKS_C },
-		{ "tasks", required_argument, NULL, OPT_TASKS_C },
-		{ "comm", required_argument, NULL, OPT_COMM_C },
-		{ "modules", required_argument, NULL, OPT_MODULES },
-		{ "timing", no_argument, NULL, OPT_TIMING },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	uint64_t v;
+	struct collect_opts *o = target;
 	double d;
-	int c;
 
-	/* "+": stop at the first non-option, where the kprof run options begin. */
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_SAMPLES:
-			if (kp_parse_u64(optarg, &v) || !v || v > 100000000)
-				return kp_fail(-EINVAL, "--samples: '%s' is not a count from 1 to 100000000",
-						optarg);
-			o->s.samples = (size_t)v;
-			break;
-		case OPT_INTERVAL:
-			if (!strcmp(optarg, "0")) {
-				d = 0;	/* back to back: as fast as the target allows */
-			} else if (kp_parse_seconds(optarg, &d) || d > 3600) {
-				return kp_fail(-EINVAL, "--interval: '%s' is not a number of seconds "
-						"(0 to 3600)", optarg);
-			}
-			o->s.interval_s = d;
-			o->have_interval = true;
-			break;
-		case OPT_FREQUENCY:
-			if (kp_parse_seconds(optarg, &d) || d > 1e6)
-				return kp_fail(-EINVAL, "--frequency: '%s' is not a rate in Hz (up to 1000000)",
-						optarg);
-			o->s.interval_s = 1.0 / d;
-			o->have_frequency = true;
-			break;
-		case OPT_MASK:
-			if (kp_cpumask_parse(optarg, &o->s.cpus))
-				return kp_fail(-EINVAL, "--cpu-mask: '%s' is not a decimal or 0x-hex mask of up "
-						"to 128 bits", optarg);
-			break;
-		case OPT_DEPTH:
-			if (kp_parse_u64(optarg, &v) || !v || v > 4096)
-				return kp_fail(-EINVAL, "--max-depth: '%s' is not a depth from 1 to 4096",
-						optarg);
-			o->max_depth = (unsigned)v;
-			break;
-		case OPT_SYMBOLS:
-			o->symbols = optarg;
-			break;
-		case OPT_KASLR:
-			if (!strcmp(optarg, "auto")) {
-				o->kaslr_given = false;
-				break;
-			}
-			if (kp_parse_u64(optarg, &v))
-				return kp_fail(-EINVAL, "--kaslr-offset: '%s' is not 'auto' or a decimal or "
-						"0x-hex number", optarg);
-			o->kaslr_offset = v;
-			o->kaslr_given = true;
-			break;
-		case OPT_FORMAT:
-			o->format = optarg;
-			break;
-		case OPT_INLINE:
-			o->inline_frames = true;
-			break;
-		case OPT_REMOTE:
-			o->remote = optarg;
-			break;
-		case OPT_NO_TASKS_C:
-			o->tasks = CONVERT_TASKS_NONE;
-			break;
-		case OPT_TASKS_C:
-			if (flame_tasks_parse(optarg, &o->tasks))
-				return -1;
-			break;
-		case OPT_COMM_C:
-			o->comm = optarg;
-			break;
-		case OPT_MODULES:
-			o->modules = optarg;
-			break;
-		case OPT_TIMING:
-			o->s.timing = true;
-			break;
-		case 'o':
-			o->output = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			if (optopt)
-				return kp_fail(-EINVAL, "collect: option '%s' is unknown or lacks its value; "
-						"see 'kprof collect --help'", argv[optind - 1]);
-			/* An unknown long option may be a kprof run option: hand it over. */
-			optind--;
-			return 0;
-		}
+	if (kp_parse_seconds(v, &d) || d > 1e6)
+		return kp_fail(-EINVAL, "--%s: '%s' is not a rate in Hz (up to 1000000)", opt->name, v);
+	o->s.interval_s = 1.0 / d;
+	o->have_frequency = true;
+	return 0;
+}
+
+static int set_cpu_mask(void *target, const struct kp_opt *opt, const char *v)
+{
+	struct collect_opts *o = target;
+
+	return flame_cpu_mask_parse(opt, v, &o->s.cpus);
+}
+
+static int set_kaslr_offset(void *target, const struct kp_opt *opt, const char *v)
+{
+	struct collect_opts *o = target;
+
+	if (!strcmp(v, "auto")) {
+		o->kaslr_given = false;
+		return 0;
 	}
+	if (kp_parse_u64(v, &o->kaslr_offset))
+		return kp_fail(-EINVAL, "--%s: '%s' is not 'auto' or a decimal or 0x-hex number",
+			       opt->name, v);
+	o->kaslr_given = true;
+	return 0;
+}
+
+#define COLLECT(field) KP_OPT_FIELD(struct collect_opts, field)
+
+static const struct kp_opt collect_options[] = {
+	{ "remote", 0, KP_OPT_STR, "ADDR",
+	  "sample through a gdb stub: tcp:HOST:PORT, HOST:PORT, :PORT or\n"
+	  "unix:PATH (QEMU's -gdb, kprof run --gdb); needs --symbols", COLLECT(remote) },
+	{ "samples", 0, KP_OPT_UINT, "N", "samples to take (default 200)", COLLECT(s.samples),
+	  .min = 1, .max = 100000000, .what = "count" },
+	{ "interval", 0, KP_OPT_CALL, "SECONDS", "time between samples (default 0.1)",
+	  .set = set_interval },
+	{ "frequency", 0, KP_OPT_CALL, "HZ", "samples per second (instead of --interval)",
+	  .set = set_frequency },
+	{ "cpu-mask", 0, KP_OPT_CALL, "MASK",
+	  "vCPUs to sample, decimal or 0x-hex up to 128 bits (default all)", .set = set_cpu_mask },
+	{ "max-depth", 0, KP_OPT_UINT, "D", "frames per stack at most (default 256)",
+	  COLLECT(max_depth), .min = 1, .max = 4096, .what = "depth" },
+	{ "inline", 0, KP_OPT_FLAG, NULL, "show inlined functions (DWARF debug info) as frames",
+	  COLLECT(inline_frames) },
+	{ "symbols", 0, KP_OPT_STR, "FILE",
+	  "ELF with symbols and CFI, when not the booted file (e.g. -dbg)", COLLECT(symbols) },
+	{ "modules", 0, KP_OPT_STR, "DIR",
+	  "a Linux kernel's .ko (or .ko.xz) files, e.g. lib/modules/VERSION\n"
+	  "or the -dbg package's usr/lib/debug/lib/modules/VERSION: frames in\n"
+	  "loaded modules are unwound and named ('brd_submit_bio [brd]')", COLLECT(modules) },
+	{ "kaslr-offset", 0, KP_OPT_CALL, "OFF",
+	  "runtime address minus link address (decimal or 0x-hex); with\n"
+	  "--remote and a Linux vmlinux, found in the target when not\n"
+	  "given (or 'auto')", .set = set_kaslr_offset },
+	{ "format", 0, KP_OPT_STR, "FMT",
+	  "json (trace.json), folded, svg, speedscope or pprof (default:\n"
+	  "from -o's extension: .json .folded .svg .speedscope.json\n"
+	  ".pb.gz; else json)", COLLECT(format) },
+	{ "output", 'o', KP_OPT_STR, "FILE", "output file (default " DEFAULT_OUTPUT ", \"-\" for stdout)",
+	  COLLECT(output) },
+	{ "timing", 0, KP_OPT_FLAG, NULL,
+	  "print where each round's time goes (stop, registers, stacks,\n"
+	  "resume, after; with --remote also the packets and round trips)", COLLECT(s.timing) },
+	KP_OPT_END,
+};
+
+#define COLLECT_USAGE_TEXT                                                                    \
+	"usage: kprof collect [options] [--] [kprof run options] KERNEL.elf\n"                  \
+	"       kprof collect --remote ADDR --symbols KERNEL.elf [options]\n\n"                \
+	"Boot KERNEL.elf under KVM (or attach to a running kernel's gdb stub), stop every vCPU\n" \
+	"on a fixed schedule, unwind each stack with the kernel's DWARF CFI (frame pointers\n"  \
+	"where there is none) and write a profile.\n\n"
+
+#define COLLECT_EPILOG                                                                        \
+	"\nThe guest's serial output is discarded unless --serial FILE is given.\n"             \
+	"With --remote the target is left as it was found: running, or halted (a VM started\n" \
+	"with -S, or stopped by a debugger, is sampled where it stands first).\n"              \
+	"Exit status: 0 profile written (also after Ctrl-C), 1 the guest ended or the gdb\n"   \
+	"stub went away before the last sample (the samples taken are written), 2 bad usage\n" \
+	"or input, 3 KVM, connection or output failure.\n"
+
+/* The collect options, then the run options (after "--" or the first that is no collect
+ * option) and the kernel.  0, KP_OPTS_HELP, or -EINVAL; *tail is where the run options
+ * began (argc when none were given). */
+static int parse_options(int argc, char **argv, struct collect_opts *o, struct vmm_config *cfg,
+			 int *tail)
+{
+	const struct kp_opt_group groups[] = {
+		{ .title = "options:", .opts = collect_options, .target = o },
+		{ .opts = flame_task_options, .target = &o->task },
+		{ .title = "\nkprof run options (after the collect options, or after --):",
+		  .opts = run_options, .target = cfg, .tail = true },
+	};
+	const struct kp_opts opts = {
+		.cmd = "collect", .usage = COLLECT_USAGE_TEXT, .epilog = COLLECT_EPILOG,
+		.groups = groups, .ngroups = KP_ARRAY_SIZE(groups), .operand = run_options_kernel,
+		.ctx = cfg,
+	};
+	int rc;
+
+	*tail = 1;
+	rc = kp_opts_parse(&opts, argc, argv, tail);
+	if (rc)
+		return rc;
 	if (o->have_interval && o->have_frequency)
 		return kp_fail(-EINVAL, "collect: give --interval or --frequency, not both");
 	return 0;
@@ -264,7 +223,7 @@ static int collect_target(struct target *t, const char *what, struct kernel_syms
 {
 	struct sampler_stats stats;
 	struct profile *prof = NULL;
-	struct convert_source out = { .path = o->output, .tasks = o->tasks };
+	struct convert_source out = { .path = o->output, .tasks = o->task.tasks };
 	struct fg_svg_options svg;
 	struct linux_tasks *lt = NULL;
 	int rc, status = 0;
@@ -272,7 +231,7 @@ static int collect_target(struct target *t, const char *what, struct kernel_syms
 	o->s.kernel = o->symbols;
 	o->s.build_id = symtab_build_id(syms->st);
 	/* Not Linux, or no BTF: no tasks (a Linux kernel without BTF says so). */
-	if (o->tasks != CONVERT_TASKS_NONE &&
+	if (o->task.tasks != CONVERT_TASKS_NONE &&
 	    kernel_syms_tasks(syms, o->symbols, &lt) == -ENOENT && symtab_linux(syms->st))
 		kp_warn("%s: no BTF (.BTF section): tasks are not shown", o->symbols);
 	o->s.tasks = lt;
@@ -299,10 +258,10 @@ static int collect_target(struct target *t, const char *what, struct kernel_syms
 		status = COLLECT_PARTIAL;
 	}
 	o->samples_taken = stats.samples;
-	if (o->comm) {
-		profile_filter_comm(prof, o->comm);
+	if (o->task.comm) {
+		profile_filter_comm(prof, o->task.comm);
 		if (!prof->nsamples)
-			kp_warn("%s: no stack of a task called %s", what, o->comm);
+			kp_warn("%s: no stack of a task called %s", what, o->task.comm);
 	}
 	out.profile = prof;
 	fg_svg_options_init(&svg);
@@ -393,7 +352,8 @@ static void print_wire_timing(struct target *t, const struct gdbstub_client_coun
 /* --remote: sample through a gdb stub, then leave the target as it was found: running
  * (detach with 'D', which resumes QEMU and kprof's stub), or halted (stop, then close without
  * 'D': both keep a VM halted when the debugger just goes). */
-static int collect_remote(struct collect_opts *o, enum convert_format fmt, int argc, char **argv)
+static int collect_remote(struct collect_opts *o, enum convert_format fmt, int argc, char **argv,
+			  int tail)
 {
 	/* Each stack comes with the registers, as much as the last stop needed (up to 16 KiB, a
 	 * Linux task's stack). */
@@ -404,9 +364,9 @@ static int collect_remote(struct collect_opts *o, enum convert_format fmt, int a
 	bool was_running;
 	int err = 0, status, e;
 
-	if (optind < argc) {
+	if (tail < argc) {
 		kp_error("collect --remote: unexpected argument '%s' (the kernel runs elsewhere; "
-			 "name its ELF with --symbols)", argv[optind]);
+			 "name its ELF with --symbols)", argv[tail]);
 		return COLLECT_USAGE;
 	}
 	if (!o->symbols) {
@@ -463,26 +423,24 @@ int cmd_collect(int argc, char **argv)
 	struct kernel_syms *syms = NULL;
 	enum convert_format fmt;
 	struct vmm *vm = NULL;
-	int rc, status;
+	int rc, status, tail;
 
 	kp_cpumask_all(&o.s.cpus);
 	o.s.interval_s = 0.1;
-	rc = parse_options(argc, argv, &o);
+	vmm_config_init(&cfg);
+	cfg.t0_ns = kp_now_ns();
+	cfg.serial_path = "/dev/null";
+	rc = parse_options(argc, argv, &o, &cfg, &tail);
 	if (rc)
-		return rc > 0 ? 0 : COLLECT_USAGE;
+		return rc == KP_OPTS_HELP ? 0 : COLLECT_USAGE;
 	if (pick_format(&o, &fmt))
 		return COLLECT_USAGE;
 	if (!o.output)
 		o.output = DEFAULT_OUTPUT;
 	if (o.remote)
-		return collect_remote(&o, fmt, argc, argv);
-
-	vmm_config_init(&cfg);
-	cfg.t0_ns = kp_now_ns();
-	cfg.serial_path = "/dev/null";
-	rc = vmm_config_parse_args(&cfg, argc - optind + 1, argv + optind - 1, true);
-	if (rc)
-		return vmm_error_exit_status(rc);
+		return collect_remote(&o, fmt, argc, argv, tail);
+	if (run_options_check(&cfg, "collect"))
+		return COLLECT_USAGE;
 	if (cfg.snapshot_path) {	/* the sampler owns the stops a snapshot would need */
 		kp_error("kprof collect takes no --snapshot (save one with kprof run)");
 		return 2;

@@ -6,74 +6,77 @@
 #include "convert/convert.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <string.h>
 
-static void usage(FILE *f)
+struct diff_opts {
+	const char *out;
+	const char *inputs[3];	/* BEFORE AFTER; a third is an error */
+	size_t ninputs;
+};
+
+static const struct kp_opt diff_options[] = {
+	{ "output", 'o', KP_OPT_STR, "FILE", "write the SVG here ('-' or none: standard output)",
+	  KP_OPT_FIELD(struct diff_opts, out) },
+	KP_OPT_END,
+};
+
+static const struct kp_opt diff_flame_options[] = {
+	{ "normalize", 0, KP_OPT_FLAG, NULL, "scale BEFORE's counts to AFTER's total first",
+	  KP_OPT_FIELD(struct flame_opts, svg.normalize) },
+	KP_OPT_END,
+};
+
+static int add_input(void *ctx, const char *arg)
 {
-	fprintf(f, "usage: kprof diff BEFORE AFTER [options]\n"
-		"BEFORE and AFTER are trace.json, pprof, folded stacks or gdb backtraces, in any mix.\n\n"
-		"  -o, --output FILE   write the SVG here ('-' or none: standard output)\n"
-		"  --normalize         scale BEFORE's counts to AFTER's total first\n"
-		FLAME_SVG_USAGE FLAME_EXIT_USAGE);
+	struct diff_opts *d = ctx;
+
+	if (d->ninputs < KP_ARRAY_SIZE(d->inputs))
+		d->inputs[d->ninputs++] = arg;
+	return 0;
 }
 
 int cmd_diff(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "normalize", no_argument, NULL, OPT_NORMALIZE },
-		{ "help", no_argument, NULL, 'h' },
-		FLAME_SVG_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
+	struct diff_opts d = { 0 };
 	struct flame_opts o;
+	const struct kp_opt_group groups[] = {
+		{ .opts = diff_options, .target = &d },
+		{ .opts = diff_flame_options, .target = &o },
+		{ .opts = flame_svg_options, .target = &o },
+		{ .opts = flame_task_options, .target = &o.task },
+	};
+	const struct kp_opts opts = {
+		.cmd = "diff", .groups = groups, .ngroups = KP_ARRAY_SIZE(groups),
+		.usage = "usage: kprof diff BEFORE AFTER [options]\n"
+			 "BEFORE and AFTER are trace.json, pprof, folded stacks or gdb backtraces, in any "
+			 "mix.\n\n",
+		.epilog = FLAME_EXIT_USAGE, .operand = add_input, .ctx = &d,
+	};
 	struct convert_source before = { 0 }, after = { 0 };
 	struct fg_tree *tree = NULL;
-	const char *out = NULL;
-	int c, rc;
+	int next = 1, rc;
 
 	flame_opts_init(&o);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
-		rc = flame_option(c, optarg, &o);
-		if (rc < 0)
-			return 2;
-		if (rc)
-			continue;
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case OPT_NORMALIZE:
-			o.svg.normalize = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (argc - optind != 2) {
+	rc = kp_opts_parse(&opts, argc, argv, &next);
+	if (rc)
+		return rc == KP_OPTS_HELP ? 0 : 2;
+	if (d.ninputs != 2) {
 		kp_error("diff: two input files needed (BEFORE AFTER)");
-		usage(stderr);
 		return 2;
 	}
 	if (fg_tree_new(o.reverse ? FG_TREE_REVERSE : 0, &tree)) {
 		kp_error("out of memory");
 		return 1;
 	}
-	before.path = argv[optind];
-	after.path = argv[optind + 1];
+	before.path = d.inputs[0];
+	after.path = d.inputs[1];
 	before.slot = FG_SLOT_BEFORE;
 	after.slot = FG_SLOT_MAIN;
 	before.tree = after.tree = tree;
 	before.mask = after.mask = o.mask_text ? &o.mask : NULL;
 	before.per_cpu = after.per_cpu = o.per_cpu;
-	before.tasks = after.tasks = o.tasks;
-	before.comm = after.comm = o.comm;
+	before.tasks = after.tasks = o.task.tasks;
+	before.comm = after.comm = o.task.comm;
 	before.annotate_user = after.annotate_user = o.svg.palette == FG_PALETTE_KERNEL;
 	rc = convert_load(&before);
 	if (!rc)
@@ -92,7 +95,7 @@ int cmd_diff(int argc, char **argv)
 		const char *inputs[] = { before.path, after.path };
 		struct convert_source both = { .tree = tree };
 
-		rc = convert_write(&both, CONVERT_SVG, &o.svg, out, inputs, 2);
+		rc = convert_write(&both, CONVERT_SVG, &o.svg, d.out, inputs, 2);
 	}
 	fg_tree_free(tree);
 	return rc == -EBADMSG ? 2 : rc ? 1 : 0;

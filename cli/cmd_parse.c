@@ -5,87 +5,87 @@
 #include "convert/convert.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <string.h>
 
-static void usage(FILE *f)
+struct parse_opts {
+	const char *format, *out;
+	bool flamechart;
+	const char *inputs[2];	/* one input; a second is an error */
+	size_t ninputs;
+};
+
+#define PARSE(field) KP_OPT_FIELD(struct parse_opts, field)
+
+static const struct kp_opt parse_options[] = {
+	{ "format", 'f', KP_OPT_STR, "FMT",
+	  "svg, folded, json, speedscope or pprof (default: from -o's\n"
+	  "extension .svg .folded .txt .json .speedscope.json .pb.gz;\n"
+	  "else svg)", PARSE(format) },
+	{ "output", 'o', KP_OPT_STR, "FILE", "write here ('-' or none: standard output); never the input",
+	  PARSE(out) },
+	{ "flamechart", 0, KP_OPT_FLAG, NULL, "x axis in sample order, not merged (input order for folded)",
+	  PARSE(flamechart) },
+	KP_OPT_END,
+};
+
+static int add_input(void *ctx, const char *arg)
 {
-	fprintf(f, "usage: kprof parse FILE [options]\n"
-		"FILE is a trace.json (kprof's or OSDK's), a pprof profile (gzip-compressed\n"
-		"profile.proto), folded stacks ('a;b;c 12' lines) or gdb 'thread apply all bt'\n"
-		"output; the content decides which.  '-' reads folded or backtrace text from\n"
-		"standard input.\n\n"
-		"  -f, --format FMT    svg, folded, json, speedscope or pprof (default: from -o's\n"
-		"                      extension .svg .folded .txt .json .speedscope.json .pb.gz;\n"
-		"                      else svg)\n"
-		"  -o, --output FILE   write here ('-' or none: standard output); never the input\n"
-		"  --flamechart        x axis in sample order, not merged (input order for folded)\n"
-		FLAME_SVG_USAGE FLAME_EXIT_USAGE);
+	struct parse_opts *p = ctx;
+
+	if (p->ninputs == KP_ARRAY_SIZE(p->inputs))
+		return 0;
+	p->inputs[p->ninputs++] = arg;
+	return 0;
 }
 
 int cmd_parse(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "flamechart", no_argument, NULL, OPT_FLAMECHART },
-		{ "help", no_argument, NULL, 'h' },
-		FLAME_SVG_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
+	struct parse_opts p = { 0 };
 	struct flame_opts o;
+	const struct kp_opt_group groups[] = {
+		{ .opts = parse_options, .target = &p },
+		{ .opts = flame_svg_options, .target = &o },
+		{ .opts = flame_task_options, .target = &o.task },
+	};
+	const struct kp_opts opts = {
+		.cmd = "parse", .groups = groups, .ngroups = KP_ARRAY_SIZE(groups),
+		.usage = "usage: kprof parse FILE [options]\n"
+			 "FILE is a trace.json (kprof's or OSDK's), a pprof profile (gzip-compressed\n"
+			 "profile.proto), folded stacks ('a;b;c 12' lines) or gdb 'thread apply all bt'\n"
+			 "output; the content decides which.  '-' reads folded or backtrace text from\n"
+			 "standard input.\n\n",
+		.epilog = FLAME_EXIT_USAGE, .operand = add_input, .ctx = &p,
+	};
 	struct convert_source src = { 0 };
-	const char *format = NULL, *out = NULL;
 	enum convert_format fmt = CONVERT_SVG;
 	unsigned tree_flags = 0;
-	int c, rc;
+	int next = 1, rc;
 
 	flame_opts_init(&o);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1) {
-		rc = flame_option(c, optarg, &o);
-		if (rc < 0)
-			return 2;
-		if (rc)
-			continue;
-		switch (c) {
-		case 'f':
-			format = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case OPT_FLAMECHART:
-			tree_flags |= FG_TREE_FLAMECHART;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc - 1) {
-		kp_error(optind >= argc ? "parse: no input file given" : "parse: one input file only");
-		usage(stderr);
+	rc = kp_opts_parse(&opts, argc, argv, &next);
+	if (rc)
+		return rc == KP_OPTS_HELP ? 0 : 2;
+	if (p.ninputs != 1) {
+		kp_error(!p.ninputs ? "parse: no input file given" : "parse: one input file only");
 		return 2;
 	}
-	src.path = argv[optind];
-	if (format && convert_format_parse(format, &fmt)) {
+	if (p.flamechart)
+		tree_flags |= FG_TREE_FLAMECHART;
+	src.path = p.inputs[0];
+	if (p.format && convert_format_parse(p.format, &fmt)) {
 		kp_error("--format: unknown format '%s' (svg, folded, json, speedscope or pprof)",
-			 format);
+			 p.format);
 		return 2;
 	}
-	if (!format && out && strcmp(out, "-") && convert_format_from_path(out, &fmt))
+	if (!p.format && p.out && strcmp(p.out, "-") && convert_format_from_path(p.out, &fmt))
 		fmt = CONVERT_SVG;
 	if (o.reverse)
 		tree_flags |= FG_TREE_REVERSE;
 
 	src.mask = o.mask_text ? &o.mask : NULL;
 	src.per_cpu = o.per_cpu;
-	src.tasks = o.tasks;
-	src.comm = o.comm;
+	src.tasks = o.task.tasks;
+	src.comm = o.task.comm;
 	src.annotate_user = o.svg.palette == FG_PALETTE_KERNEL && fmt == CONVERT_SVG;
 	src.slot = FG_SLOT_MAIN;
 	src.want_profile = convert_format_wants_profile(fmt);
@@ -100,13 +100,13 @@ int cmd_parse(int argc, char **argv)
 	if (!rc && !src.nstacks) {
 		kp_error("%s: no samples%s%s%s%s", src.path,
 			 o.mask_text ? " left after --cpu-mask " : "", o.mask_text ? o.mask_text : "",
-			 o.comm ? " of a task called " : "", o.comm ? o.comm : "");
+			 o.task.comm ? " of a task called " : "", o.task.comm ? o.task.comm : "");
 		rc = -ENODATA;
 	}
 	if (!rc) {
 		const char *inputs[] = { src.path };
 
-		rc = convert_write(&src, fmt, &o.svg, out, inputs, 1);
+		rc = convert_write(&src, fmt, &o.svg, p.out, inputs, 1);
 	}
 	fg_tree_free(src.tree);
 	profile_free(src.profile);

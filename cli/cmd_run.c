@@ -9,6 +9,7 @@
 #include "common/common.h"
 #include "vmm/vmm.h"
 #include "cli/run_gdb.h"
+#include "cli/run_options.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -16,18 +17,12 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: kprof run [options] KERNEL.elf\n\n"
-		   "Boot an x86-64 ELF kernel with a PVH entry note under KVM.\n\noptions:\n");
-	vmm_config_usage(f);
-	run_gdb_usage(f);
-	fprintf(f, "\nkprof exits with the value the guest writes to the debug-exit port 0xf4,\n"
-		   "2 for bad usage or input, 3 when KVM is unavailable or fails, 120 when the\n"
-		   "guest shuts down (triple fault), 121 on a KVM internal error, 122 on an\n"
-		   "unhandled exit, 123 when a debugger's kill ends it, 128+N when ended by\n"
-		   "signal N (Ctrl-C: 130).\n");
-}
+#define RUN_EPILOG                                                                            \
+	"\nkprof exits with the value the guest writes to the debug-exit port 0xf4,\n"          \
+	"2 for bad usage or input, 3 when KVM is unavailable or fails, 120 when the\n"          \
+	"guest shuts down (triple fault), 121 on a KVM internal error, 122 on an\n"             \
+	"unhandled exit, 123 when a debugger's kill ends it, 128+N when ended by\n"             \
+	"signal N (Ctrl-C: 130).\n"
 
 /* Ctrl-C or SIGTERM end the run cleanly (console flushed, profile printed).  Blocked before the
  * vCPU threads exist, so they inherit the mask and only the signalfd sees these signals. */
@@ -62,23 +57,26 @@ int cmd_run(int argc, char **argv)
 	struct run_gdb_opts gdb = { 0 };
 	int ret, status, sfd;
 
+	const struct kp_opt_group groups[] = {
+		{ .title = "options:", .opts = run_options, .target = &cfg },
+		{ .opts = run_gdb_options, .target = &gdb },
+	};
+	const struct kp_opts opts = {
+		.cmd = "run", .groups = groups, .ngroups = KP_ARRAY_SIZE(groups),
+		.usage = "usage: kprof run [options] KERNEL.elf\n\n"
+			 "Boot an x86-64 ELF kernel with a PVH entry note under KVM.\n\n",
+		.epilog = RUN_EPILOG, .operand = run_options_kernel, .ctx = &cfg,
+	};
+	int next = 1;
+
 	vmm_config_init(&cfg);
 	cfg.t0_ns = kp_now_ns();
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		}
-	}
-	/* gdb stub options (cli/run_gdb.c) are taken out before the VM's own parser. */
-	if (run_gdb_take_options(&gdb, &argc, argv))
+	ret = kp_opts_parse(&opts, argc, argv, &next);
+	if (ret == KP_OPTS_HELP)
+		return 0;
+	if (ret || run_gdb_check(&gdb) || run_options_check(&cfg, "run"))
 		return VMM_EXIT_USAGE;
 	cfg.start_halted = gdb.wait;
-	ret = vmm_config_parse_args(&cfg, argc, argv, true);
-	if (ret)
-		return vmm_error_exit_status(ret);
 	sfd = stop_signal_fd();
 	ret = vmm_create(&cfg, &vm);
 	if (ret) {

@@ -14,72 +14,54 @@
 
 #define RUN_GDB_DEFAULT "tcp::1234"	/* what QEMU's -s means */
 
-int run_gdb_take_options(struct run_gdb_opts *o, int *argc, char **argv)
+static int set_gdb(void *target, const struct kp_opt *opt, const char *v)
 {
-	bool have_syms_opt = false;
-	int out = 1;
+	struct run_gdb_opts *o = target;
+	struct gdbstub_addr parsed;
 
-	for (int i = 1; i < *argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--")) {
-			/* the kernel's own arguments follow: leave them alone */
-			while (i < *argc)
-				argv[out++] = argv[i++];
-			break;
-		}
-		if (!strcmp(a, "--gdb") || !strncmp(a, "--gdb=", 6)) {
-			struct gdbstub_addr parsed;
-			const char *v = a[5] == '=' ? a + 6 : (i + 1 < *argc ? argv[++i] : NULL);
-
-			if (!v || gdbstub_parse_addr(v, &parsed)) {
-				kp_error("--gdb: '%s' is not an address (tcp:HOST:PORT, tcp::PORT or "
-					 "unix:PATH)", v ? v : "");
-				return -EINVAL;
-			}
-			o->addr = v;
-		} else if (!strcmp(a, "-s")) {
-			o->addr = RUN_GDB_DEFAULT;
-		} else if (!strcmp(a, "--gdb-wait")) {
-			o->wait = true;
-		} else if (!strcmp(a, "--symbols") || !strcmp(a, "--kaslr-offset")) {
-			const char *v = i + 1 < *argc ? argv[++i] : NULL;
-
-			if (!v || !*v) {
-				kp_error("%s: needs a value", a);
-				return -EINVAL;
-			}
-			if (a[2] == 's') {
-				o->symbols = v;
-			} else if (kp_parse_u64(v, &o->kaslr_offset)) {
-				kp_error("--kaslr-offset: '%s' is not a decimal or 0x-hex number", v);
-				return -EINVAL;
-			}
-			have_syms_opt = true;
-		} else {
-			argv[out++] = argv[i];
-		}
-	}
-	*argc = out;
-	argv[out] = NULL;
-	if (o->wait && !o->addr)
+	if (!v) {	/* -s */
 		o->addr = RUN_GDB_DEFAULT;
-	if (have_syms_opt && !o->addr) {
-		kp_error("--symbols and --kaslr-offset are for `monitor stacks`: they need --gdb");
-		return -EINVAL;
+		return 0;
 	}
+	if (gdbstub_parse_addr(v, &parsed))
+		return kp_fail(-EINVAL, "--%s: '%s' is not an address (tcp:HOST:PORT, tcp::PORT or "
+			       "unix:PATH)", opt->name, v);
+	o->addr = v;
 	return 0;
 }
 
-void run_gdb_usage(FILE *f)
+static int set_kaslr_offset(void *target, const struct kp_opt *opt, const char *v)
 {
-	fprintf(f, "  --gdb ADDR           serve the VM to gdb on tcp:HOST:PORT, tcp::PORT\n"
-		   "                       (127.0.0.1) or unix:PATH; one gdb at a time\n"
-		   "  -s                   same as --gdb tcp::1234\n"
-		   "  --gdb-wait           keep every vCPU halted until gdb continues\n"
-		   "  --symbols FILE       ELF whose symbols and CFI `monitor stacks` uses, when\n"
-		   "                       not the booted file (e.g. a -dbg build)\n"
-		   "  --kaslr-offset OFF   runtime address minus link address, for --symbols\n");
+	struct run_gdb_opts *o = target;
+
+	if (kp_parse_u64(v, &o->kaslr_offset))
+		return kp_fail(-EINVAL, "--%s: '%s' is not a decimal or 0x-hex number", opt->name, v);
+	o->kaslr_given = true;
+	return 0;
+}
+
+#define GDB(field) KP_OPT_FIELD(struct run_gdb_opts, field)
+
+const struct kp_opt run_gdb_options[] = {
+	{ "gdb", 0, KP_OPT_CALL, "ADDR", "serve the VM to gdb on tcp:HOST:PORT, tcp::PORT\n"
+	  "(127.0.0.1) or unix:PATH; one gdb at a time", .set = set_gdb },
+	{ NULL, 's', KP_OPT_CALL, NULL, "same as --gdb tcp::1234", .set = set_gdb },
+	{ "gdb-wait", 0, KP_OPT_FLAG, NULL, "keep every vCPU halted until gdb continues", GDB(wait) },
+	{ "symbols", 0, KP_OPT_PATH, "FILE", "ELF whose symbols and CFI `monitor stacks` uses, when\n"
+	  "not the booted file (e.g. a -dbg build)", GDB(symbols) },
+	{ "kaslr-offset", 0, KP_OPT_CALL, "OFF", "runtime address minus link address, for --symbols",
+	  .set = set_kaslr_offset },
+	KP_OPT_END,
+};
+
+int run_gdb_check(struct run_gdb_opts *o)
+{
+	if (o->wait && !o->addr)
+		o->addr = RUN_GDB_DEFAULT;
+	if ((o->symbols || o->kaslr_given) && !o->addr)
+		return kp_fail(-EINVAL, "--symbols and --kaslr-offset are for `monitor stacks`: they "
+			       "need --gdb");
+	return 0;
 }
 
 /* `monitor stacks [inline]`: the kernel's symbols and CFI are loaded at the first use, not at

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/common.h"
 #include "vmm/vmm.h"
 
 struct run_gdb_opts {
@@ -13,12 +14,14 @@ struct run_gdb_opts {
 	bool wait;		/* keep the vCPUs halted until gdb resumes them */
 	const char *symbols;	/* ELF for `monitor stacks` (--symbols); NULL: the booted one */
 	uint64_t kaslr_offset;	/* --kaslr-offset: runtime minus link address */
+	bool kaslr_given;
 };
 
-/* Take the gdb options out of argv (shifting the rest down, updating *argc), so the
- * VM's option parser never sees them.  0, or -EINVAL after printing one line. */
-int run_gdb_take_options(struct run_gdb_opts *o, int *argc, char **argv);
-void run_gdb_usage(FILE *f);
+/* `kprof run`'s gdb options: rows for a group whose target is a struct run_gdb_opts. */
+extern const struct kp_opt run_gdb_options[];
+/* After parsing: --gdb-wait alone means the default address; --symbols and --kaslr-offset
+ * need a stub.  0 or -EINVAL after one line. */
+int run_gdb_check(struct run_gdb_opts *o);
 /* Start the VM (created from cfg) with the stub listening, and `monitor stacks` naming
  * frames from o->symbols, or else the booted ELF (cfg->kernel, or the one a restored
  * snapshot names); return when the guest has ended.  When cancel_fd

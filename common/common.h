@@ -97,6 +97,77 @@ int kp_gzip(const void *data, size_t len, struct kp_buf *out);
  * (not gzip, damaged or truncated), -EFBIG (more than max), -ENOMEM. */
 int kp_gunzip(const void *data, size_t len, size_t max, struct kp_buf *out);
 
+/* ---- command-line options (common/options.c), one table per command as perf's
+ * parse-options: a row says an option's name, its argument and where the value goes, and the
+ * same rows print the command's --help.  Adding an option is one row and one field. ---- */
+enum kp_opt_kind {
+	KP_OPT_FLAG,	/* no argument: stores .value (1 when 0) in a bool, int or enum field */
+	KP_OPT_STR,	/* a string, kept as given (argv's own pointer) */
+	KP_OPT_PATH,	/* a string that must not be empty ("empty file name") */
+	KP_OPT_UINT,	/* a decimal or 0x-hex number in [min, max], "not a <what> from..." */
+	KP_OPT_SIZE,	/* 64M, 1G...; a bare number times .scale; in [min, max], a multiple of
+			 * .align when set; "out of range (<what>)" */
+	KP_OPT_DOUBLE,	/* a decimal number in [dmin, dmax] */
+	KP_OPT_ENUM,	/* one of .choices; stores its value in an int or enum field */
+	KP_OPT_CALL,	/* .set(target, opt, arg) checks and stores (arg NULL: no argument) */
+};
+
+struct kp_opt_choice {
+	const char *name;
+	int value;
+};
+
+struct kp_opt {
+	const char *name;	/* long name without "--"; NULL (with short_name) for a short one only */
+	char short_name;	/* 'o' for -o; 0: none */
+	enum kp_opt_kind kind;
+	const char *arg;	/* the value's name in --help ("FILE"); NULL: takes no value */
+	const char *help;	/* '\n' between lines; NULL: not listed (an alias) */
+	size_t offset, size;	/* the field in the group's target (KP_OPT_FIELD) */
+	bool optional;		/* the value only as --name=VALUE; without it .value is stored */
+	int value;		/* KP_OPT_FLAG and optional KP_OPT_ENUM: what the bare option stores */
+	uint64_t min, max;	/* KP_OPT_UINT, KP_OPT_SIZE */
+	uint64_t scale, align;	/* KP_OPT_SIZE */
+	double dmin, dmax;	/* KP_OPT_DOUBLE */
+	const char *what;	/* KP_OPT_UINT: the noun ("count"); SIZE: the range in words; ENUM:
+				 * the choices in words (default "a, b or c") */
+	const struct kp_opt_choice *choices;	/* KP_OPT_ENUM, ended by a NULL name */
+	int (*set)(void *target, const struct kp_opt *opt, const char *arg);	/* KP_OPT_CALL */
+};
+#define KP_OPT_FIELD(type, field) .offset = offsetof(type, field), .size = sizeof(((type *)0)->field)
+#define KP_OPT_END { .name = NULL }
+
+/* A table and the struct its rows write.  A tail group is only matched after the options of
+ * the groups before it have ended: at "--" or at the first argument none of them takes
+ * (`kprof collect [options] -- [run options] KERNEL.elf`).  When two groups have a row of the
+ * same name, the first one's is used and listed. */
+struct kp_opt_group {
+	const char *title;	/* printed before the group's rows in --help ("\noptions:"), or NULL */
+	const struct kp_opt *opts;
+	void *target;
+	bool tail;
+};
+
+struct kp_opts {
+	const char *cmd;	/* "collect": "see 'kprof collect --help'" */
+	const char *usage;	/* --help's text before the options */
+	const char *epilog;	/* ... and after them, or NULL */
+	const struct kp_opt_group *groups;
+	size_t ngroups;
+	/* Called with each argument that is no option, in order (after "--" every argument is
+	 * one); 0 or -errno after printing.  NULL: any such argument is an error. */
+	int (*operand)(void *ctx, const char *arg);
+	void *ctx;
+};
+
+/* Parse argv[*next...] (argv[0], the command's name, is not looked at unless *next is 0).
+ * Returns 0, KP_OPTS_HELP after printing --help on stdout (-h, --help), or -EINVAL after one
+ * line naming the option.  On 0, *next is where a tail group began taking arguments (argc
+ * when none did). */
+#define KP_OPTS_HELP 1
+int kp_opts_parse(const struct kp_opts *c, int argc, char **argv, int *next);
+void kp_opts_help(const struct kp_opts *c, FILE *f);
+
 /* Flush and check a stream that held results: a failed write is an error (as perf does). */
 int kp_close_output(FILE *f, const char *name);
 

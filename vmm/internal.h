@@ -274,9 +274,6 @@ void vmm_trigger_release(struct vmm *vm);
  * resumes), 0 when the event was not ours, -errno when the save failed. */
 int vmm_trigger_stop_event(struct vmm *vm);
 
-/* options.c: "--name VALUE" or "--name=VALUE": 1 matched (*val set), 0 not this option,
- * -EINVAL after one line when the value is missing. */
-int vmm_opt_value(const char *name, int argc, char **argv, int *i, const char **val);
 /* target.c */
 void vmm_target_init(struct vmm *vm);
 int vmm_vcpu_read_state(struct vmm_vcpu *vcpu, struct kvm_regs *regs, struct kvm_sregs *sregs);

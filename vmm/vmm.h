@@ -7,8 +7,8 @@
  *     struct vmm *vm;
  *
  *     vmm_config_init(&cfg);
- *     vmm_config_parse_args(&cfg, argc, argv, true);  // argv[0] a command name, then `kprof
- *                                                     // run` options and one KERNEL.elf
+ *     cfg.kernel = "kernel.elf";  // and any other field (the CLI fills them from `kprof run`
+ *                                 // options: cli/run_options.c)
  *     vmm_create(&cfg, &vm);      // the steps of vmm/create.c; vCPU threads exist, parked
  *     vmm_run_until_exit(vm, &res);   // or: vmm_start + your own event loop on vmm_target()
  *     vmm_destroy(vm);
@@ -78,15 +78,15 @@ struct vmm_config {
 
 /* Defaults: 1 vCPU, 128 MiB, empty command line, serial on stdout, no profile. */
 void vmm_config_init(struct vmm_config *cfg);
-/* Try to consume one `kprof run` option at argv[*i] (and its value).  Returns 1 and advances *i
- * past it when it was one, 0 when argv[*i] is not a run option (the caller's own option or the
- * kernel path), or -EINVAL after printing one line naming the bad value. */
-int vmm_config_parse_option(struct vmm_config *cfg, int argc, char **argv, int *i);
-/* Parse a whole `kprof run` argument list (options and exactly one KERNEL.elf). argv[0] is
- * skipped when skip_first is set (a command name).  -EINVAL after printing one line. */
-int vmm_config_parse_args(struct vmm_config *cfg, int argc, char **argv, bool skip_first);
-/* The option summary for --help texts. */
-void vmm_config_usage(FILE *f);
+/* The checks of values only vmm/ understands; each sets its fields, or returns -EINVAL with
+ * what is wrong in err (for the caller's message, which names the option) and prints nothing.
+ * A CPUID template in QEMU's -cpu spelling ("host,-cx16"): */
+int vmm_config_set_cpu(struct vmm_config *cfg, const char *v, char *err, size_t len);
+/* An end point: a BOOT_TIME stage name, a port-0x80 code 0xNN, a range 0xNN-0xMM (the first
+ * code in it), or text:TEXT (a serial line containing TEXT): */
+int vmm_config_set_end_point(struct vmm_config *cfg, const char *v, char *err, size_t len);
+/* When to save a snapshot: a port-0x80 code 0xNN or a signal name (SIGUSR2, USR2): */
+int vmm_config_set_snapshot_on(struct vmm_config *cfg, const char *v, char *err, size_t len);
 
 struct vmm;
 
@@ -216,17 +216,10 @@ void vmm_boot_profile_finish(struct vmm_boot_profile *p, uint64_t now_ns);
 /* True when the run ended at the configured end point (--exit-at), not by the guest's own
  * debug-exit.  The result then reads as a debug-exit with status 0. */
 bool vmm_end_point_reached(struct vmm *vm);
-/* Parse an end point: a stage name, a port-0x80 code 0xNN, or a range 0xNN-0xMM (the first
- * code in it).  -EINVAL after printing one line naming `what`. */
-int vmm_config_set_end_point(struct vmm_config *cfg, const char *what, const char *v);
 /* Save the stopped VM (every vCPU parked) to path.  Returns 0 or -errno after one line. */
 int vmm_snapshot_save(struct vmm *vm, const char *path);
 /* The kernel ELF a snapshot was booted from (for symbols), after checking the snapshot's header
  * and state.  0, or -errno after one line naming the file. */
 int vmm_snapshot_kernel(const char *path, char *buf, size_t len);
-/* `kprof run` options of the boot lab (--exit-at, --snapshot, --snapshot-on, --restore): as
- * vmm_config_parse_option, which calls it. */
-int vmm_config_parse_lab_option(struct vmm_config *cfg, int argc, char **argv, int *i);
-void vmm_config_lab_usage(FILE *f);
 
 #endif

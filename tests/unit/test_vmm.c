@@ -1,5 +1,5 @@
 /* Unit tests for vmm/: the page walker on hand-built page tables, ELF/PVH parsing errors,
- * run-option parsing, and the target on a real KVM VM running the bundled guest (stop,
+ * and the target on a real KVM VM running the bundled guest (stop,
  * registers, memory, hardware breakpoint, single step, kill). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -289,45 +289,6 @@ static void test_elf_errors(void **state)
 	assert_int_equal(parse(&e, 40, &img, err), -ENOEXEC);
 }
 
-/* ---- options ---- */
-static int parse_opts(struct vmm_config *cfg, int argc, const char **argv)
-{
-	vmm_config_init(cfg);
-	return vmm_config_parse_args(cfg, argc, (char **)argv, false);
-}
-
-static void test_options(void **state)
-{
-	struct vmm_config cfg;
-
-	(void)state;
-	const char *ok[] = { "--cpus", "4", "--mem=64", "--cmdline", "a=b", "--serial", "out.txt",
-			     "--boot-profile=json", "k.elf" };
-	assert_int_equal(parse_opts(&cfg, 9, ok), 0);
-	assert_int_equal(cfg.ncpus, 4);
-	assert_int_equal(cfg.mem_size, 64ull << 20);
-	assert_string_equal(cfg.cmdline, "a=b");
-	assert_string_equal(cfg.serial_path, "out.txt");
-	assert_int_equal(cfg.boot_profile, VMM_PROFILE_JSON);
-	assert_string_equal(cfg.kernel, "k.elf");
-
-	const char *mem[] = { "--mem", "1G", "k.elf" };
-	assert_int_equal(parse_opts(&cfg, 3, mem), 0);
-	assert_int_equal(cfg.mem_size, 1ull << 30);
-
-	const char *bad[][3] = {
-		{ "--cpus", "0", "k" }, { "--cpus", "17", "k" }, { "--cpus", "abc", "k" },
-		{ "--mem", "1M", "k" }, { "--mem", "4G", "k" }, { "--mem", "lots", "k" },
-		{ "--boot-profile=xml", "k", "k" }, { "--frobnicate", "1", "k" },
-	};
-	for (size_t i = 0; i < KP_ARRAY_SIZE(bad); i++)
-		assert_int_equal(parse_opts(&cfg, 3, bad[i]), -EINVAL);
-	const char *none[] = { "--cpus", "2" };
-	assert_int_equal(parse_opts(&cfg, 2, none), -EINVAL);
-	const char *missing[] = { "k.elf", "--cpus" };
-	assert_int_equal(parse_opts(&cfg, 2, missing), -EINVAL);
-}
-
 /* ---- the target on a real VM ---- */
 static const char *guest_path(void)
 {
@@ -509,7 +470,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_linear_copy, pw_setup, pw_teardown),
 		cmocka_unit_test(test_elf_good),
 		cmocka_unit_test(test_elf_errors),
-		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_target_live),
 	};
 
