@@ -10,57 +10,36 @@
 
 struct diff_opts {
 	const char *out;
-	const char *inputs[3];	/* BEFORE AFTER; a third is an error */
-	size_t ninputs;
+	bool normalize;
+	struct flame_inputs in;	/* BEFORE AFTER */
 };
 
 static const struct kp_opt diff_options[] = {
 	{ "output", 'o', KP_OPT_STR, "FILE", "write the SVG here ('-' or none: standard output)",
 	  KP_OPT_FIELD(struct diff_opts, out) },
-	KP_OPT_END,
-};
-
-static const struct kp_opt diff_flame_options[] = {
 	{ "normalize", 0, KP_OPT_FLAG, NULL, "scale BEFORE's counts to AFTER's total first",
-	  KP_OPT_FIELD(struct flame_opts, svg.normalize) },
+	  KP_OPT_FIELD(struct diff_opts, normalize) },
 	KP_OPT_END,
 };
-
-static int add_input(void *ctx, const char *arg)
-{
-	struct diff_opts *d = ctx;
-
-	if (d->ninputs < KP_ARRAY_SIZE(d->inputs))
-		d->inputs[d->ninputs++] = arg;
-	return 0;
-}
 
 int cmd_diff(int argc, char **argv)
 {
 	struct diff_opts d = { 0 };
-	struct flame_opts o;
-	const struct kp_opt_group groups[] = {
-		{ .opts = diff_options, .target = &d },
-		{ .opts = diff_flame_options, .target = &o },
-		{ .opts = flame_svg_options, .target = &o },
-		{ .opts = flame_task_options, .target = &o.task },
-	};
-	const struct kp_opts opts = {
-		.cmd = "diff", .groups = groups, .ngroups = KP_ARRAY_SIZE(groups),
+	const struct flame_cmd fc = {
+		.name = "diff", .opts = diff_options, .target = &d,
 		.usage = "usage: kprof diff BEFORE AFTER [options]\n"
 			 "BEFORE and AFTER are trace.json, pprof, folded stacks or gdb backtraces, in any "
 			 "mix.\n\n",
-		.epilog = FLAME_EXIT_USAGE, .operand = add_input, .ctx = &d,
 	};
+	struct flame_opts o;
 	struct convert_source before = { 0 }, after = { 0 };
 	struct fg_tree *tree = NULL;
-	int next = 1, rc;
+	int rc = flame_parse_args(&fc, &o, &d.in, argc, argv);
 
-	flame_opts_init(&o);
-	rc = kp_opts_parse(&opts, argc, argv, &next);
 	if (rc)
 		return rc == KP_OPTS_HELP ? 0 : 2;
-	if (d.ninputs != 2) {
+	o.svg.normalize = d.normalize;
+	if (d.in.n != 2) {
 		kp_error("diff: two input files needed (BEFORE AFTER)");
 		return 2;
 	}
@@ -68,8 +47,8 @@ int cmd_diff(int argc, char **argv)
 		kp_error("out of memory");
 		return 1;
 	}
-	before.path = d.inputs[0];
-	after.path = d.inputs[1];
+	before.path = d.in.path[0];
+	after.path = d.in.path[1];
 	before.slot = FG_SLOT_BEFORE;
 	after.slot = FG_SLOT_MAIN;
 	before.tree = after.tree = tree;

@@ -7,11 +7,17 @@
 #include <errno.h>
 #include <string.h>
 
+#define PARSE_USAGE                                                                        \
+	"usage: kprof parse FILE [options]\n"                                                \
+	"FILE is a trace.json (kprof's or OSDK's), a pprof profile (gzip-compressed\n"       \
+	"profile.proto), folded stacks ('a;b;c 12' lines) or gdb 'thread apply all bt'\n"    \
+	"output; the content decides which.  '-' reads folded or backtrace text from\n"      \
+	"standard input.\n\n"
+
 struct parse_opts {
 	const char *format, *out;
 	bool flamechart;
-	const char *inputs[2];	/* one input; a second is an error */
-	size_t ninputs;
+	struct flame_inputs in;
 };
 
 #define PARSE(field) KP_OPT_FIELD(struct parse_opts, field)
@@ -28,50 +34,25 @@ static const struct kp_opt parse_options[] = {
 	KP_OPT_END,
 };
 
-static int add_input(void *ctx, const char *arg)
-{
-	struct parse_opts *p = ctx;
-
-	if (p->ninputs == KP_ARRAY_SIZE(p->inputs))
-		return 0;
-	p->inputs[p->ninputs++] = arg;
-	return 0;
-}
-
 int cmd_parse(int argc, char **argv)
 {
 	struct parse_opts p = { 0 };
+	const struct flame_cmd fc = { "parse", PARSE_USAGE, parse_options, &p };
 	struct flame_opts o;
-	const struct kp_opt_group groups[] = {
-		{ .opts = parse_options, .target = &p },
-		{ .opts = flame_svg_options, .target = &o },
-		{ .opts = flame_task_options, .target = &o.task },
-	};
-	const struct kp_opts opts = {
-		.cmd = "parse", .groups = groups, .ngroups = KP_ARRAY_SIZE(groups),
-		.usage = "usage: kprof parse FILE [options]\n"
-			 "FILE is a trace.json (kprof's or OSDK's), a pprof profile (gzip-compressed\n"
-			 "profile.proto), folded stacks ('a;b;c 12' lines) or gdb 'thread apply all bt'\n"
-			 "output; the content decides which.  '-' reads folded or backtrace text from\n"
-			 "standard input.\n\n",
-		.epilog = FLAME_EXIT_USAGE, .operand = add_input, .ctx = &p,
-	};
 	struct convert_source src = { 0 };
 	enum convert_format fmt = CONVERT_SVG;
 	unsigned tree_flags = 0;
-	int next = 1, rc;
+	int rc = flame_parse_args(&fc, &o, &p.in, argc, argv);
 
-	flame_opts_init(&o);
-	rc = kp_opts_parse(&opts, argc, argv, &next);
 	if (rc)
 		return rc == KP_OPTS_HELP ? 0 : 2;
-	if (p.ninputs != 1) {
-		kp_error(!p.ninputs ? "parse: no input file given" : "parse: one input file only");
+	if (p.in.n != 1) {
+		kp_error(!p.in.n ? "parse: no input file given" : "parse: one input file only");
 		return 2;
 	}
 	if (p.flamechart)
 		tree_flags |= FG_TREE_FLAMECHART;
-	src.path = p.inputs[0];
+	src.path = p.in.path[0];
 	if (p.format && convert_format_parse(p.format, &fmt)) {
 		kp_error("--format: unknown format '%s' (svg, folded, json, speedscope or pprof)",
 			 p.format);

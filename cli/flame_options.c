@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <string.h>
 
-void flame_opts_init(struct flame_opts *o)
+int flame_add_input(void *ctx, const char *arg)
 {
-	memset(o, 0, sizeof(*o));
-	fg_svg_options_init(&o->svg);
-	kp_cpumask_all(&o->mask);
+	struct flame_inputs *in = ctx;
+
+	if (in->n < KP_ARRAY_SIZE(in->path))
+		in->path[in->n] = arg;
+	in->n++;
+	return 0;
 }
 
 int flame_cpu_mask_parse(const struct kp_opt *opt, const char *v, struct kp_cpumask *m)
@@ -90,3 +93,25 @@ const struct kp_opt flame_task_options[] = {
 	  "root frame is NAME or NAME-PID...)", TASK(comm) },
 	KP_OPT_END,
 };
+
+int flame_parse_args(const struct flame_cmd *fc, struct flame_opts *o, struct flame_inputs *in,
+		     int argc, char **argv)
+{
+	const struct kp_opt_group groups[] = {
+		{ .opts = fc->opts, .target = fc->target },
+		{ .opts = flame_svg_options, .target = o },
+		{ .opts = flame_task_options, .target = &o->task },
+	};
+	const struct kp_opts opts = {
+		.cmd = fc->name, .usage = fc->usage, .groups = groups, .ngroups = KP_ARRAY_SIZE(groups),
+		.epilog = "\nExit status: 0 written, 1 bad input or output failure, 2 bad usage or a "
+			  "malformed\npprof file.\n",
+		.operand = flame_add_input, .ctx = in,
+	};
+	int next = 1;
+
+	memset(o, 0, sizeof(*o));
+	fg_svg_options_init(&o->svg);
+	kp_cpumask_all(&o->mask);
+	return kp_opts_parse(&opts, argc, argv, &next);
+}

@@ -26,11 +26,24 @@ struct flame_opts {
 /* Rows for a group whose target is a struct flame_opts. */
 extern const struct kp_opt flame_svg_options[];
 
-#define FLAME_EXIT_USAGE                                                                   \
-	"\nExit status: 0 written, 1 bad input or output failure, 2 bad usage or a malformed\n" \
-	"pprof file.\n"
+/* The input files of parse (one) and diff (two), as a struct kp_opts operand callback
+ * collects them (ctx: a struct flame_inputs); more than fit are counted, not kept. */
+struct flame_inputs {
+	const char *path[2];
+	size_t n;
+};
+int flame_add_input(void *ctx, const char *arg);
 
-void flame_opts_init(struct flame_opts *o);
+/* A parse or diff command line: the command's own rows (writing target), then the shared
+ * flame-graph and task rows (into *o, set to its defaults first), and the input files into
+ * *in.  0, KP_OPTS_HELP after --help, or -EINVAL after one line. */
+struct flame_cmd {
+	const char *name, *usage;
+	const struct kp_opt *opts;
+	void *target;
+};
+int flame_parse_args(const struct flame_cmd *fc, struct flame_opts *o, struct flame_inputs *in,
+		     int argc, char **argv);
 /* A --cpu-mask value (decimal or 0x-hex, up to 128 bits) into *m; -EINVAL or -ERANGE after
  * one line naming opt. */
 int flame_cpu_mask_parse(const struct kp_opt *opt, const char *v, struct kp_cpumask *m);

@@ -73,7 +73,8 @@ const struct kp_opt run_options[] = {
 	  "passed as PVH module 0 or the zero page's ramdisk", CFG(initrd) },
 	{ "cpu", 0, KP_OPT_CALL, "host[,-FEAT|+FEAT]...",
 	  "CPUID feature template in QEMU's -cpu spelling,\n"
-	  "e.g. host,-cx16,-xsave (default: what KVM supports)", .set = set_cpu },
+	  "e.g. host,-cx16,-xsave (default: what KVM supports)",
+	  .set = set_cpu },
 	{ "boot-profile", 0, KP_OPT_ENUM, "json",
 	  "print host phases, guest BOOT_TIME stages and port-0x80\n"
 	  "events on stderr at the end, as a table or one JSON line", CFG(boot_profile),

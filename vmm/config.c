@@ -79,6 +79,14 @@ int vmm_config_set_snapshot_on(struct vmm_config *cfg, const char *v, char *err,
 	return parse_signal(v, &cfg->snapshot_signal, err, len);
 }
 
+/* One end point at a time: the last --exit-at wins. */
+static void set_end(struct vmm_config *cfg, const char *stage, const char *text, bool port80)
+{
+	cfg->end_stage = stage;
+	cfg->end_text = text;
+	cfg->end_port80 = port80;
+}
+
 int vmm_config_set_end_point(struct vmm_config *cfg, const char *v, char *err, size_t len)
 {
 	if (!strncmp(v, "text:", 5)) {
@@ -87,9 +95,7 @@ int vmm_config_set_end_point(struct vmm_config *cfg, const char *v, char *err, s
 			snprintf(err, len, "'%s': the text is empty or longer than 255 bytes", v);
 			return -EINVAL;
 		}
-		cfg->end_text = v + 5;
-		cfg->end_stage = NULL;
-		cfg->end_port80 = false;
+		set_end(cfg, NULL, v + 5, false);
 		return 0;
 	}
 	if (v[0] >= '0' && v[0] <= '9') {
@@ -110,9 +116,7 @@ int vmm_config_set_end_point(struct vmm_config *cfg, const char *v, char *err, s
 			snprintf(err, len, "'%s' is an empty range", v);
 			return -EINVAL;
 		}
-		cfg->end_port80 = true;
-		cfg->end_stage = NULL;
-		cfg->end_text = NULL;
+		set_end(cfg, NULL, NULL, true);
 		return 0;
 	}
 	if (!*v || strlen(v) >= sizeof(((struct vmm_boot_stage *)0)->name) ||
@@ -121,8 +125,6 @@ int vmm_config_set_end_point(struct vmm_config *cfg, const char *v, char *err, s
 		snprintf(err, len, "'%s' is not a BOOT_TIME stage name or a port-0x80 code", v);
 		return -EINVAL;
 	}
-	cfg->end_stage = v;
-	cfg->end_port80 = false;
-	cfg->end_text = NULL;
+	set_end(cfg, v, NULL, false);
 	return 0;
 }
