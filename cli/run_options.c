@@ -109,6 +109,13 @@ int run_options_check(const struct vmm_config *cfg, const char *cmd)
 {
 	if (!cfg->kernel && !cfg->restore_path)	/* a snapshot names its kernel */
 		return kp_fail(-EINVAL, "no kernel ELF given; see 'kprof %s --help'", cmd);
+	if (cfg->initrd && cfg->restore_path)
+		return kp_fail(-EINVAL,
+			       "--initrd: not with --restore (the snapshot holds the guest's memory)");
+	if ((cfg->snapshot_on_port80 || cfg->snapshot_signal) && !cfg->snapshot_path)
+		return kp_fail(-EINVAL, "--snapshot-on needs --snapshot FILE");
+	if (cfg->snapshot_path && !cfg->snapshot_on_port80 && !cfg->snapshot_signal)
+		return kp_fail(-EINVAL, "--snapshot needs --snapshot-on CODE|SIGNAL (when to save)");
 	return 0;
 }
 

@@ -11,7 +11,9 @@ extern const struct kp_opt run_options[];
 
 /* struct kp_opts' operand callback (ctx: the struct vmm_config): the one KERNEL.elf. */
 int run_options_kernel(void *cfg, const char *arg);
-/* After parsing: a kernel, or --restore, was given.  0 or -EINVAL after one line. */
+/* After parsing: a kernel, or --restore, was given, and the options that go in pairs are
+ * both there (--snapshot and --snapshot-on) or apart (--initrd, --restore).  0 or -EINVAL
+ * after one line. */
 int run_options_check(const struct vmm_config *cfg, const char *cmd);
 /* --exit-at's check, for a command that takes more end points (kprof boot). */
 int run_options_end_point(struct vmm_config *cfg, const char *opt, const char *v);

@@ -41,7 +41,7 @@ static void warn_ungoverned(const struct vmm_cpu_template *t, const struct vmm_c
 			if (l[j].leaf == b.leaf && l[j].subleaf == b.subleaf)
 				governed = l[j].reg[b.reg] & (1u << b.bit);
 		if (!governed)
-			kp_warn("--cpu: -%s: this host's KVM (PVM) shows the guest the host's %s bit "
+			kp_warn("CPU template: -%s: this host's KVM (PVM) shows the guest the host's %s bit "
 				"whatever CPUID says; ask the guest instead (Linux: clearcpuid=%s)",
 				name, name, name);
 	}
@@ -67,7 +67,7 @@ static int apply_template(struct kvm_cpuid2 *c, const char *spec, bool emulated_
 	if (!ret)
 		ret = vmm_cpu_template_apply(&t, l, c->nent, err, sizeof(err));
 	if (ret) {
-		kp_error("--cpu: %s", err);
+		kp_error("CPU template '%s': %s", spec, err);
 		free(l);
 		return -EINVAL;
 	}

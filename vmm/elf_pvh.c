@@ -170,7 +170,7 @@ int vmm_elf_check_fit(const struct vmm_elf_image *img, uint64_t lowest, uint64_t
 				    (unsigned long long)lowest);
 		if (s->paddr + s->memsz > mem_size)
 			return fail(err, errlen, "segment 0x%llx-0x%llx lies outside guest memory "
-				    "(%llu MiB; try a larger --mem)", (unsigned long long)s->paddr,
+				    "(%llu MiB; give the guest more RAM)", (unsigned long long)s->paddr,
 				    (unsigned long long)(s->paddr + s->memsz),
 				    (unsigned long long)(mem_size >> 20));
 	}

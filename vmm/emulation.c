@@ -235,6 +235,6 @@ bool vmm_emulation_failure(struct vmm_vcpu *vcpu, char *why, size_t len)
 	for (size_t i = 0; i < nb && i < 8 && o > 0 && (size_t)o < len; i++)
 		o += snprintf(why + o, len - (size_t)o, " %02x", b[i]);
 	if (feature && o > 0 && (size_t)o < len)
-		snprintf(why + o, len - (size_t)o, "; %s: try --cpu host,-%s", mn, feature);
+		snprintf(why + o, len - (size_t)o, "; %s: try a CPU template without it (host,-%s)", mn, feature);
 	return false;
 }

@@ -52,21 +52,21 @@ int vmm_initrd_read(struct vmm *vm, struct vmm_create_ctx *c)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		kp_error("--initrd: %s: %s", path, strerror(-ret));
+		kp_error("initrd %s: %s", path, strerror(-ret));
 		return ret;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		ret = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		kp_error("--initrd: %s: not a regular file", path);
+		kp_error("initrd %s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_size == 0) {
-		kp_error("--initrd: %s: the file is empty", path);
+		kp_error("initrd %s: the file is empty", path);
 		ret = -EINVAL;
 		goto out;
 	}
 	if ((uint64_t)st.st_size > vm->mem.size) {
-		kp_error("--initrd: %s: %llu bytes do not fit in %llu MiB of guest RAM (--mem)", path,
+		kp_error("initrd %s: %llu bytes do not fit in %llu MiB of guest RAM", path,
 			 (unsigned long long)st.st_size, (unsigned long long)(vm->mem.size >> 20));
 		ret = -EINVAL;
 		goto out;
@@ -74,7 +74,7 @@ int vmm_initrd_read(struct vmm *vm, struct vmm_create_ctx *c)
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	if (p == MAP_FAILED) {
 		ret = -errno;
-		kp_error("--initrd: %s: %s", path, strerror(-ret));
+		kp_error("initrd %s: %s", path, strerror(-ret));
 		goto out;
 	}
 	vm->initrd.map = p;
@@ -92,8 +92,8 @@ int vmm_initrd_write(struct vmm *vm, struct vmm_create_ctx *c)
 		return 0;
 	if (vmm_initrd_place(vm->mem.size, vm->kernel_end, vm->initrd_addr_max, vm->initrd.size,
 			     &vm->initrd.addr)) {
-		kp_error("--initrd: %s: %llu bytes do not fit in guest RAM between the kernel's end "
-			 "(0x%llx) and 0x%llx; give more --mem", vm->cfg.initrd,
+		kp_error("initrd %s: %llu bytes do not fit in guest RAM between the kernel's end "
+			 "(0x%llx) and 0x%llx; give the guest more RAM", vm->cfg.initrd,
 			 (unsigned long long)vm->initrd.size, (unsigned long long)vm->kernel_end,
 			 (unsigned long long)KP_MIN(vm->mem.size, BELOW_4G));
 		return -EINVAL;
@@ -102,7 +102,7 @@ int vmm_initrd_write(struct vmm *vm, struct vmm_create_ctx *c)
 	/* The guest has its copy; the file's pages are not needed any more. */
 	munmap(vm->initrd.map, vm->initrd.size);
 	vm->initrd.map = NULL;
-	kp_debug("--initrd: %llu bytes at 0x%llx", (unsigned long long)vm->initrd.size,
+	kp_debug("initrd: %llu bytes at 0x%llx", (unsigned long long)vm->initrd.size,
 		 (unsigned long long)vm->initrd.addr);
 	return 0;
 }

@@ -43,13 +43,13 @@ int vmm_linux_load(struct vmm *vm, const uint8_t *data, size_t len, const struct
 		load = VMM_KERNEL_LOWEST;
 	if (load + img->init_size > vm->mem.size) {
 		kp_error("%s: the kernel needs %llu MiB of RAM from 0x%llx (init_size), more than "
-			 "--mem %llu MiB", vm->cfg.kernel,
+			 "the guest's %llu MiB", vm->cfg.kernel,
 			 (unsigned long long)((load + img->init_size + (1 << 20) - 1) >> 20),
 			 (unsigned long long)load, (unsigned long long)(vm->mem.size >> 20));
 		return -EINVAL;
 	}
 	if (img->cmdline_size && strlen(vm->cmdline) > img->cmdline_size) {
-		kp_error("--cmdline: %zu bytes, the kernel takes at most %u", strlen(vm->cmdline),
+		kp_error("kernel command line: %zu bytes, the kernel takes at most %u", strlen(vm->cmdline),
 			 img->cmdline_size);
 		return -EINVAL;
 	}
@@ -76,7 +76,7 @@ int vmm_linux_elf(struct vmm *vm, uint64_t entry, uint64_t kernel_end)
 	vmm_linux_elf_header(vm->linux_boot.hdr, size > UINT32_MAX ? UINT32_MAX : (uint32_t)size,
 			     &vm->linux_boot.img);
 	if (vm->linux_boot.img.cmdline_size && strlen(vm->cmdline) > vm->linux_boot.img.cmdline_size) {
-		kp_error("--cmdline: %zu bytes, the kernel takes at most %u", strlen(vm->cmdline),
+		kp_error("kernel command line: %zu bytes, the kernel takes at most %u", strlen(vm->cmdline),
 			 vm->linux_boot.img.cmdline_size);
 		return -EINVAL;
 	}

@@ -47,11 +47,11 @@ int vmm_trigger_init(struct vmm *vm, struct vmm_create_ctx *c)
 
 	(void)c;
 	if ((cfg->snapshot_on_port80 || cfg->snapshot_signal) && !cfg->snapshot_path) {
-		kp_error("--snapshot-on needs --snapshot FILE");
+		kp_error("a snapshot trigger needs a snapshot file");
 		return -EINVAL;
 	}
 	if (cfg->snapshot_path && !cfg->snapshot_on_port80 && !cfg->snapshot_signal) {
-		kp_error("--snapshot needs --snapshot-on CODE|SIGNAL (when to save)");
+		kp_error("a snapshot file needs a trigger (when to save)");
 		return -EINVAL;
 	}
 	if (cfg->snapshot_path) {

@@ -15,18 +15,18 @@
 static int check_config(const struct vmm_config *cfg)
 {
 	if (cfg->ncpus < 1 || cfg->ncpus > VMM_MAX_CPUS)
-		return kp_fail(-EINVAL, "--cpus: %u is out of range (1 to %d)", cfg->ncpus,
+		return kp_fail(-EINVAL, "%u vCPUs is out of range (1 to %d)", cfg->ncpus,
 			       VMM_MAX_CPUS);
 	if (cfg->mem_size < VMM_MIN_MEM || cfg->mem_size > VMM_MAX_MEM || cfg->mem_size % 4096)
-		return kp_fail(-EINVAL, "--mem: %llu bytes is out of range (2M to 3G, whole pages)",
+		return kp_fail(-EINVAL, "guest RAM of %llu bytes is out of range (2M to 3G, whole pages)",
 			       (unsigned long long)cfg->mem_size);
 	if (!cfg->kernel && !cfg->restore_path)
 		return kp_fail(-EINVAL, "no kernel given");
 	if (cfg->initrd && cfg->restore_path)
 		return kp_fail(-EINVAL,
-			       "--initrd: not with --restore (the snapshot holds the guest's memory)");
+			       "an initrd and a snapshot to restore: the snapshot holds the guest's memory");
 	if (cfg->cmdline && strlen(cfg->cmdline) >= VMM_CMDLINE_MAX)
-		return kp_fail(-EINVAL, "--cmdline: longer than %d bytes", VMM_CMDLINE_MAX - 1);
+		return kp_fail(-EINVAL, "kernel command line longer than %d bytes", VMM_CMDLINE_MAX - 1);
 	return 0;
 }
 

@@ -193,7 +193,7 @@ static void test_errors(void **state)
 		{ { "1", "2", "3" }, NULL },
 	};
 	for (size_t i = 0; i < KP_ARRAY_SIZE(bad); i++) {
-		const char *argv[5] = { "t" };
+		const char *argv[8] = { "t" };
 		int argc = 1;
 
 		for (int k = 0; k < 3 && bad[i].args[k]; k++)
