@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "common/common.h"
 #include "vmm/vmm.h"
+#include "cli/console.h"
 #include "cli/run_gdb.h"
 
 #include <signal.h>
@@ -21,23 +22,27 @@ static void usage(FILE *f)
 	fprintf(f, "usage: kprof run [options] KERNEL.elf\n\n"
 		   "Boot an x86-64 ELF kernel with a PVH entry note under KVM.\n\noptions:\n");
 	vmm_config_usage(f);
+	console_usage(f);
 	run_gdb_usage(f);
 	fprintf(f, "\nkprof exits with the value the guest writes to the debug-exit port 0xf4,\n"
 		   "2 for bad usage or input, 3 when KVM is unavailable or fails, 120 when the\n"
 		   "guest shuts down (triple fault), 121 on a KVM internal error, 122 on an\n"
-		   "unhandled exit, 123 when a debugger's kill ends it, 128+N when ended by\n"
-		   "signal N (Ctrl-C: 130).\n");
+		   "unhandled exit, 123 when a debugger's kill or the console's Ctrl-A X ends it,\n"
+		   "128+N when ended by signal N (Ctrl-C: 130).\n");
 }
 
-/* Ctrl-C or SIGTERM end the run cleanly (console flushed, profile printed).  Blocked before the
+/* Ctrl-C or SIGTERM end the run cleanly (console flushed, profile printed), and with
+ * --console a hang-up too (the terminal's modes are restored first).  Blocked before the
  * vCPU threads exist, so they inherit the mask and only the signalfd sees these signals. */
-static int stop_signal_fd(void)
+static int stop_signal_fd(bool console)
 {
 	sigset_t set;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	if (console)
+		sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
@@ -60,6 +65,8 @@ int cmd_run(int argc, char **argv)
 	struct vmm_result res;
 	struct vmm *vm;
 	struct run_gdb_opts gdb = { 0 };
+	struct console *con = NULL;
+	bool console;
 	int ret, status, sfd;
 
 	vmm_config_init(&cfg);
@@ -75,18 +82,24 @@ int cmd_run(int argc, char **argv)
 	/* gdb stub options (cli/run_gdb.c) are taken out before the VM's own parser. */
 	if (run_gdb_take_options(&gdb, &argc, argv))
 		return VMM_EXIT_USAGE;
+	console = console_take_option(&argc, argv);
 	cfg.start_halted = gdb.wait;
 	ret = vmm_config_parse_args(&cfg, argc, argv, true);
 	if (ret)
 		return vmm_error_exit_status(ret);
-	sfd = stop_signal_fd();
+	sfd = stop_signal_fd(console);
 	ret = vmm_create(&cfg, &vm);
+	if (!ret && console)
+		ret = console_start(vm, &con);
 	if (ret) {
+		vmm_destroy(vm);
 		if (sfd >= 0)
 			close(sfd);
 		return vmm_error_exit_status(ret);
 	}
 	ret = gdb.addr ? run_gdb(vm, &cfg, &gdb, sfd, &res) : vmm_run_until_exit_fd(vm, sfd, &res);
+	/* Before anything else is printed: the terminal is itself again. */
+	console_stop(con);
 	if (ret) {
 		kp_error("%s: run failed: %s", cfg.kernel ? cfg.kernel : cfg.restore_path, strerror(-ret));
 		vmm_destroy(vm);

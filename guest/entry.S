@@ -90,6 +90,48 @@ wakeup_entry:
 	.cfi_endproc
 	.size wakeup_entry, . - wakeup_entry
 
+/* Vector 0x42: the serial port's IRQ 4 through the I/O APIC (console=echo).  The C
+ * handler drains the UART and sends the EOI. */
+	.globl serial_entry
+	.type serial_entry, @function
+	.p2align 4
+serial_entry:
+	.cfi_startproc simple
+	HW_FRAME_CFI 40
+	pushq %rbp
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %rbp, -48
+	movq %rsp, %rbp
+	.cfi_def_cfa_register %rbp
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	subq $8, %rsp			/* 16-byte alignment for the call */
+	cld
+	call serial_interrupt
+	addq $8, %rsp
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+	popq %rbp
+	.cfi_def_cfa %rsp, 40
+	.cfi_same_value %rbp
+	iretq
+	.cfi_endproc
+	.size serial_entry, . - serial_entry
+
 /* Vector 0xff: LAPIC spurious interrupts need no EOI. */
 	.globl spurious_entry
 	.type spurious_entry, @function

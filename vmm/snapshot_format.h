@@ -79,8 +79,8 @@ struct snap_extent {
 
 struct snap_serial {
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm, rbr;
-	uint8_t rx_ready;
-	uint8_t reserved[3];
+	uint8_t rx_ready;		/* rbr is the receive FIFO's next byte */
+	uint8_t reserved[3];		/* [0] bit 0: a THR-empty interrupt is pending */
 	uint32_t linelen;		/* the output line in progress (for BOOT_TIME: parsing) */
 	char line[256];
 };

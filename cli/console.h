@@ -1,0 +1,24 @@
+/* cli: `kprof run --console`: kprof's standard input to the guest's serial receiver.  A
+ * terminal is put in raw mode (restored by console_stop, on a fatal signal too) and Ctrl-A X
+ * ends the run as in QEMU -nographic; a pipe or file is passed on byte for byte. */
+#ifndef KPROF_CLI_CONSOLE_H
+#define KPROF_CLI_CONSOLE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "vmm/vmm.h"
+
+struct console;
+
+/* Take --console out of argv (shifting the rest down, updating *argc) before the VM's
+ * option parser sees it; true when it was there. */
+bool console_take_option(int *argc, char **argv);
+void console_usage(FILE *f);
+/* Start forwarding standard input to vm's serial port.  0, or -errno after one line. */
+int console_start(struct vmm *vm, struct console **out);
+/* Stop reading, restore the terminal, say how much input the guest never took.  NULL is
+ * fine. */
+void console_stop(struct console *c);
+
+#endif
