@@ -130,7 +130,7 @@ static void send(const char *buf, size_t len)
 static int end_line(void)
 {
 	line[line_len] = 0;
-	if (strcmp_eq(line, "quit"))
+	if (line_len == 4 && strcmp_eq(line, "quit"))	/* not "quit" NUL ... */
 		return 1;
 	nlines++;
 	send("echo: ", 6);

@@ -132,18 +132,23 @@ size_t vmm_console_write(struct vmm *vm, const void *buf, size_t len)
 {
 	struct serial *s = vm->serial;
 	const uint8_t *p = buf;
-	size_t n;
+	size_t n = 0, k;
 
 	if (!s)
 		return 0;
 	pthread_mutex_lock(&s->lock);
-	n = KP_MIN(len, VMM_CONSOLE_QUEUE - s->in.count);
-	for (size_t i = 0; i < n; i++)
-		s->in.buf[(s->in.head + s->in.count + i) % VMM_CONSOLE_QUEUE] = p[i];
-	s->in.count += n;
+	/* Until both the queue and the FIFO are full; a writer turned away is told of room
+	 * only once the guest has read (not by this call's own move into the FIFO). */
+	do {
+		k = KP_MIN(len - n, VMM_CONSOLE_QUEUE - s->in.count);
+		for (size_t i = 0; i < k; i++)
+			s->in.buf[(s->in.head + s->in.count + i) % VMM_CONSOLE_QUEUE] = p[n + i];
+		s->in.count += k;
+		n += k;
+		serial_update(s);
+	} while (k && n < len);
 	if (n < len)
 		s->in.want_room = true;
-	serial_update(s);
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
@@ -153,9 +158,9 @@ int vmm_console_room_fd(struct vmm *vm)
 	return vm->serial ? vm->serial->in.room_fd : -1;
 }
 
-/* The record keeps the registers, the FIFO's next byte (rbr with rx_ready; the bytes after
- * it and the host's queue are not the guest's state and are not kept), the THR-empty
- * interrupt and the output line in progress. */
+/* The record keeps the registers, the whole receive FIFO and a pending overrun, the THR-empty
+ * interrupt and the output line in progress.  The host's queue (vmm_console_write) is not
+ * the guest's: it stays with the run that read it. */
 static int serial_save(void *ctx, struct kp_buf *out)
 {
 	struct serial *s = ctx;
@@ -176,19 +181,32 @@ static int serial_save(void *ctx, struct kp_buf *out)
 	r.reserved[0] = s->u.thr_ipending ? SNAP_SERIAL_THR_IPENDING : 0;
 	r.linelen = s->linelen;
 	memcpy(r.line, s->line, sizeof(r.line));
+	r.rx_count = (uint8_t)s->u.rx_count;
+	r.lsr_err = s->u.lsr_err;
+	for (unsigned i = 0; i < s->u.rx_count; i++)
+		r.rx[i] = s->u.rx[(s->u.rx_head + i) % UART_FIFO_LEN];
 	ret = kp_buf_append(out, &r, sizeof(r));
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
 
+/* A record of the first size (SNAP_SERIAL_V1_SIZE) has the FIFO's next byte only. */
 static int serial_restore(void *ctx, const void *data, size_t size)
 {
 	struct serial *s = ctx;
 	struct snap_serial r;
 
-	if (size != sizeof(r))
+	if (size != sizeof(r) && size != SNAP_SERIAL_V1_SIZE)
 		return -EINVAL;
-	memcpy(&r, data, sizeof(r));
+	memset(&r, 0, sizeof(r));
+	memcpy(&r, data, size);
+	if (size == SNAP_SERIAL_V1_SIZE && r.rx_ready) {
+		r.rx_count = 1;
+		r.rx[0] = r.rbr;
+	}
+	/* More than the FIFO holds (one byte with the FIFO off) is no state the model has. */
+	if (r.rx_count > ((r.fcr & UART_FCR_ENABLE) ? UART_FIFO_LEN : 1))
+		return -EINVAL;
 	pthread_mutex_lock(&s->lock);
 	uart_reset(&s->u);
 	s->u.ier = r.ier & 0x0f;
@@ -199,8 +217,10 @@ static int serial_restore(void *ctx, const void *data, size_t size)
 	s->u.dll = r.dll;
 	s->u.dlm = r.dlm;
 	s->u.rbr = r.rbr;
-	if (r.rx_ready)
-		uart_rx_push(&s->u, r.rbr);
+	for (unsigned i = 0; i < r.rx_count; i++)
+		s->u.rx[i] = r.rx[i];
+	s->u.rx_count = r.rx_count;
+	s->u.lsr_err = r.lsr_err & UART_LSR_OE;
 	s->u.thr_ipending = r.reserved[0] & SNAP_SERIAL_THR_IPENDING;
 	s->linelen = KP_MIN(r.linelen, sizeof(s->line) - 1);
 	memcpy(s->line, r.line, sizeof(s->line));
