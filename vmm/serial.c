@@ -1,7 +1,7 @@
 /* The serial port: the 16550A model of uart.c at 0x3f8 on the I/O bus, its interrupt on
  * IRQ 4 (KVM_IRQ_LINE into the in-kernel PIC and IOAPIC), its output to stdout or --serial
  * FILE, and the console's input: bytes from the host (vmm_console_write) wait in a bounded
- * queue and enter the receive FIFO as the guest empties it.  Output lines of the form
+ * queue and enter the receive FIFO as the guest empties it, while it holds DTR up.  Output lines of the form
  * BOOT_TIME:<stage>:<ns> are guest markers (vmm_marker).  Its snapshot record is struct
  * snap_serial. */
 #include "vmm/internal.h"
@@ -80,10 +80,14 @@ static void transmit(struct serial *s, uint8_t c)
 }
 
 /* After every change: the queue refills the FIFO, the interrupt line follows the model,
- * and a writer turned away hears that there is room again.  Under s->lock. */
+ * and a writer turned away hears that there is room again.  Under s->lock.
+ * The host end sends only while the guest holds DTR up, as a terminal that honours the
+ * modem lines: a driver clears the FIFO before it raises DTR (Linux's 8250 startup, the
+ * bundled guest's serial_init), so what is typed or piped before then waits here instead
+ * of being lost in that clear, and a closed tty (DTR down on hang-up) receives nothing. */
 static void serial_update(struct serial *s)
 {
-	unsigned room = uart_rx_room(&s->u);
+	unsigned room = (s->u.mcr & UART_MCR_DTR) ? uart_rx_room(&s->u) : 0;
 	bool level;
 
 	while (room-- && s->in.count) {

@@ -28,6 +28,7 @@ enum uart_reg {
 #define UART_FCR_ENABLE 0x01
 #define UART_FCR_CLEAR_RX 0x02
 #define UART_LCR_DLAB 0x80
+#define UART_MCR_DTR 0x01
 #define UART_MCR_OUT2 0x08	/* on a PC, gates the UART's interrupt onto the ISA line */
 #define UART_MCR_LOOP 0x10
 #define UART_LSR_DR 0x01

@@ -130,7 +130,7 @@ int vmm_error_exit_status(int err);
 /* ---- console input (kprof run --console) ---- */
 #define VMM_CONSOLE_QUEUE 4096	/* host bytes waiting for the guest's receive FIFO */
 /* Queue bytes for the guest's serial receiver; they enter its 16-byte FIFO as the guest reads
- * it (raising IRQ 4 when the guest enabled the receive interrupt).  Returns how many were
+ * it, while the guest holds DTR up (raising IRQ 4 when it enabled the receive interrupt).  Returns how many were
  * taken: fewer than len when the queue is full, and then vmm_console_room_fd becomes
  * readable (an eventfd: read it to reset) once the guest has made room.  Any thread. */
 size_t vmm_console_write(struct vmm *vm, const void *buf, size_t len);
