@@ -227,6 +227,15 @@ def pty_start(args):
     return master, slave, orig, p, Reader(master)
 
 
+def pty_end(name, master, slave, orig, problems):
+    """After the run: the terminal's modes are what they were before it."""
+    if termios.tcgetattr(slave) != orig:
+        problems.append("terminal modes not restored")
+    os.close(master)
+    os.close(slave)
+    report(name, not problems, "; ".join(problems))
+
+
 def pty_quit():
     name = ("pty: raw mode, Ctrl-A Ctrl-A sends one Ctrl-A, Ctrl-C goes to the guest, Ctrl-A H "
             "helps, Ctrl-A X ends with 123, modes restored")
@@ -252,11 +261,7 @@ def pty_quit():
         problems.append("status %r after Ctrl-A X" % status)
     if b"Ctrl-A X" not in out.buf:
         problems.append("no Ctrl-A X message")
-    if termios.tcgetattr(slave) != orig:
-        problems.append("terminal modes not restored")
-    os.close(master)
-    os.close(slave)
-    report(name, not problems, "; ".join(problems))
+    pty_end(name, master, slave, orig, problems)
 
 
 def pty_signal():
@@ -271,11 +276,7 @@ def pty_signal():
     status = out.drain(p, RUN_TIMEOUT)
     if status != 143:
         problems.append("status %r" % status)
-    if termios.tcgetattr(slave) != orig:
-        problems.append("terminal modes not restored")
-    os.close(master)
-    os.close(slave)
-    report(name, not problems, "; ".join(problems))
+    pty_end(name, master, slave, orig, problems)
 
 
 def eof_runs():
