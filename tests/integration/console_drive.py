@@ -2,12 +2,13 @@
 """kprof run --console against the bundled guest's console=echo|poll mode, through a pipe,
 a pseudo-terminal and with --gdb.  Prints PASS:/FAIL: lines (tests/run.sh counts them).
 
-usage: console_drive.py KPROF GUEST
+usage: console_drive.py KPROF GUEST WORKDIR
 """
 import fcntl
 import os
 import pty
 import random
+import resource
 import select
 import signal
 import socket
@@ -17,7 +18,7 @@ import sys
 import termios
 import time
 
-KPROF, GUEST = sys.argv[1], sys.argv[2]
+KPROF, GUEST, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 BOOT_TIMEOUT = 90       # the guest boots in well under a second; a busy CI host is slower
 RUN_TIMEOUT = 180
 
@@ -215,8 +216,10 @@ def raw_attrs_ok(a):
 
 def take_terminal():
     """In the child, after setsid: the pty becomes its controlling terminal, so the line
-    discipline's Ctrl-C is a SIGINT to kprof, as in a user's shell."""
+    discipline's Ctrl-C is a SIGINT to kprof, as in a user's shell.  No core file from the
+    fatal-signal run."""
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def pty_start(args):
@@ -277,6 +280,76 @@ def pty_signal():
     if status != 143:
         problems.append("status %r" % status)
     pty_end(name, master, slave, orig, problems)
+
+
+def pty_hangup_and_crash():
+    """The terminal going away (its master closed: SIGHUP to kprof, reads then fail with
+    EIO) ends the run with 129, no hang; a fatal signal still restores the modes first."""
+    name = "pty hung up: the run ends with 129"
+    master, slave, orig, p, out = pty_start(["--console", "--cmdline", "console=echo", GUEST])
+    problems = []
+    if not out.wait_for(b"console echo ready", BOOT_TIMEOUT):
+        problems.append("no ready line")
+    os.close(slave)
+    os.close(master)
+    try:
+        status = p.wait(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        status = "hung: %r" % p.wait()
+    if status != 129:
+        problems.append("status %r" % (status,))
+    report(name, not problems, "; ".join(problems))
+
+    name = "pty: a fatal signal (SIGSEGV) in kprof restores the terminal's modes first"
+    master, slave, orig, p, out = pty_start(["--console", "--cmdline", "console=echo", GUEST])
+    problems = []
+    if not out.wait_for(b"console echo ready", BOOT_TIMEOUT):
+        problems.append("no ready line")
+    elif not raw_attrs_ok(termios.tcgetattr(slave)):
+        problems.append("terminal not raw while running")
+    p.send_signal(signal.SIGSEGV)
+    status = out.drain(p, RUN_TIMEOUT)
+    # Killed by the signal (plain build) or a sanitizer's report and its exit status.
+    if status is None or status == 0:
+        problems.append("status %r" % status)
+    pty_end(name, master, slave, orig, problems)
+
+
+def snapshot_restore(snap):
+    """A snapshot taken while the guest waits for input, restored with --console: the
+    guest goes on with its interrupt routing, its line count and its hash over both runs'
+    input."""
+    name = "--console across --snapshot-on SIGUSR2 and --restore: one guest's count and hash"
+    problems = []
+    p = subprocess.Popen([KPROF, "run", "--console", "--snapshot", snap, "--snapshot-on",
+                          "SIGUSR2", "--cmdline", "console=echo", GUEST],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = Reader(p.stdout.fileno()), Reader(p.stderr.fileno())
+    first, second = b"before the snapshot\n", b"after the restore\r\nquit\n"
+    p.stdin.write(first)
+    p.stdin.flush()
+    if not out.wait_for(b"echo: before the snapshot\n", BOOT_TIMEOUT + RUN_TIMEOUT):
+        problems.append("no echo before the snapshot: %r" % out.buf[-300:])
+    else:
+        p.send_signal(signal.SIGUSR2)
+        if not err.wait_for(b"kprof: snapshot ", RUN_TIMEOUT):
+            problems.append("no snapshot: %r" % err.buf[-300:])
+    p.send_signal(signal.SIGINT)
+    if out.drain(p, RUN_TIMEOUT) != 130:
+        problems.append("the first run did not end with 130")
+    if not problems:
+        r = subprocess.run([KPROF, "run", "--console", "--restore", snap], input=second,
+                           capture_output=True, timeout=BOOT_TIMEOUT + RUN_TIMEOUT)
+        s = summary(r.stdout)
+        body = first + second
+        if r.returncode != 0 or b"echo: after the restore\n" not in r.stdout:
+            problems.append("restored run: status %d, %r" % (r.returncode, r.stdout[-300:]))
+        elif not s or s["lines"] != 2 or s["bytes"] != len(body) or \
+                s["hash"] != fnv1a64(body) or s["rx_irqs"] < 2:
+            problems.append("summary %r, wanted 2 lines, %d bytes, hash 0x%x" %
+                            (s, len(body), fnv1a64(body)))
+    report(name, not problems, "; ".join(problems))
 
 
 def eof_runs():
@@ -347,6 +420,8 @@ pipe_run("pipe, binary, polled", "poll", body=binary_body())
 pipe_run("pipe with --gdb --gdb-wait: gdb continues, input echoed, gdb sees the exit",
          "echo", payload_lines(5, 100), gdb=True)
 eof_runs()
+snapshot_restore(os.path.join(WORK, "console.snap"))
 pty_quit()
 pty_signal()
+pty_hangup_and_crash()
 pty_without_console()
