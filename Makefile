@@ -157,7 +157,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 # vmm/ needs KVM at run time, except its pure parsers, which have their own fuzzers; bootlab/
 # sits on vmm/.
 FUZZ_LIB_SRC := $(filter-out vmm/% bootlab/%,$(LIB_SRC)) vmm/elf_pvh.c vmm/pagewalk.c \
-		vmm/snapshot_read.c vmm/bzimage.c vmm/cpu_template.c vmm/insn_hint.c
+		vmm/snapshot_read.c vmm/bzimage.c vmm/cpu_template.c vmm/insn_hint.c vmm/uart.c
 # The clang with libFuzzer, found once when a fuzz target needs it (tests/fuzz/find_clang.sh).
 FUZZ_CC = $(call once,FUZZ_CC,$(or $(shell sh tests/fuzz/find_clang.sh),$(error no clang \
 	that links libFuzzer harnesses: make deps installs clang-14 and libclang-rt-14-dev)))

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "common/common.h"
 #include "vmm/vmm.h"
+#include "cli/console.h"
 #include "cli/run_gdb.h"
 #include "cli/run_options.h"
 
@@ -21,18 +22,21 @@
 	"\nkprof exits with the value the guest writes to the debug-exit port 0xf4,\n"          \
 	"2 for bad usage or input, 3 when KVM is unavailable or fails, 120 when the\n"          \
 	"guest shuts down (triple fault), 121 on a KVM internal error, 122 on an\n"             \
-	"unhandled exit, 123 when a debugger's kill ends it, 128+N when ended by\n"             \
-	"signal N (Ctrl-C: 130).\n"
+	"unhandled exit, 123 when a debugger's kill or the console's Ctrl-A X ends it,\n"      \
+	"128+N when ended by signal N (Ctrl-C: 130).\n"
 
-/* Ctrl-C or SIGTERM end the run cleanly (console flushed, profile printed).  Blocked before the
+/* Ctrl-C or SIGTERM end the run cleanly (console flushed, profile printed), and with
+ * --console a hang-up too (the terminal's modes are restored first).  Blocked before the
  * vCPU threads exist, so they inherit the mask and only the signalfd sees these signals. */
-static int stop_signal_fd(void)
+static int stop_signal_fd(bool console)
 {
 	sigset_t set;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	if (console)
+		sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
@@ -55,10 +59,13 @@ int cmd_run(int argc, char **argv)
 	struct vmm_result res;
 	struct vmm *vm;
 	struct run_gdb_opts gdb = { 0 };
+	struct console *con = NULL;
+	struct console_opts console = { 0 };
 	int ret, status, sfd;
 
 	const struct kp_opt_group groups[] = {
 		{ .title = "options:", .opts = run_options, .target = &cfg },
+		{ .opts = console_options, .target = &console },
 		{ .opts = run_gdb_options, .target = &gdb },
 	};
 	const struct kp_opts opts = {
@@ -77,14 +84,19 @@ int cmd_run(int argc, char **argv)
 	if (ret || run_gdb_check(&gdb) || run_options_check(&cfg, "run"))
 		return VMM_EXIT_USAGE;
 	cfg.start_halted = gdb.wait;
-	sfd = stop_signal_fd();
+	sfd = stop_signal_fd(console.on);
 	ret = vmm_create(&cfg, &vm);
+	if (!ret && console.on)
+		ret = console_start(vm, &con);
 	if (ret) {
+		vmm_destroy(vm);
 		if (sfd >= 0)
 			close(sfd);
 		return vmm_error_exit_status(ret);
 	}
 	ret = gdb.addr ? run_gdb(vm, &cfg, &gdb, sfd, &res) : vmm_run_until_exit_fd(vm, sfd, &res);
+	/* Before anything else is printed: the terminal is itself again. */
+	console_stop(con);
 	if (ret) {
 		kp_error("%s: run failed: %s", cfg.kernel ? cfg.kernel : cfg.restore_path, strerror(-ret));
 		vmm_destroy(vm);

@@ -4,7 +4,8 @@
  * RSDP from hvm_start_info when the loader passes one, else the BIOS area scan
  * (0xe0000-0xfffff).  XSDT, or the RSDT for ACPI 1.0, leads to the "APIC"
  * table; its Processor Local APIC (type 0) and x2APIC (type 9) entries with the
- * enabled flag are the CPUs.  The BSP is listed first in struct machine.
+ * enabled flag are the CPUs.  The BSP is listed first in struct machine.  The
+ * first I/O APIC entry (type 1) with GSI base 0 is kept for the serial port's IRQ.
  */
 #include "kernel.h"
 
@@ -166,6 +167,7 @@ void acpi_find_cpus(const struct hvm_start_info *si, struct machine *m)
 	const struct madt *madt;
 
 	m->ncpus = 0;
+	m->ioapic_addr = 0;
 	if (!r) {
 		kprintf("acpi: no RSDP found, running on the boot cpu only\n");
 		goto single;
@@ -192,6 +194,13 @@ void acpi_find_cpus(const struct hvm_start_info *si, struct machine *m)
 			memcpy(&flags, p + 4, 4);
 			if (flags & 1)
 				add_cpu(m, p[3], bsp);
+		} else if (p[0] == 1 && p[1] >= 12 && !m->ioapic_addr) {	/* I/O APIC */
+			uint32_t addr, gsi_base;
+
+			memcpy(&addr, p + 4, 4);
+			memcpy(&gsi_base, p + 8, 4);
+			if (gsi_base == 0)
+				m->ioapic_addr = addr;
 		} else if (p[0] == 9 && p[1] >= 16) {	/* Processor Local x2APIC */
 			memcpy(&id, p + 4, 4);
 			memcpy(&flags, p + 8, 4);

@@ -21,11 +21,13 @@
 
 	.text
 
-/* Vector 0x40: the periodic LAPIC timer. */
-	.globl timer_entry
-	.type timer_entry, @function
+/* An interrupt whose C handler does the work (and the EOI): the caller-saved registers
+ * around the call, with CFI for each, and %rbp chained for frame-pointer walks. */
+.macro IRQ_ENTRY name handler
+	.globl \name
+	.type \name, @function
 	.p2align 4
-timer_entry:
+\name:
 	.cfi_startproc simple
 	HW_FRAME_CFI 40
 	pushq %rbp
@@ -54,7 +56,7 @@ timer_entry:
 	.cfi_offset %r11, -120
 	subq $8, %rsp			/* 16-byte alignment for the call */
 	cld
-	call timer_interrupt
+	call \handler
 	addq $8, %rsp
 	popq %r11
 	popq %r10
@@ -70,7 +72,11 @@ timer_entry:
 	.cfi_same_value %rbp
 	iretq
 	.cfi_endproc
-	.size timer_entry, . - timer_entry
+	.size \name, . - \name
+.endm
+
+/* Vector 0x40: the periodic LAPIC timer. */
+	IRQ_ENTRY timer_entry timer_interrupt
 
 /* Vector 0x41: the wake-up IPI only ends a hlt; acknowledge it and return. */
 	.globl wakeup_entry
@@ -89,6 +95,10 @@ wakeup_entry:
 	iretq
 	.cfi_endproc
 	.size wakeup_entry, . - wakeup_entry
+
+/* Vector 0x42: the serial port's IRQ 4 through the I/O APIC (console=echo).  The C
+ * handler drains the UART and sends the EOI. */
+	IRQ_ENTRY serial_entry serial_interrupt
 
 /* Vector 0xff: LAPIC spurious interrupts need no EOI. */
 	.globl spurious_entry

@@ -31,6 +31,7 @@ struct exc_frame {
 extern const uint64_t exception_stubs[32];
 void timer_entry(void);
 void wakeup_entry(void);
+void serial_entry(void);
 void spurious_entry(void);
 void exception_handler(struct exc_frame *f) __attribute__((noreturn));
 
@@ -65,6 +66,7 @@ void idt_init(void)
 		set_gate(v, exception_stubs[v]);
 	set_gate(TIMER_VECTOR, (uint64_t)(uintptr_t)timer_entry);
 	set_gate(WAKEUP_VECTOR, (uint64_t)(uintptr_t)wakeup_entry);
+	set_gate(SERIAL_VECTOR, (uint64_t)(uintptr_t)serial_entry);
 	set_gate(SPURIOUS_VECTOR, (uint64_t)(uintptr_t)spurious_entry);
 	/* Other vectors stay not-present: a stray one raises #GP, which reports it. */
 }

@@ -37,6 +37,7 @@ enum post_code {
 enum exit_status {
 	EXIT_OK = 0,
 	EXIT_AP_MISSING = 2,	/* some CPU from the MADT never checked in */
+	EXIT_NO_IOAPIC = 4,	/* console=echo and the MADT lists no I/O APIC */
 	EXIT_FAULT = 0x7f,	/* a CPU exception */
 };
 
@@ -55,6 +56,7 @@ struct percpu {
 struct machine {
 	uint32_t ncpus;			/* CPUs listed in the MADT (at least 1) */
 	uint32_t apic_ids[MAX_CPUS];	/* index 0 is the BSP */
+	uint32_t ioapic_addr;		/* the I/O APIC for GSIs 0-23, 0 when the MADT has none */
 };
 
 /* Globals that debuggers and kprof tests read or write (kept out of registers). */
@@ -144,6 +146,7 @@ int parse_u64(const char *s, size_t len, uint64_t *out);
 /* serial.c */
 void serial_init(void);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void serial_write(const char *buf, size_t len);	/* polled, under the print lock */
 void kprintf_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* time.c */
@@ -171,6 +174,12 @@ void lapic_timer_calibrate(void);
 void lapic_timer_start(void);
 int lapic_start_ap(uint32_t apic_id);
 void lapic_wake_others(void);
+
+/* console.c: console=echo|poll, lines read from the UART and printed back */
+#define SERIAL_VECTOR 0x42
+int console_mode_parse(const char *mode);
+void console_run(const struct machine *m) __attribute__((noreturn));
+void serial_interrupt(void);	/* from the vector 0x42 stub in entry.S */
 
 /* smp.c */
 uint32_t smp_boot_aps(const struct machine *m);

@@ -13,6 +13,7 @@ volatile uint64_t kprof_marker = 0x6b70726f66ULL;	/* "kprof" */
 
 static volatile uint32_t go;
 static uint64_t iterations = DEFAULT_ITERATIONS;
+static int console;		/* console=echo|poll: console_run instead of the workloads */
 static struct machine machine;
 
 /*
@@ -144,6 +145,11 @@ static void parse_cmdline(const struct hvm_start_info *si)
 				kprintf("kprof-guest: ignoring bad value in '%s'\n", &line[start]);
 		} else if (str_prefix(&line[start], "fault=")) {
 			fault = &line[start + strlen("fault=")];
+		} else if (str_prefix(&line[start], "console=")) {
+			if (console_mode_parse(&line[start + strlen("console=")]) < 0)
+				kprintf("kprof-guest: ignoring bad value in '%s'\n", &line[start]);
+			else
+				console = 1;
 		} else if (str_prefix(&line[start], "flood=")) {
 			flood_kind = &line[start + strlen("flood=")];
 		} else {
@@ -293,6 +299,8 @@ void kernel_main(uint32_t start_info_paddr)
 	boot_time("acpi_done", rdtsc());
 
 	lapic_enable();
+	if (console)
+		console_run(&machine);
 	lapic_timer_calibrate();
 	percpu[0].online = 1;
 	online = smp_boot_aps(&machine);

@@ -149,6 +149,11 @@ static void emit(const char *buf, size_t len, unsigned max_spin)
 	__atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE);
 }
 
+void serial_write(const char *buf, size_t len)
+{
+	emit(buf, len, 0);
+}
+
 void kprintf(const char *fmt, ...)
 {
 	char buf[LINE_MAX];

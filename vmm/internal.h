@@ -167,6 +167,7 @@ struct vmm {
 	struct vmm_vcpu vcpus[VMM_MAX_CPUS];
 
 	struct vmm_iobus bus;
+	struct serial *serial;		/* serial.c: the console's receiver (vmm_console_write) */
 
 	/* Run control (see run.c).  All under lock. */
 	pthread_mutex_t lock;

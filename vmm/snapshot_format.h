@@ -79,11 +79,18 @@ struct snap_extent {
 
 struct snap_serial {
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm, rbr;
-	uint8_t rx_ready;
-	uint8_t reserved[3];
+	uint8_t rx_ready;		/* rbr is the receive FIFO's next byte */
+	uint8_t reserved[3];		/* [0] bit 0: a THR-empty interrupt is pending */
 	uint32_t linelen;		/* the output line in progress (for BOOT_TIME: parsing) */
 	char line[256];
+	/* Since the console: the whole receive FIFO (rx[0] is rbr then) and a pending overrun.
+	 * A record of the first size (SNAP_SERIAL_V1_SIZE) ends at line and keeps one byte. */
+	uint8_t rx_count;		/* 0 to 16 */
+	uint8_t lsr_err;		/* LSR's overrun bit, until LSR is read */
+	uint8_t reserved2[6];
+	uint8_t rx[16];
 };
+#define SNAP_SERIAL_V1_SIZE 272u
 
 struct snap_profile {
 	uint64_t run_ns;		/* host time from vmm_start to the snapshot */
@@ -95,7 +102,8 @@ struct snap_profile {
 };
 
 _Static_assert(sizeof(struct snap_header) == 72, "header layout of format version 1");
-_Static_assert(sizeof(struct snap_serial) == 272, "serial record of format version 1");
+_Static_assert(sizeof(struct snap_serial) == 296, "serial record of format version 1");
+_Static_assert(offsetof(struct snap_serial, rx_count) == SNAP_SERIAL_V1_SIZE, "first serial record");
 _Static_assert(sizeof(struct snap_profile) == 24, "profile record of format version 1");
 _Static_assert(sizeof(struct snap_extent) == 32, "extent record of format version 1");
 

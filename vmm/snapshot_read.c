@@ -90,7 +90,8 @@ static int index_record(struct snap_view *v, const struct snap_record *r, char *
 			size_t errlen)
 {
 	for (size_t i = 0; i < sizeof(record_sizes) / sizeof(record_sizes[0]); i++)
-		if (record_sizes[i].tag == r->tag && record_sizes[i].size != r->size)
+		if (record_sizes[i].tag == r->tag && record_sizes[i].size != r->size &&
+		    !(r->tag == SNAP_TAG_SERIAL && r->size == SNAP_SERIAL_V1_SIZE))
 			return fail(err, errlen, "state record of the wrong size (another KVM ABI?)");
 	switch (r->tag) {
 	case SNAP_TAG_CONFIG:

@@ -127,6 +127,15 @@ int vmm_run_until_exit_fd(struct vmm *vm, int cancel_fd, struct vmm_result *res)
 /* Process exit status for an error returned by vmm_create / vmm_config_*. */
 int vmm_error_exit_status(int err);
 
+/* ---- console input (kprof run --console) ---- */
+#define VMM_CONSOLE_QUEUE 4096	/* host bytes waiting for the guest's receive FIFO */
+/* Queue bytes for the guest's serial receiver; they enter its 16-byte FIFO as the guest reads
+ * it, while the guest holds DTR up (raising IRQ 4 when it enabled the receive interrupt).  Returns how many were
+ * taken: fewer than len when the queue is full, and then vmm_console_room_fd becomes
+ * readable (an eventfd: read it to reset) once the guest has made room.  Any thread. */
+size_t vmm_console_write(struct vmm *vm, const void *buf, size_t len);
+int vmm_console_room_fd(struct vmm *vm);
+
 /* The in-process target; valid until vmm_destroy. */
 struct target *vmm_target(struct vmm *vm);
 /* Registers of a parked vCPU, as text (general, segment and control registers). */
