@@ -4,6 +4,8 @@
  * address, built once, so that finding the FDE for a pc is a binary search.  libdwarf then
  * runs the CIE and FDE instructions up to the pc and we translate its register table into
  * struct cfi_row, which the unwinder (unwind.c) applies without knowing libdwarf.
+ * Running the instructions is most of an unwind's time, and a sampled guest returns to the
+ * same few pcs in every sample, so each row found is remembered (a direct-mapped memo).
  */
 #include "profiler/profiler.h"
 
@@ -29,8 +31,22 @@ struct fde_list {
 	Dwarf_Signed nfdes;
 };
 
+/* A memo of cfi_find's answers: the same answers, found again without libdwarf.  Changed
+ * through a const struct cfi (lookups do not change what the index says), so one cfi is not
+ * for lookups from several threads at once. */
+#define MEMO_BITS 9
+#define MEMO_SLOTS (1u << MEMO_BITS)
+
+struct memo_slot {
+	bool used;
+	int ret;
+	uint64_t pc;
+	struct cfi_row row;
+};
+
 struct cfi {
 	int fd;
+	struct memo_slot *memo;		/* MEMO_SLOTS, or NULL when it could not be allocated */
 	Dwarf_Debug dbg;
 	struct fde_list debug_frame, eh_frame;
 	struct fde_ent *ents;
@@ -153,6 +169,7 @@ int cfi_open(const char *path, struct cfi **out)
 	}
 	if (c->n > 1)
 		qsort(c->ents, c->n, sizeof(*c->ents), cmp_ent);
+	c->memo = calloc(MEMO_SLOTS, sizeof(*c->memo));	/* optional: lookups work without */
 	*out = c;
 	return 0;
 }
@@ -175,6 +192,7 @@ void cfi_free(struct cfi *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->ents);
+	free(c->memo);
 	free(c);
 }
 
@@ -250,7 +268,7 @@ static int convert(const Dwarf_Regtable_Entry3 *e, struct cfi_rule *r, bool is_c
 	return 0;
 }
 
-int cfi_find(const struct cfi *c, uint64_t pc, struct cfi_row *row)
+static int find_row(const struct cfi *c, uint64_t pc, struct cfi_row *row)
 {
 	Dwarf_Regtable_Entry3 rules[UNW_NREGS];
 	Dwarf_Regtable3 tab = { .rt3_reg_table_size = UNW_NREGS, .rt3_rules = rules };
@@ -277,4 +295,24 @@ int cfi_find(const struct cfi *c, uint64_t pc, struct cfi_row *row)
 	row->fde_hi = e->hi;
 	row->signal_frame = e->signal_frame;
 	return 0;
+}
+
+int cfi_find(const struct cfi *c, uint64_t pc, struct cfi_row *row)
+{
+	struct memo_slot *m;
+
+	if (!c || !c->n)
+		return -ENOENT;
+	if (!c->memo)
+		return find_row(c, pc, row);
+	/* Fibonacci hashing: nearby pcs (one function's) spread over the slots. */
+	m = &c->memo[(pc * 0x9e3779b97f4a7c15ull) >> (64 - MEMO_BITS)];
+	if (!m->used || m->pc != pc) {
+		m->ret = find_row(c, pc, &m->row);
+		m->pc = pc;
+		m->used = true;
+	}
+	if (m->ret == 0)
+		*row = m->row;
+	return m->ret;
 }

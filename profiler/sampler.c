@@ -292,7 +292,9 @@ static void capture_all(struct sampler *s)
 	for (size_t i = 0; i < s->ncaps; i++) {
 		struct capture *c = &s->caps[i];
 
-		c->ok = target_get_regs(s->t, c->cpu, &c->regs) == 0;
+		/* k_gs_base (an MSR) only finds Linux's per-CPU data: not read without tasks. */
+		c->ok = target_get_regs_some(s->t, c->cpu, &c->regs,
+					     s->o->tasks ? TARGET_REGS_MSRS : 0) == 0;
 		c->nseg = 0;
 		u = kp_now_ns();
 		s->regs_ns += u - t;

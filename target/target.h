@@ -116,7 +116,13 @@ struct target_ops {
 	/* Optional: several reads at once, each as read_mem (a remote stub pipelines them into
 	 * one round trip).  0, or a negative errno when the batch as a whole failed. */
 	int (*read_mem_batch)(struct target *t, struct target_read *reads, size_t n);
+	/* Optional: get_regs, the registers outside `extra` (TARGET_REGS_*) left 0, for a target
+	 * that pays for some of them on their own (the in-process VM: an ioctl per MSR). */
+	int (*get_regs_some)(struct target *t, int cpu, struct target_regs *r, unsigned extra);
 };
+
+/* The registers target_get_regs_some reads only when asked; all the others it always reads. */
+#define TARGET_REGS_MSRS 1u	/* k_gs_base */
 
 /* Implementations embed this as their first member. */
 struct target {
@@ -142,6 +148,13 @@ static inline int target_poll_event(struct target *t, struct target_event *ev)
 static inline int target_get_regs(struct target *t, int cpu, struct target_regs *r)
 {
 	return t->ops->get_regs(t, cpu, r);
+}
+/* A sampler asks only for what it reads: e.g. no MSR when it reads no Linux task. */
+static inline int target_get_regs_some(struct target *t, int cpu, struct target_regs *r,
+				       unsigned extra)
+{
+	return t->ops->get_regs_some ? t->ops->get_regs_some(t, cpu, r, extra)
+				     : t->ops->get_regs(t, cpu, r);
 }
 static inline int target_set_regs(struct target *t, int cpu, const struct target_regs *r)
 {
