@@ -16,6 +16,7 @@
 #define KPROF_TARGET_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -116,6 +117,10 @@ struct target_ops {
 	/* Optional: several reads at once, each as read_mem (a remote stub pipelines them into
 	 * one round trip).  0, or a negative errno when the batch as a whole failed. */
 	int (*read_mem_batch)(struct target *t, struct target_read *reads, size_t n);
+	/* Optional: the guest's boot stage now (the last BOOT_TIME: stage or port-0x80 code it
+	 * reported, "kernel" before the first), NUL-terminated in buf.  0, or a negative errno;
+	 * a target that cannot know (a remote stub) leaves it NULL. */
+	int (*stage)(struct target *t, char *buf, size_t len);
 };
 
 /* Implementations embed this as their first member. */
@@ -166,6 +171,12 @@ static inline ssize_t target_write_mem(struct target *t, int cpu, uint64_t addr,
 {
 	return t->ops->write_mem ? t->ops->write_mem(t, cpu, addr, buf, len) : -EOPNOTSUPP;
 }
+
+static inline int target_stage(struct target *t, char *buf, size_t len)
+{
+	return t->ops->stage ? t->ops->stage(t, buf, len) : -EOPNOTSUPP;
+}
+static inline bool target_has_stage(const struct target *t) { return t->ops->stage != NULL; }
 
 /* Fill buf with "CPU#n [running]" / "CPU#n [halted ]" as QEMU names its threads. */
 int target_describe_cpu(struct target *t, int cpu, char *buf, size_t len);
