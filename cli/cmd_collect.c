@@ -3,7 +3,7 @@
  *
  *   kprof collect [--samples N] [--interval S | --frequency HZ] [--cpu-mask MASK]
  *                 [--max-depth D] [--inline] [--symbols FILE] [--kaslr-offset OFF]
- *                 [--modules DIR]
+ *                 [--modules DIR] [--by-stage]
  *                 [--format json|folded|svg|speedscope|pprof] [-o FILE] -- [kprof run options] KERNEL.elf
  *   kprof collect --remote ADDR --symbols KERNEL.elf [the same sampling and output options]
  *
@@ -88,6 +88,11 @@ static void usage(FILE *f)
 		"  --comm NAME          keep only the stacks of tasks called NAME\n"
 		"  --timing             print where each round's time goes (stop, registers, stacks,\n"
 		"                       resume, after; with --remote also the packets and round trips)\n"
+		"  --by-stage           profile the boot from its first instruction: each sample keeps\n"
+		"                       the guest's boot stage (the last BOOT_TIME:<stage> line, or\n"
+		"                       port-0x80 code as post:0xNN; kernel before the first); svg and\n"
+		"                       folded output get one graph or root frame per stage (not with\n"
+		"                       --remote)\n"
 		"\nkprof run options (after the collect options, or after --):\n");
 	vmm_config_usage(f);
 	fprintf(f, "\nThe guest's serial output is discarded unless --serial FILE is given.\n"
@@ -100,7 +105,7 @@ static void usage(FILE *f)
 
 enum { OPT_SAMPLES = 300, OPT_INTERVAL, OPT_FREQUENCY, OPT_MASK, OPT_DEPTH, OPT_SYMBOLS,
        OPT_KASLR, OPT_FORMAT, OPT_INLINE, OPT_REMOTE, OPT_NO_TASKS_C, OPT_TASKS_C, OPT_COMM_C,
-       OPT_MODULES, OPT_TIMING };
+       OPT_MODULES, OPT_TIMING, OPT_BY_STAGE };
 
 static int parse_options(int argc, char **argv, struct collect_opts *o)
 {
@@ -120,6 +125,7 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 		{ "comm", required_argument, NULL, OPT_COMM_C },
 		{ "modules", required_argument, NULL, OPT_MODULES },
 		{ "timing", no_argument, NULL, OPT_TIMING },
+		{ "by-stage", no_argument, NULL, OPT_BY_STAGE },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -206,6 +212,9 @@ static int parse_options(int argc, char **argv, struct collect_opts *o)
 		case OPT_TIMING:
 			o->s.timing = true;
 			break;
+		case OPT_BY_STAGE:
+			o->s.stages = true;
+			break;
 		case 'o':
 			o->output = optarg;
 			break;
@@ -264,7 +273,8 @@ static int collect_target(struct target *t, const char *what, struct kernel_syms
 {
 	struct sampler_stats stats;
 	struct profile *prof = NULL;
-	struct convert_source out = { .path = o->output, .tasks = o->tasks };
+	struct convert_source out = { .path = o->output, .tasks = o->tasks,
+				      .per_stage = o->s.stages };
 	struct fg_svg_options svg;
 	struct linux_tasks *lt = NULL;
 	int rc, status = 0;
@@ -414,6 +424,11 @@ static int collect_remote(struct collect_opts *o, enum convert_format fmt, int a
 			 "the stacks");
 		return COLLECT_USAGE;
 	}
+	if (o->s.stages) {
+		kp_error("collect --remote: --by-stage needs kprof's own VM (a gdb stub does not "
+			 "report the guest's boot stages)");
+		return COLLECT_USAGE;
+	}
 	struct kernel_syms_opts ko = { .offset = o->kaslr_offset, .inline_frames = o->inline_frames,
 				       .max_depth = o->max_depth, .modules_dir = o->modules };
 	if (kernel_syms_open(o->symbols, &ko, &syms))
@@ -505,6 +520,12 @@ int cmd_collect(int argc, char **argv)
 
 	o.s.stop_fd = stop_signals_fd();
 	o.s.wait_online_s = WAIT_ONLINE_S;
+	/* --by-stage: from the first instruction, so the vCPUs wait for the first sample and
+	 * the APs are not waited for. */
+	if (o.s.stages) {
+		cfg.start_halted = true;
+		o.s.wait_online_s = 0;
+	}
 	rc = vmm_create(&cfg, &vm);
 	if (rc) {
 		status = vmm_error_exit_status(rc);

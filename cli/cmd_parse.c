@@ -20,6 +20,9 @@ static void usage(FILE *f)
 		"                      else svg)\n"
 		"  -o, --output FILE   write here ('-' or none: standard output); never the input\n"
 		"  --flamechart        x axis in sample order, not merged (input order for folded)\n"
+		"  --per-stage         one flame graph per boot stage, stacked in one SVG, in the\n"
+		"                      order the guest reached them (trace.json from kprof collect\n"
+		"                      --by-stage); folded output gets a 'stage NAME' root frame\n"
 		FLAME_SVG_USAGE FLAME_EXIT_USAGE);
 }
 
@@ -29,6 +32,7 @@ int cmd_parse(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "flamechart", no_argument, NULL, OPT_FLAMECHART },
+		{ "per-stage", no_argument, NULL, OPT_PER_STAGE },
 		{ "help", no_argument, NULL, 'h' },
 		FLAME_SVG_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -84,6 +88,7 @@ int cmd_parse(int argc, char **argv)
 
 	src.mask = o.mask_text ? &o.mask : NULL;
 	src.per_cpu = o.per_cpu;
+	src.per_stage = o.per_stage;
 	src.tasks = o.tasks;
 	src.comm = o.comm;
 	src.annotate_user = o.svg.palette == FG_PALETTE_KERNEL && fmt == CONVERT_SVG;

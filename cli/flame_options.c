@@ -69,6 +69,9 @@ int flame_option(int opt, const char *arg, struct flame_opts *o)
 	case OPT_PER_CPU:
 		o->per_cpu = true;
 		return 1;
+	case OPT_PER_STAGE:
+		o->per_stage = true;
+		return 1;
 	case OPT_NO_TASKS:
 		o->tasks = CONVERT_TASKS_NONE;
 		return 1;

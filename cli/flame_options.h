@@ -14,7 +14,7 @@
 enum flame_opt {
 	OPT_TITLE = 256, OPT_SUBTITLE, OPT_WIDTH, OPT_HEIGHT, OPT_MINWIDTH, OPT_COLORS, OPT_HASH,
 	OPT_INVERTED, OPT_COUNTNAME, OPT_REVERSE, OPT_FLAMECHART, OPT_CPU_MASK, OPT_PER_CPU,
-	OPT_NORMALIZE, OPT_NO_TASKS, OPT_TASKS, OPT_COMM,
+	OPT_NORMALIZE, OPT_NO_TASKS, OPT_TASKS, OPT_COMM, OPT_PER_STAGE,
 };
 
 /* --tasks comm|pid|tid, --no-tasks, --comm NAME: for parse and diff here, and collect. */
@@ -72,7 +72,7 @@ struct flame_opts {
 	struct fg_svg_options svg;
 	struct kp_cpumask mask;
 	const char *mask_text;	/* NULL: no --cpu-mask */
-	bool per_cpu, reverse;
+	bool per_cpu, per_stage, reverse;
 	enum convert_tasks tasks;
 	const char *comm;
 };
