@@ -341,10 +341,11 @@ static void capture_stage(struct sampler *s)
 	}
 }
 
+/* A vCPU not started yet (opts->stages) refused nothing: it has no stack to give. */
 static bool any_captured(const struct sampler *s)
 {
 	for (size_t i = 0; i < s->ncaps; i++)
-		if (s->caps[i].ok)
+		if (s->caps[i].ok || s->caps[i].offline)
 			return true;
 	return false;
 }

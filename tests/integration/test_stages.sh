@@ -49,6 +49,23 @@ else
 	fail "collect --by-stage -o x.svg" "$(tail -1 "$WORK/direct.err")"
 fi
 
+# Only the AP: before it starts the samples have no stack (not an error), then it has its own.
+timeout 300 "$KPROF" collect --by-stage --cpu-mask 0x2 --samples 100000 --interval 0.002 \
+	-o "$WORK/ap.json" -- --cpus 2 --cmdline iterations=10 "$GUEST_NOFP" 2>"$WORK/ap.err"
+st=$?
+if [ "$st" -eq 1 ] && grep -q 'guest wrote 0x0 to the debug-exit port' "$WORK/ap.err" &&
+	python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["stack_traces"]
+keys = [tuple(s) for s in t]
+assert keys[0] == () and keys[-1] == ("1",), keys
+assert keys == sorted(keys, key=len) and set(keys) <= {(), ("1",)}, keys
+' "$WORK/ap.json"; then
+	pass "collect --by-stage --cpu-mask 0x2: no stack until the AP starts, then CPU 1's"
+else
+	fail "collect --by-stage --cpu-mask 0x2" "status $st: $(tail -1 "$WORK/ap.err")"
+fi
+
 # A trace without stages (collected without --by-stage, or OSDK's) still parses, but has no
 # stage to draw; folded stacks, backtraces and pprof carry none.
 one_line_exit() {	# NAME STATUS PATTERN COMMAND...
