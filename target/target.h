@@ -16,7 +16,6 @@
 #define KPROF_TARGET_H
 
 #include <errno.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -176,7 +175,6 @@ static inline int target_stage(struct target *t, char *buf, size_t len)
 {
 	return t->ops->stage ? t->ops->stage(t, buf, len) : -EOPNOTSUPP;
 }
-static inline bool target_has_stage(const struct target *t) { return t->ops->stage != NULL; }
 
 /* Fill buf with "CPU#n [running]" / "CPU#n [halted ]" as QEMU names its threads. */
 int target_describe_cpu(struct target *t, int cpu, char *buf, size_t len);
