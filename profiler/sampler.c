@@ -329,7 +329,7 @@ static void capture_all(struct sampler *s)
  * then).  A vCPU once seen online is not asked again. */
 static void capture_stage(struct sampler *s)
 {
-	if (target_stage(s->t, s->stage, sizeof(s->stage)))
+	if (target_stage(s->t, s->stage, sizeof(s->stage)) || !s->stage[0])
 		snprintf(s->stage, sizeof(s->stage), "?");
 	for (size_t i = 0; i < s->ncaps; i++) {
 		struct capture *c = &s->caps[i];
@@ -480,8 +480,15 @@ static int process(struct sampler *s, uint64_t time_ns, uint64_t stop_ns)
 		return -ENOMEM;
 	ps->time_ns = time_ns;
 	ps->stop_ns = stop_ns;
-	if (s->o->stages && !(ps->stage = strdup(s->stage)))
-		return -ENOMEM;
+	if (s->o->stages) {
+		if (!(ps->stage = strdup(s->stage)))
+			return -ENOMEM;
+		/* A guest's name may hold anything; a stage becomes a folded root frame and an
+		 * SVG heading, and trace.json's reader takes no ';' or control byte. */
+		for (char *c = ps->stage; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == ';')
+				*c = '_';
+	}
 	for (size_t i = 0; i < s->ncaps; i++) {
 		int ret;
 
