@@ -3,7 +3,7 @@
  *
  *   kprof collect [--samples N] [--interval S | --frequency HZ] [--cpu-mask MASK]
  *                 [--max-depth D] [--inline] [--symbols FILE] [--kaslr-offset OFF]
- *                 [--modules DIR]
+ *                 [--modules DIR] [--by-stage]
  *                 [--format json|folded|svg|speedscope|pprof] [-o FILE] -- [kprof run options] KERNEL.elf
  *   kprof collect --remote ADDR --symbols KERNEL.elf [the same sampling and output options]
  *
@@ -139,6 +139,12 @@ static const struct kp_opt collect_options[] = {
 	{ "timing", 0, KP_OPT_FLAG, NULL,
 	  "print where each round's time goes (stop, registers, stacks,\n"
 	  "resume, after; with --remote also the packets and round trips)", COLLECT(s.timing) },
+	{ "by-stage", 0, KP_OPT_FLAG, NULL,
+	  "profile the boot from its first instruction: each sample keeps\n"
+	  "the guest's boot stage (the last BOOT_TIME:<stage> line, or\n"
+	  "port-0x80 code as post:0xNN; kernel before the first); svg and\n"
+	  "folded output get one graph or root frame per stage (not with\n"
+	  "--remote)", COLLECT(s.stages) },
 	KP_OPT_END,
 };
 
@@ -223,7 +229,8 @@ static int collect_target(struct target *t, const char *what, struct kernel_syms
 {
 	struct sampler_stats stats;
 	struct profile *prof = NULL;
-	struct convert_source out = { .path = o->output, .tasks = o->task.tasks };
+	struct convert_source out = { .path = o->output, .tasks = o->task.tasks,
+				      .per_stage = o->s.stages };
 	struct fg_svg_options svg;
 	struct linux_tasks *lt = NULL;
 	int rc, status = 0;
@@ -374,6 +381,11 @@ static int collect_remote(struct collect_opts *o, enum convert_format fmt, int a
 			 "the stacks");
 		return COLLECT_USAGE;
 	}
+	if (o->s.stages) {
+		kp_error("collect --remote: --by-stage needs kprof's own VM (a gdb stub does not "
+			 "report the guest's boot stages)");
+		return COLLECT_USAGE;
+	}
 	struct kernel_syms_opts ko = { .offset = o->kaslr_offset, .inline_frames = o->inline_frames,
 				       .max_depth = o->max_depth, .modules_dir = o->modules };
 	if (kernel_syms_open(o->symbols, &ko, &syms))
@@ -463,6 +475,12 @@ int cmd_collect(int argc, char **argv)
 
 	o.s.stop_fd = stop_signals_fd();
 	o.s.wait_online_s = WAIT_ONLINE_S;
+	/* --by-stage: from the first instruction, so the vCPUs wait for the first sample and
+	 * the APs are not waited for. */
+	if (o.s.stages) {
+		cfg.start_halted = true;
+		o.s.wait_online_s = 0;
+	}
 	rc = vmm_create(&cfg, &vm);
 	if (rc) {
 		status = vmm_error_exit_status(rc);

@@ -16,7 +16,7 @@
 
 struct parse_opts {
 	const char *format, *out;
-	bool flamechart;
+	bool flamechart, per_stage;
 	struct flame_inputs in;
 };
 
@@ -31,6 +31,9 @@ static const struct kp_opt parse_options[] = {
 	  PARSE(out) },
 	{ "flamechart", 0, KP_OPT_FLAG, NULL, "x axis in sample order, not merged (input order for folded)",
 	  PARSE(flamechart) },
+	{ "per-stage", 0, KP_OPT_FLAG, NULL, "one flame graph per boot stage, stacked in one SVG, in the\n"
+	  "order the guest reached them (trace.json from kprof collect\n"
+	  "--by-stage); folded output gets a 'stage NAME' root frame", PARSE(per_stage) },
 	KP_OPT_END,
 };
 
@@ -65,6 +68,7 @@ int cmd_parse(int argc, char **argv)
 
 	src.mask = o.mask_text ? &o.mask : NULL;
 	src.per_cpu = o.per_cpu;
+	src.per_stage = p.per_stage;
 	src.tasks = o.task.tasks;
 	src.comm = o.task.comm;
 	src.annotate_user = o.svg.palette == FG_PALETTE_KERNEL && fmt == CONVERT_SVG;

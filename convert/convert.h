@@ -45,6 +45,8 @@ struct convert_source {
 					 * backtrace input, the stacks whose root frame is it */
 	const struct kp_cpumask *mask;	/* NULL: every CPU */
 	bool per_cpu;			/* keep CPU ids in the tree (one graph per CPU) */
+	bool per_stage;			/* one graph per boot stage (trace.json from collect
+					 * --by-stage), its root frame "stage NAME" */
 	bool annotate_user;		/* name user-mode frames "name_[u]" (kernel palette) */
 	struct fg_tree *tree;		/* NULL: no tree wanted */
 	enum fg_slot slot;

@@ -12,9 +12,9 @@
 /* Append one sample holding a copy of st (innermost first, pcs and flags kept) to p. */
 int convert_profile_copy(struct profile *p, const struct profile_stack *st);
 /* Add stack ps (innermost first) count times to src->tree, as convert_add_profile does;
- * ann is scratch space kept across calls. */
+ * stage is its sample's boot stage (NULL: none); ann is scratch space kept across calls. */
 int convert_stack_to_tree(struct convert_source *src, const struct profile_stack *ps,
-			  uint64_t count, struct kp_buf *ann);
+			  const char *stage, uint64_t count, struct kp_buf *ann);
 /* Whether src's --comm keeps ps (a profile stack with its task). */
 bool convert_task_wanted(const struct convert_source *src, const struct profile_stack *ps);
 

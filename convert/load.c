@@ -104,6 +104,12 @@ static int take_profile(struct convert_source *src, struct profile *p)
 {
 	int rc = 0;
 
+	if (src->per_stage && !profile_has_stages(p)) {
+		kp_error("%s: no sample has a boot stage (it was collected without --by-stage); "
+			 "--per-stage needs them", src->path);
+		profile_free(p);
+		return -EINVAL;
+	}
 	if (src->mask)
 		profile_filter_cpus(p, src->mask);
 	if (src->comm)
@@ -166,7 +172,7 @@ static int on_pprof_stack(void *arg, const struct profile_stack *st, uint64_t co
 			return rc;
 	}
 	if (src->tree) {
-		rc = convert_stack_to_tree(src, st, count, &pl->ann);
+		rc = convert_stack_to_tree(src, st, NULL, count, &pl->ann);
 		if (rc == -EOVERFLOW)
 			return kp_fail(rc, "%s: sample counts overflow 64 bits", src->path);
 		if (rc)
@@ -275,6 +281,14 @@ int convert_load(struct convert_source *src)
 		goto out;
 	}
 	kind = convert_sniff(r->head, r->n);
+	if (kind != CONVERT_IN_JSON && src->per_stage) {
+		kp_error("%s: %s carry no boot stages; --per-stage needs a trace.json from "
+			 "kprof collect --by-stage", name,
+			 kind == CONVERT_IN_PPROF ? "pprof profiles" :
+			 kind == CONVERT_IN_FOLDED ? "folded stacks" : "gdb backtraces");
+		rc = -EINVAL;
+		goto out;
+	}
 	if (kind == CONVERT_IN_JSON || kind == CONVERT_IN_PPROF) {
 		if (from_stdin) {
 			kp_error("%s: %s is read from a file, not from standard input", name,

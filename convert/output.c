@@ -123,7 +123,8 @@ int convert_write(struct convert_source *src, enum convert_format fmt,
 		  size_t ninputs)
 {
 	const char *name = out && strcmp(out, "-") ? out : "standard output";
-	struct convert_source built = { .path = name };
+	struct convert_source built = { .path = name, .tasks = src->tasks,
+					.per_stage = src->per_stage };
 	FILE *f = open_output(out, inputs, ninputs);
 	int rc;
 

@@ -55,10 +55,13 @@ bool convert_task_wanted(const struct convert_source *src, const struct profile_
 }
 
 int convert_stack_to_tree(struct convert_source *src, const struct profile_stack *ps,
-			  uint64_t count, struct kp_buf *ann)
+			  const char *stage, uint64_t count, struct kp_buf *ann)
 {
 	struct fg_stack st = { .cpu = src->per_cpu && ps->cpu >= 0 ? ps->cpu : FG_CPU_ANY,
 			       .count = count };
+	/* The graph of a stage, as a root frame in folded output; a sample without one in a
+	 * file that has stages is "?" (unknown), as an unknown task is. */
+	char group[sizeof("stage ") + PROFILE_STAGE_MAX];
 	bool root = ps->has_task && src->tasks != CONVERT_TASKS_NONE;
 	size_t *offs, n = ps->nframes + root;
 	const char **names;
@@ -66,6 +69,10 @@ int convert_stack_to_tree(struct convert_source *src, const struct profile_stack
 
 	if (!ps->nframes)
 		return 0;
+	if (src->per_stage) {
+		snprintf(group, sizeof(group), "stage %s", stage ? stage : "?");
+		st.group = group;
+	}
 	offs = calloc(n, sizeof(*offs));
 	names = calloc(n, sizeof(*names));
 	if (!offs || !names) {
@@ -116,7 +123,7 @@ int convert_add_profile(struct convert_source *src, const struct profile *p)
 
 			if (!ps->nframes || !convert_task_wanted(src, ps))
 				continue;
-			rc = convert_stack_to_tree(src, ps, 1, &ann);
+			rc = convert_stack_to_tree(src, ps, p->samples[i].stage, 1, &ann);
 			src->nstacks++;
 		}
 	}

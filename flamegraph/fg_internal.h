@@ -21,7 +21,9 @@ struct fg_node {
 	uint64_t self[2];	/* counts of stacks ending here */
 };
 
+#define FG_NO_GROUP UINT32_MAX
 struct fg_root {
+	uint32_t group;		/* index in fg_tree.groups, or FG_NO_GROUP */
 	int cpu;
 	uint32_t node;
 };
@@ -42,8 +44,10 @@ struct fg_tree {
 	uint32_t nnodes, cap_nodes;
 	uint32_t *edges;	/* open-addressing table of child node ids, keyed (parent, name) */
 	uint32_t nedges;	/* slots, a power of two */
-	struct fg_root *roots;	/* ascending cpu */
+	struct fg_root *roots;	/* ascending (group, cpu) */
 	size_t nroots;
+	uint32_t *groups;	/* group names (string ids) in the order they first came */
+	size_t ngroups;
 	uint64_t total[2];
 	struct fg_strtab names;
 	const char **scratch;	/* reversed frames for FG_TREE_REVERSE */
@@ -54,6 +58,10 @@ static inline const char *fg_name(const struct fg_tree *t, uint32_t id)
 {
 	return t->names.data + t->names.offset[id];
 }
+
+/* A root's label into out (reset first): "GROUP, CPU N", "GROUP", "CPU N", or "all".
+ * 0 or -ENOMEM. */
+int fg_root_label(const struct fg_tree *t, const struct fg_root *r, struct kp_buf *out);
 
 /* The children of a node in drawing order: by name, or as they came for a flame chart.
  * *ids is reallocated as needed; returns the number of children or -ENOMEM. */

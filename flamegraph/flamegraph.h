@@ -26,6 +26,9 @@ struct fg_stack {
 	size_t nframes;
 	const char *const *frames;	/* NUL-terminated names, outermost first */
 	uint64_t count;
+	const char *group;		/* NULL, or the name of the graph this stack belongs to
+					 * (a boot stage): groups are drawn in the order they
+					 * first came, each split by CPU id as above */
 };
 
 /* Called once per stack read; a negative return stops the reader, which reports it with the
@@ -71,8 +74,9 @@ uint64_t fg_tree_total(const struct fg_tree *t, enum fg_slot slot);
 /* Number of frames (tree nodes) held, for tests and benchmarks. */
 size_t fg_tree_nodes(const struct fg_tree *t);
 
-/* Folded text, one line per distinct stack, in byte order (LC_ALL=C sort), counts summed.
- * Stacks of a CPU id (not FG_CPU_ANY) get a leading "CPU N" frame. */
+/* Folded text, one line per distinct stack, in byte order (LC_ALL=C sort) within each graph
+ * (groups in their order, then CPU ids), counts summed.  Stacks of a group get its name as
+ * the leading frame, then stacks of a CPU id (not FG_CPU_ANY) a "CPU N" frame. */
 int fg_write_folded(const struct fg_tree *t, FILE *f, const char *name);
 
 enum fg_palette {
@@ -108,8 +112,9 @@ struct fg_svg_options {
 };
 
 void fg_svg_options_init(struct fg_svg_options *o);
-/* Render the tree.  One graph per CPU id found in the tree, stacked with a heading each
- * (a tree fed only FG_CPU_ANY stacks gives one graph).  When the tree holds FG_SLOT_BEFORE
+/* Render the tree.  One graph per group and CPU id found in the tree, stacked with a heading
+ * each ("GROUP, CPU N: count (share of all)"; a tree fed only FG_CPU_ANY stacks without
+ * groups gives one graph).  When the tree holds FG_SLOT_BEFORE
  * counts the graph is differential: widths from FG_SLOT_MAIN, red where a frame's own count
  * grew against the baseline, blue where it shrank. */
 int fg_write_svg(const struct fg_tree *t, const struct fg_svg_options *o, FILE *f,

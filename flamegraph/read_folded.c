@@ -165,7 +165,7 @@ int fg_read_folded(FILE *f, const char *name, fg_stack_fn fn, void *arg)
 	int rc = 0;
 
 	while ((n = getline(&line, &cap, f)) >= 0) {
-		struct fg_stack st;
+		struct fg_stack st = { 0 };
 
 		lineno++;
 		rc = fg_line_check(name, lineno, line, &n);

@@ -22,7 +22,7 @@ struct bt_state {
 
 static int flush(struct bt_state *s, size_t lineno)
 {
-	struct fg_stack st;
+	struct fg_stack st = { 0 };
 	const char *p = s->names.data;
 	int rc;
 

@@ -17,11 +17,12 @@ struct layout {
 	const struct fg_tree *t;
 	const struct fg_svg_options *o;
 	FILE *f;
-	bool diff, per_cpu;
+	bool diff, per_cpu;	/* per_cpu: sections with headings (CPUs, groups) */
 	double fontsize, charw, text_dy;
 	double top;		/* y of the first section */
 	uint64_t seq;		/* frames drawn, the colour seed without --hash */
 	struct kp_buf line;	/* one frame's markup */
+	struct kp_buf label;	/* a root's label */
 	uint32_t *ids;		/* children scratch */
 	size_t ids_cap;
 	struct work {
@@ -187,19 +188,17 @@ static int frame_markup(struct layout *l, const struct section *s, const struct 
 	long long x1 = hundredths(XPAD + (double)(w->x + n) * scale);
 	double y = l->o->inverted ? s->y0 + w->depth * (double)l->o->frame_height
 				  : s->y0 + (double)(s->depth - w->depth) * l->o->frame_height;
-	char rootname[32];
-	const char *name = rootname;
+	const char *name;
 	size_t dlen;
 	unsigned char rgb[3];
 	struct kp_buf *b = &l->line;
 	int rc = 0;
 
 	if (nd->name == FG_ROOT_NAME) {
-		if (s->root->cpu == FG_CPU_ANY)
-			snprintf(rootname, sizeof(rootname), "all");
-		else
-			snprintf(rootname, sizeof(rootname), "CPU %d", s->root->cpu);
-		dlen = strlen(rootname);
+		if (fg_root_label(t, s->root, &l->label))
+			return -ENOMEM;
+		name = l->label.data;
+		dlen = l->label.len;
 	} else {
 		name = fg_name(t, nd->name);
 		dlen = fg_display_len(name);
@@ -273,9 +272,12 @@ static int write_section(struct layout *l, struct section *s, uint64_t all)
 	fprintf(l->f, "<g class=\"sec\" data-total=\"%" PRIu64 "\" data-inv=\"%d\">\n",
 		root->total[FG_SLOT_MAIN], l->o->inverted ? 1 : 0);
 	if (l->per_cpu) {
-		fprintf(l->f, "<text class=\"heading\" x=\"%.2f\" y=\"%.1f\">CPU %d: %" PRIu64 " ",
-			XPAD, s->y0 - 6, s->root->cpu, root->total[FG_SLOT_MAIN]);
-		rc = put_escaped(l, l->o->countname);
+		fprintf(l->f, "<text class=\"heading\" x=\"%.2f\" y=\"%.1f\">", XPAD, s->y0 - 6);
+		rc = fg_root_label(l->t, s->root, &l->label);
+		rc = rc ? rc : put_escaped(l, l->label.data);
+		if (!rc)
+			fprintf(l->f, ": %" PRIu64 " ", root->total[FG_SLOT_MAIN]);
+		rc = rc ? rc : put_escaped(l, l->o->countname);
 		if (rc)
 			return rc;
 		fprintf(l->f, " (%.2f%% of all)</text>\n",
@@ -366,7 +368,8 @@ int fg_write_svg(const struct fg_tree *t, const struct fg_svg_options *o, FILE *
 		return -EINVAL;
 	}
 	l.diff = t->total[FG_SLOT_BEFORE] > 0;
-	l.per_cpu = t->nroots > 1 || (t->nroots == 1 && t->roots[0].cpu != FG_CPU_ANY);
+	l.per_cpu = t->nroots > 1 || (t->nroots == 1 && (t->roots[0].cpu != FG_CPU_ANY ||
+							  t->roots[0].group != FG_NO_GROUP));
 	l.fontsize = o->frame_height >= 15 ? 12 : KP_MAX(o->frame_height - 3.0, 4.0);
 	l.charw = l.fontsize * 0.59;
 	l.text_dy = o->frame_height / 2.0 + l.fontsize / 2.0 - 2;
@@ -379,8 +382,10 @@ int fg_write_svg(const struct fg_tree *t, const struct fg_svg_options *o, FILE *
 		if (t->nodes[t->roots[i].node].total[FG_SLOT_MAIN])
 			secs[nsecs++].root = &t->roots[i];
 	kp_buf_init(&l.line);
+	kp_buf_init(&l.label);
 	rc = write_all(&l, secs, nsecs);
 	kp_buf_release(&l.line);
+	kp_buf_release(&l.label);
 	free(l.ids);
 	free(l.stack);
 	free(secs);

@@ -125,11 +125,26 @@ void fg_tree_free(struct fg_tree *t)
 	free(t->nodes);
 	free(t->edges);
 	free(t->roots);
+	free(t->groups);
 	free(t->names.data);
 	free(t->names.offset);
 	free(t->names.slots);
 	free(t->scratch);
 	free(t);
+}
+
+int fg_root_label(const struct fg_tree *t, const struct fg_root *r, struct kp_buf *out)
+{
+	int rc = 0;
+
+	kp_buf_reset(out);
+	if (r->group != FG_NO_GROUP)
+		rc = kp_buf_puts(out, fg_name(t, t->groups[r->group]));
+	if (!rc && r->cpu != FG_CPU_ANY)
+		rc = kp_buf_printf(out, "%sCPU %d", out->len ? ", " : "", r->cpu);
+	if (!rc && !out->len)
+		rc = kp_buf_puts(out, "all");
+	return rc;
 }
 
 uint64_t fg_tree_total(const struct fg_tree *t, enum fg_slot slot)
@@ -231,7 +246,47 @@ static int child(struct fg_tree *t, uint32_t parent, uint32_t name, uint32_t *ou
 	return rc;
 }
 
-static int root(struct fg_tree *t, int cpu, uint32_t *out)
+/* The index of group name in t->groups, added at the end when new.  Few groups (boot stages)
+ * and stacks of one group in a row: the last one found is tried first. */
+static int group_of(struct fg_tree *t, const char *name, uint32_t *out)
+{
+	uint32_t id, *g;
+	int rc;
+
+	if (!name) {
+		*out = FG_NO_GROUP;
+		return 0;
+	}
+	rc = strtab_intern(&t->names, name, &id);
+	if (rc)
+		return rc;
+	if (*out < t->ngroups && t->groups[*out] == id)
+		return 0;
+	for (size_t i = 0; i < t->ngroups; i++) {
+		if (t->groups[i] == id) {
+			*out = (uint32_t)i;
+			return 0;
+		}
+	}
+	if (t->ngroups >= FG_NO_GROUP - 1)
+		return -EOVERFLOW;
+	g = realloc(t->groups, (t->ngroups + 1) * sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	t->groups = g;
+	g[t->ngroups] = id;
+	*out = (uint32_t)t->ngroups++;
+	return 0;
+}
+
+static int root_cmp(const struct fg_root *r, uint32_t group, int cpu)
+{
+	if (r->group != group)
+		return r->group < group ? -1 : 1;
+	return r->cpu == cpu ? 0 : r->cpu < cpu ? -1 : 1;
+}
+
+static int root(struct fg_tree *t, uint32_t group, int cpu, uint32_t *out)
 {
 	size_t lo = 0, hi = t->nroots;
 	struct fg_root *r;
@@ -239,12 +294,13 @@ static int root(struct fg_tree *t, int cpu, uint32_t *out)
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
+		int c = root_cmp(&t->roots[mid], group, cpu);
 
-		if (t->roots[mid].cpu == cpu) {
+		if (!c) {
 			*out = t->roots[mid].node;
 			return 0;
 		}
-		if (t->roots[mid].cpu < cpu)
+		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -257,6 +313,7 @@ static int root(struct fg_tree *t, int cpu, uint32_t *out)
 	if (rc)
 		return rc;
 	memmove(&r[lo + 1], &r[lo], (t->nroots - lo) * sizeof(*r));
+	r[lo].group = group;
 	r[lo].cpu = cpu;
 	r[lo].node = *out;
 	t->nroots++;
@@ -266,10 +323,11 @@ static int root(struct fg_tree *t, int cpu, uint32_t *out)
 int fg_tree_add(struct fg_tree *t, const struct fg_stack *s, enum fg_slot slot)
 {
 	const char *const *frames = s->frames;
-	uint32_t node;
+	uint32_t node, group = t->ngroups ? (uint32_t)t->ngroups - 1 : FG_NO_GROUP;
 	int rc;
 
-	if (!s->nframes || s->cpu < FG_CPU_ANY || (slot != FG_SLOT_MAIN && slot != FG_SLOT_BEFORE))
+	if (!s->nframes || s->cpu < FG_CPU_ANY || (slot != FG_SLOT_MAIN && slot != FG_SLOT_BEFORE) ||
+	    (s->group && !s->group[0]))
 		return -EINVAL;
 	if (t->total[slot] + s->count < t->total[slot])
 		return -EOVERFLOW;
@@ -288,7 +346,9 @@ int fg_tree_add(struct fg_tree *t, const struct fg_stack *s, enum fg_slot slot)
 			t->scratch[i] = s->frames[s->nframes - 1 - i];
 		frames = t->scratch;
 	}
-	rc = root(t, s->cpu, &node);
+	rc = group_of(t, s->group, &group);
+	if (!rc)
+		rc = root(t, group, s->cpu, &node);
 	if (rc)
 		return rc;
 	t->nodes[node].total[slot] += s->count;

@@ -127,7 +127,11 @@ static int write_root(struct folded *w, const struct fg_root *r, FILE *f)
 	int rc;
 
 	kp_buf_reset(&w->path);
-	rc = r->cpu == FG_CPU_ANY ? 0 : kp_buf_printf(&w->path, "CPU %d;", r->cpu);
+	rc = r->group == FG_NO_GROUP ? 0 : put_name(&w->path, fg_name(w->t, w->t->groups[r->group]));
+	if (!rc && r->group != FG_NO_GROUP)
+		rc = kp_buf_putc(&w->path, ';');
+	if (!rc && r->cpu != FG_CPU_ANY)
+		rc = kp_buf_printf(&w->path, "CPU %d;", r->cpu);
 	if (!rc)
 		rc = set_plen(w, 0, w->path.len);
 	if (!rc)

@@ -66,6 +66,7 @@ static void filter(struct profile *p, bool (*keep)(const struct profile_stack *,
 		s->nstacks = k;
 		if (!k) {
 			free(s->stacks);
+			free(s->stage);
 			continue;
 		}
 		p->samples[w++] = *s;
@@ -102,6 +103,14 @@ bool profile_has_tasks(const struct profile *p)
 	return false;
 }
 
+bool profile_has_stages(const struct profile *p)
+{
+	for (size_t i = 0; i < p->nsamples; i++)
+		if (p->samples[i].stage)
+			return true;
+	return false;
+}
+
 void profile_free(struct profile *p)
 {
 	if (!p)
@@ -110,6 +119,7 @@ void profile_free(struct profile *p)
 		for (size_t j = 0; j < p->samples[i].nstacks; j++)
 			stack_release(&p->samples[i].stacks[j]);
 		free(p->samples[i].stacks);
+		free(p->samples[i].stage);
 	}
 	free(p->samples);
 	free(p->kernel);

@@ -50,9 +50,13 @@ struct profile_stack {
 	struct profile_task task;	/* when has_task */
 };
 
+#define PROFILE_STAGE_MAX 63	/* bytes of a stage name */
 struct profile_sample {
 	uint64_t time_ns;	/* since the start of collection; 0 when unknown */
 	uint64_t stop_ns;	/* how long the vCPUs were held stopped for this sample */
+	char *stage;		/* the guest's boot stage at this stop (collect --by-stage:
+				 * a BOOT_TIME: name, "post:0x2a", "kernel" before the first),
+				 * NULL when not recorded */
 	size_t nstacks;
 	struct profile_stack *stacks;	/* one per sampled CPU, ascending cpu */
 };
@@ -81,6 +85,8 @@ void profile_filter_cpus(struct profile *p, const struct kp_cpumask *mask);
 void profile_filter_comm(struct profile *p, const char *comm);
 /* Does any stack carry a task? */
 bool profile_has_tasks(const struct profile *p);
+/* Does any sample carry a boot stage? */
+bool profile_has_stages(const struct profile *p);
 void profile_free(struct profile *p);
 
 /* ---------------------------------------------------------------------------------------
@@ -422,6 +428,9 @@ struct sampler_opts {
 	struct modules *modules;	/* NULL, or the modules the unwinder and symbolizer use:
 					 * the list is re-read when a stop meets unknown code */
 	bool timing;			/* keep each round's phases; sampler_print_timing */
+	bool stages;			/* label each sample with the target's boot stage
+					 * (target_stage, read in the stop); vCPUs not started
+					 * yet give no stack */
 	const char *kernel;		/* recorded in the profile */
 	const char *build_id;		/* recorded in the profile */
 };

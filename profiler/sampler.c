@@ -46,6 +46,7 @@ struct capture {
 	uint8_t task_span[LINUX_TASKS_SPAN_MAX];	/* and the task_struct's fields */
 	int task_via;			/* the vCPU they were read through */
 	bool task_tried;		/* ... both of them */
+	bool offline, seen_online;	/* with opts->stages: not started yet (no stack) */
 };
 
 struct sampler {
@@ -66,6 +67,7 @@ struct sampler {
 	uint64_t regs_ns, stacks_ns;	/* this round's */
 	struct profile *prof;
 	struct sampler_stats *stats;
+	char stage[PROFILE_STAGE_MAX + 1];	/* with opts->stages: read in this stop */
 };
 
 /* Copy [rsp, rsp + stack_bytes): in one read when the target allows it (a short count means
@@ -292,10 +294,14 @@ static void capture_all(struct sampler *s)
 	for (size_t i = 0; i < s->ncaps; i++) {
 		struct capture *c = &s->caps[i];
 
+		c->nseg = 0;
+		if (c->offline) {	/* opts->stages: sampled from the first instruction */
+			c->ok = false;
+			continue;
+		}
 		/* k_gs_base (an MSR) only finds Linux's per-CPU data: not read without tasks. */
 		c->ok = target_get_regs_some(s->t, c->cpu, &c->regs,
 					     s->o->tasks ? TARGET_REGS_MSRS : 0) == 0;
-		c->nseg = 0;
 		u = kp_now_ns();
 		s->regs_ns += u - t;
 		t = u;
@@ -320,10 +326,28 @@ static void capture_all(struct sampler *s)
 	}
 }
 
+/* opts->stages, in the stop: the guest's boot stage, and which vCPUs have not started yet (a
+ * boot is sampled from its first instruction, before the APs are up: they have no stack
+ * then).  A vCPU once seen online is not asked again. */
+static void capture_stage(struct sampler *s)
+{
+	if (target_stage(s->t, s->stage, sizeof(s->stage)) || !s->stage[0])
+		snprintf(s->stage, sizeof(s->stage), "?");
+	for (size_t i = 0; i < s->ncaps; i++) {
+		struct capture *c = &s->caps[i];
+
+		if (c->seen_online)
+			continue;
+		c->offline = target_cpu_state(s->t, c->cpu) == TARGET_CPU_OFFLINE;
+		c->seen_online = !c->offline;
+	}
+}
+
+/* A vCPU not started yet (opts->stages) refused nothing: it has no stack to give. */
 static bool any_captured(const struct sampler *s)
 {
 	for (size_t i = 0; i < s->ncaps; i++)
-		if (s->caps[i].ok)
+		if (s->caps[i].ok || s->caps[i].offline)
 			return true;
 	return false;
 }
@@ -452,17 +476,31 @@ static int fill_stack(struct sampler *s, const struct capture *c, struct profile
 static int process(struct sampler *s, uint64_t time_ns, uint64_t stop_ns)
 {
 	struct profile_sample *ps = profile_add_sample(s->prof, s->ncaps);
+	size_t k = 0;
 
 	if (!ps)
 		return -ENOMEM;
 	ps->time_ns = time_ns;
 	ps->stop_ns = stop_ns;
+	if (s->o->stages) {
+		if (!(ps->stage = strdup(s->stage)))
+			return -ENOMEM;
+		/* A guest's name may hold anything; a stage becomes a folded root frame and an
+		 * SVG heading, and trace.json's reader takes no ';' or control byte. */
+		for (char *c = ps->stage; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == ';')
+				*c = '_';
+	}
 	for (size_t i = 0; i < s->ncaps; i++) {
-		int ret = fill_stack(s, &s->caps[i], &ps->stacks[i]);
+		int ret;
 
+		if (s->caps[i].offline)
+			continue;
+		ret = fill_stack(s, &s->caps[i], &ps->stacks[k++]);
 		if (ret)
 			return ret;
 	}
+	ps->nstacks = k;
 	return 0;
 }
 
@@ -730,6 +768,8 @@ int sampler_run(struct target *t, const struct unwinder *uw, struct symbolizer *
 			}
 			break;
 		}
+		if (opts->stages)
+			capture_stage(&s);
 		capture_all(&s);
 		t_captured = kp_now_ns();
 		ret = opts->stay_stopped && stats->samples + 1 == total ? 0 : target_resume(t, NULL);

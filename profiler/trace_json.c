@@ -7,8 +7,10 @@
  *             "start_unix_ns": T (wall clock, when known),
  *             "samples": [{"time_ns": T, "stop_ns": D, "pcs": {"0": ["0xffff...", ...]},
  *                          "flags": {"0": [0, 1, ...]},
- *                          "tasks": {"0": {"comm": "dd", "pid": 123, "tgid": 123}}}, ...]}
- * ("tasks" only for a Linux kernel: the task each CPU ran; comm "?" and pid -1 when unknown.)
+ *                          "tasks": {"0": {"comm": "dd", "pid": 123, "tgid": 123}},
+ *                          "stage": "init_entry"}, ...]}
+ * ("tasks" only for a Linux kernel: the task each CPU ran; comm "?" and pid -1 when unknown.
+ * "stage" only from collect --by-stage: the guest's boot stage at that stop.)
  * Program counters are hex strings: JSON numbers lose 64-bit precision in most readers.
  */
 #include "profiler/profiler.h"
@@ -122,6 +124,8 @@ static json_object *build_json(const struct profile *p)
 		}
 		ret = add(ks, "time_ns", json_object_new_uint64(s->time_ns)) |
 		      add(ks, "stop_ns", json_object_new_uint64(s->stop_ns)) | add(ks, "pcs", pcs);
+		if (!ret && s->stage)
+			ret = add(ks, "stage", json_object_new_string(s->stage));
 		for (size_t j = 0; !ret && j < s->nstacks; j++) {
 			const struct profile_stack *st = &s->stacks[j];
 			char key[16];
@@ -381,6 +385,18 @@ static int read_frame_extra(const struct reader *r, const char *where, json_obje
 	return 0;
 }
 
+static bool stage_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > PROFILE_STAGE_MAX)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == ';')
+			return false;
+	return true;
+}
+
 /* "tasks" of one kprof sample: per CPU, {"comm": NAME, "pid": N, "tgid": N}. */
 static int read_tasks(const struct reader *r, const char *where, json_object *obj,
 		      struct profile_sample *s)
@@ -500,6 +516,17 @@ static int read_meta(const struct reader *r, json_object *meta, struct profile *
 		if (json_object_object_get_ex(s, "tasks", &v) &&
 		    (ret = read_tasks(r, where, v, &p->samples[i])))
 			return ret;
+		if (json_object_object_get_ex(s, "stage", &v)) {
+			const char *name = json_object_get_string(v);
+
+			/* A stage is a root frame and an SVG heading: no ';' (the folded
+			 * separator) and no control characters. */
+			if (!json_object_is_type(v, json_type_string) || !stage_name_ok(name))
+				return bad(r, where, "stage: expected a name of 1 to 63 printable "
+					   "characters without ';'");
+			if (!(p->samples[i].stage = strdup(name)))
+				return -ENOMEM;
+		}
 	}
 	return 0;
 }

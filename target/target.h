@@ -116,6 +116,10 @@ struct target_ops {
 	/* Optional: several reads at once, each as read_mem (a remote stub pipelines them into
 	 * one round trip).  0, or a negative errno when the batch as a whole failed. */
 	int (*read_mem_batch)(struct target *t, struct target_read *reads, size_t n);
+	/* Optional: the guest's boot stage now (the last BOOT_TIME: stage or port-0x80 code it
+	 * reported, "kernel" before the first), NUL-terminated in buf.  0, or a negative errno;
+	 * a target that cannot know (a remote stub) leaves it NULL. */
+	int (*stage)(struct target *t, char *buf, size_t len);
 	/* Optional: get_regs, the registers outside `extra` (TARGET_REGS_*) left 0, for a target
 	 * that pays for some of them on their own (the in-process VM: an ioctl per MSR). */
 	int (*get_regs_some)(struct target *t, int cpu, struct target_regs *r, unsigned extra);
@@ -178,6 +182,11 @@ static inline ssize_t target_write_mem(struct target *t, int cpu, uint64_t addr,
 				       size_t len)
 {
 	return t->ops->write_mem ? t->ops->write_mem(t, cpu, addr, buf, len) : -EOPNOTSUPP;
+}
+
+static inline int target_stage(struct target *t, char *buf, size_t len)
+{
+	return t->ops->stage ? t->ops->stage(t, buf, len) : -EOPNOTSUPP;
 }
 
 /* Fill buf with "CPU#n [running]" / "CPU#n [halted ]" as QEMU names its threads. */

@@ -99,6 +99,11 @@ void vmm_marker(struct vmm *vm, struct vmm_vcpu *vcpu, const struct vmm_marker *
 bool vmm_profile_marker(struct vmm *vm, struct vmm_vcpu *vcpu, const struct vmm_marker *m);
 bool vmm_endpoint_marker(struct vmm *vm, struct vmm_vcpu *vcpu, const struct vmm_marker *m);
 bool vmm_trigger_marker(struct vmm *vm, struct vmm_vcpu *vcpu, const struct vmm_marker *m);
+/* stage.c: the current stage (vm->stage), kept by a listener, read by the target. */
+#define VMM_STAGE_FIRST "kernel"	/* before the guest's first marker */
+void vmm_stage_init(struct vmm *vm);
+bool vmm_stage_marker(struct vmm *vm, struct vmm_vcpu *vcpu, const struct vmm_marker *m);
+int vmm_stage_read(struct target *t, char *buf, size_t len);
 
 /* ---- vCPUs ---- */
 struct vmm_vcpu {
@@ -191,6 +196,7 @@ struct vmm {
 	pthread_mutex_t prof_lock;
 	struct vmm_boot_profile prof;
 	uint64_t start_ns;
+	char stage[48];			/* stage.c: the current stage, under prof_lock */
 
 	atomic_bool end_hit;		/* endpoint.c: the configured end point ended the run */
 	struct {			/* trigger.c: --snapshot-on */

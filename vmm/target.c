@@ -428,6 +428,7 @@ static const struct target_ops vmm_target_ops = {
 	.clear_bp = vt_clear_bp,
 	.kill = vt_kill,
 	.describe_cpu = NULL,
+	.stage = vmm_stage_read,
 	.get_regs_some = vt_get_regs_some,
 };
 

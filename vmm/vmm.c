@@ -54,6 +54,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out)
 		vm->vcpus[i].fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->prof_lock, NULL);
+	vmm_stage_init(vm);
 	pthread_mutex_init(&vm->bus.mmio_lock, NULL);
 	pthread_cond_init(&vm->vcpu_cond, NULL);
 	kp_cond_init(&vm->ctl_cond);	/* timed waits (vmm_stop_all) */

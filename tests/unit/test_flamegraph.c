@@ -127,6 +127,61 @@ static void test_reverse_and_flamechart(void **state)
 	fg_tree_free(t);
 }
 
+/* Groups (boot stages): one graph each, in the order they first came (not by name), split by
+ * CPU within; the group is the folded root frame and the SVG heading with its share. */
+static void test_groups(void **state)
+{
+	const char *frames[] = { "start", "work" };
+	struct fg_stack s = { .cpu = FG_CPU_ANY, .nframes = 2, .frames = frames, .count = 1,
+			      .group = "stage smp_done" };
+	struct fg_svg_options o;
+	struct fg_tree *t;
+	char *out;
+
+	(void)state;
+	assert_int_equal(fg_tree_new(0, &t), 0);
+	assert_int_equal(fg_tree_add(t, &s, FG_SLOT_MAIN), 0);
+	s.group = "stage acpi;done";
+	s.nframes = 1;
+	assert_int_equal(fg_tree_add(t, &s, FG_SLOT_MAIN), 0);
+	s.group = "stage smp_done";
+	s.count = 2;
+	assert_int_equal(fg_tree_add(t, &s, FG_SLOT_MAIN), 0);
+	s.group = "";
+	assert_int_equal(fg_tree_add(t, &s, FG_SLOT_MAIN), -EINVAL);
+	out = folded_of(t);
+	assert_string_equal(out, "stage smp_done;start 2\nstage smp_done;start;work 1\n"
+				 "stage acpi:done;start 1\n");
+	free(out);
+	fg_svg_options_init(&o);
+	out = svg_of(t, &o);
+	assert_non_null(strstr(out, ">stage smp_done: 3 samples (75.00% of all)</text>"));
+	assert_non_null(strstr(out, ">stage acpi;done: 1 samples (25.00% of all)</text>"));
+	assert_true(strstr(out, ">stage smp_done: ") < strstr(out, ">stage acpi;done: "));
+	assert_int_equal(count_of(out, "class=\"heading\""), 2);
+	free(out);
+	fg_tree_free(t);
+
+	/* With CPU ids: "GROUP, CPU N", groups first. */
+	assert_int_equal(fg_tree_new(0, &t), 0);
+	s.group = "stage b";
+	s.cpu = 1;
+	assert_int_equal(fg_tree_add(t, &s, FG_SLOT_MAIN), 0);
+	s.group = "stage a";
+	s.cpu = 0;
+	assert_int_equal(fg_tree_add(t, &s, FG_SLOT_MAIN), 0);
+	s.group = "stage b";
+	assert_int_equal(fg_tree_add(t, &s, FG_SLOT_MAIN), 0);
+	out = folded_of(t);
+	assert_string_equal(out, "stage b;CPU 0;start 2\nstage b;CPU 1;start 2\n"
+				 "stage a;CPU 0;start 2\n");
+	free(out);
+	out = svg_of(t, &o);
+	assert_non_null(strstr(out, ">stage b, CPU 1: 2 samples (33.33% of all)</text>"));
+	free(out);
+	fg_tree_free(t);
+}
+
 static void test_cpus_and_masks(void **state)
 {
 	const char *frames[] = { "start", "work" };
@@ -410,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_diff_colours),
 		cmocka_unit_test(test_gdb_bt),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_groups),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
