@@ -92,16 +92,35 @@ def gdb_side():
     # The timer starts once the target is resumed: a SIGINT that arrives while gdb is still in
     # Python (a busy host can take longer than the delay to get there) would be a
     # KeyboardInterrupt, not an interrupt of the target.
-    delays = []
+    # A SIGINT that reaches gdb while it is still resuming the target can be lost (a CI run
+    # waited out its timeout in a `continue`): until the stop is seen, it is sent again every
+    # 5 s.  The lock keeps a repeat from landing after the stop, inside Python.
+    delays, lock, state = [], threading.Lock(), {"stopped": True}
+
+    def interrupt(first):
+        with lock:
+            if state["stopped"]:
+                return
+            os.kill(os.getpid(), signal.SIGINT)
+        threading.Timer(5.0, interrupt, (False,)).start()
 
     def interrupt_later(_event):
         if delays:
-            threading.Timer(delays.pop(), os.kill, (os.getpid(), signal.SIGINT)).start()
+            with lock:
+                state["stopped"] = False
+            threading.Timer(delays.pop(), interrupt, (True,)).start()
+
+    def stopped(_event):
+        with lock:
+            state["stopped"] = True
 
     gdb.events.cont.connect(interrupt_later)
+    gdb.events.stop.connect(stopped)
     for i in range(interrupts):
         delays.append(random.uniform(0.005, 0.08))
         gdb.execute("continue", to_string=True)
+        with lock:
+            state["stopped"] = True
         record("interrupt %d" % i)
     with open(out_path, "w") as f:
         json.dump(records, f)
