@@ -1,7 +1,15 @@
-# Oracle for module frames (test_linux_modules.sh), in three parts.
+# Oracle for module frames (test_linux_modules.sh, test_linux_flamegraph.sh), in five parts.
 #
 #   python3 modules_oracle.py syms VMLINUX MODULE.ko OUT.json
 #       the vmlinux's entry-text names and text symbol spans, and the module's function names
+#   python3 modules_oracle.py ranges SECTIONS MODULE.ko
+#       the module's code in the guest, "lo-hi,..." (hex): each executable section of the .ko
+#       at the address SECTIONS gives it ("NAME ADDRESS" lines, /sys/module/M/sections/)
+#   python3 modules_oracle.py profile KPROF.json SYMS.json MODULE TEXT-RANGES [named|unnamed]
+#       a profile's properties: named, every frame in the module's text is "fn [MODULE]" with
+#       fn one of its functions (never "??") and a stack through it is unwound to [user] or
+#       an outermost frame; unnamed (no .ko for it), each such frame is "??" and ends its
+#       stack.  At least 10 frames in the module's text.  Prints "ok ..." or the problem.
 #   inside gdb (`source`d after add-symbol-file of the module at its sections' addresses):
 #       per thread, gdb's physical frames innermost first as [name, pc] (inlined and tail-call
 #       frames left out: kprof names a frame by the function holding its pc), to $BT_OUT
@@ -60,8 +68,65 @@ def gdb_side():
     json.dump(out, open(os.environ["BT_OUT"], "w"))
 
 
-def in_ranges(pc, ranges):
-    return any(lo <= pc < hi for lo, hi in ranges)
+def in_ranges(pc, spans):
+    return any(lo <= pc < hi for lo, hi in spans)
+
+
+def parse_ranges(arg):
+    return [tuple(int(x, 16) for x in r.split("-")) for r in arg.split(",")]
+
+
+def ranges(sections, module):
+    addr = dict(line.split() for line in open(sections) if line.strip())
+    out = subprocess.run(["readelf", "-S", "-W", module], capture_output=True, text=True,
+                         check=True).stdout
+    spans = []
+    for line in out.splitlines():
+        m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+\S+\s+\S+\s+\S+\s+([0-9a-f]+)\s+\S+\s+(\S+)", line)
+        if m and "X" in m.group(3) and m.group(1) in addr:
+            lo = int(addr[m.group(1)], 16)
+            spans.append("%x-%x" % (lo, lo + int(m.group(2), 16)))
+    return ",".join(spans)
+
+
+def profile(kprof_json, syms_json, module, ranges_arg, mode="named"):
+    d = json.load(open(kprof_json))
+    funcs = set(json.load(open(syms_json))["module_funcs"])
+    spans = parse_ranges(ranges_arg)
+    named = mode == "named"
+    suffix = " [%s]" % module
+    mod = ok = through = 0
+    for cap, smp in zip(d["stack_traces"], d["kprof"]["samples"]):
+        for cpu, names in cap.items():
+            pcs = [int(p, 16) for p in smp["pcs"][cpu]]
+            hit = False
+            for i, (n, pc) in enumerate(zip(names, pcs)):
+                at = pc if i == 0 else pc - 1
+                if not in_ranges(at, spans):
+                    if n.endswith(suffix):
+                        return "%s at %#x, outside %s's text" % (n, pc, module)
+                    continue
+                mod += 1
+                hit = True
+                if not named:
+                    if n != "??" or i != len(names) - 1:
+                        return "without %s.ko: %s" % (module, " < ".join(names))
+                    continue
+                if n == "??":
+                    return "?? in %s's code: %s" % (module, " < ".join(names))
+                if not n.endswith(suffix) or CLONE.sub("", n[:-len(suffix)]) not in funcs:
+                    return "%r in %s's code is not one of %s.ko's functions" % (n, module, module)
+                ok += 1
+            if hit and named:
+                if names[-1] != "[user]" and names[-1] not in OUTERMOST:
+                    return "a stack through %s ends early: %s" % (module, " < ".join(names))
+                through += 1
+    if mod < 10:
+        return "only %d frames in %s's code" % (mod, module)
+    if named:
+        return "ok %d/%d frames in %s's code named fn [%s], %d stacks through %s to their roots" % (
+            ok, mod, module, module, through, module)
+    return "ok %d/%d frames in %s's code are ?? and end their stack" % (mod, mod, module)
 
 
 def compare(gdb_json, kprof_json, syms_json, module, ranges_arg):
@@ -69,7 +134,7 @@ def compare(gdb_json, kprof_json, syms_json, module, ranges_arg):
     k = json.load(open(kprof_json))
     s = json.load(open(syms_json))
     entry, span = set(s["entry"]), s["span"]
-    ranges = [tuple(int(x, 16) for x in r.split("-")) for r in ranges_arg.split(",")]
+    spans = parse_ranges(ranges_arg)
     suffix = " [%s]" % module
     caps = k["stack_traces"]
     if len(caps) != 1 or sorted(caps[0]) != sorted(g):
@@ -102,7 +167,7 @@ def compare(gdb_json, kprof_json, syms_json, module, ranges_arg):
             # gdb's pc for frames above the innermost is a return address: the call is
             # before it.
             at = pc if i == 0 else pc - 1
-            if in_ranges(at, ranges):
+            if in_ranges(at, spans):
                 if not kname.endswith(suffix):
                     return where + ": frame %d is in %s's text, kprof's name lacks %r" % (
                         i, module, suffix)
@@ -121,5 +186,9 @@ if "gdb" in sys.modules:
 elif __name__ == "__main__":
     if sys.argv[1] == "syms":
         syms(*sys.argv[2:5])
+    elif sys.argv[1] == "ranges":
+        print(ranges(*sys.argv[2:4]))
+    elif sys.argv[1] == "profile":
+        print(profile(*sys.argv[2:7]))
     else:
         print(compare(*sys.argv[2:7]))

@@ -124,20 +124,10 @@ if [ -z "$TEXT" ] || grep -q KPROF_MODULE_ERROR "$SERIAL"; then
 	exit 0
 fi
 pass "$name (.text at $TEXT, $(wc -l <"$WORK/sections") sections)"
-# brd's code in the guest: each executable section's [address, address + size).
-RANGES=$(readelf -S -W "$BRD" | python3 -c '
-import re, sys
-addr = dict(l.split() for l in open(sys.argv[1]))
-out = []
-for line in sys.stdin:
-    m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+\S+\s+\S+\s+\S+\s+([0-9a-f]+)\s+\S+\s+(\S+)", line)
-    if m and "X" in m.group(3) and m.group(1) in addr:
-        lo = int(addr[m.group(1)], 16)
-        out.append("%x-%x" % (lo, lo + int(m.group(2), 16)))
-print(",".join(out))
-' "$WORK/sections")
-python3 "$(dirname "$0")/modules_oracle.py" syms "$VMLINUX" "$BRD" "$WORK/syms.json"
 ORACLE=$(cd "$(dirname "$0")" && pwd)/modules_oracle.py
+# brd's code in the guest: each executable section's [address, address + size).
+RANGES=$(python3 "$ORACLE" ranges "$WORK/sections" "$BRD")
+python3 "$ORACLE" syms "$VMLINUX" "$BRD" "$WORK/syms.json"
 
 # --- The oracle.
 name="$K oracle: gdb (add-symbol-file brd.ko) and kprof name the same frames, brd's as fn [brd]"
@@ -183,51 +173,11 @@ else
 	pass "$name ($stops/$stops stops agree, $frames frames compared, $modframes in brd)"
 fi
 
-# profile_check FILE [unnamed]: the 300-sample properties; with "unnamed", brd's frames must
-# instead be "??" and end their stacks.  Prints "ok ..." or the problem.
+# profile_check FILE [unnamed]: the 300-sample properties (modules_oracle.py profile); with
+# "unnamed", brd's frames must instead be "??" and end their stacks.  Prints "ok ..." or the
+# problem.
 profile_check() {
-	python3 - "$1" "$WORK/syms.json" "$RANGES" "${2:-named}" <<'PY'
-import json, re, sys
-d = json.load(open(sys.argv[1]))
-funcs = set(json.load(open(sys.argv[2]))["module_funcs"])
-ranges = [tuple(int(x, 16) for x in r.split("-")) for r in sys.argv[3].split(",")]
-named = sys.argv[4] == "named"
-clone = re.compile(r"\.(constprop|isra|part|cold)(\.\d+)*")
-OUTERMOST = {"secondary_startup_64_no_verify", "secondary_startup_64", "ret_from_fork",
-             "ret_from_fork_asm"}
-mod = ok = through = 0
-for cap, smp in zip(d["stack_traces"], d["kprof"]["samples"]):
-    for cpu, names in cap.items():
-        pcs = [int(p, 16) for p in smp["pcs"][cpu]]
-        hit = False
-        for i, (n, pc) in enumerate(zip(names, pcs)):
-            at = pc if i == 0 else pc - 1
-            if not any(lo <= at < hi for lo, hi in ranges):
-                if n.endswith(" [brd]"):
-                    sys.exit(print(f"{n} at {pc:#x}, outside brd's text"))
-                continue
-            mod += 1
-            hit = True
-            if not named:
-                if n != "??" or i != len(names) - 1:
-                    sys.exit(print(f"without brd.ko: {' < '.join(names)}"))
-                continue
-            if n == "??":
-                sys.exit(print(f"?? in brd's code: {' < '.join(names)}"))
-            if not n.endswith(" [brd]") or clone.sub("", n[:-6]) not in funcs:
-                sys.exit(print(f"{n!r} in brd's code is not one of brd.ko's functions"))
-            ok += 1
-        if hit and named:
-            if names[-1] != "[user]" and names[-1] not in OUTERMOST:
-                sys.exit(print(f"a stack through brd ends early: {' < '.join(names)}"))
-            through += 1
-if mod < 10:
-    sys.exit(print(f"only {mod} frames in brd's code"))
-if named:
-    print(f"ok {ok}/{mod} frames in brd's code named fn [brd], {through} stacks through brd to their roots")
-else:
-    print(f"ok {mod}/{mod} frames in brd's code are ?? and end their stack")
-PY
+	python3 "$ORACLE" profile "$1" "$WORK/syms.json" brd "$RANGES" "${2:-named}"
 }
 
 name="$K 300 samples: no ?? in brd's code, its frames named fn [brd], unwound through"
