@@ -171,6 +171,11 @@ def compare(gdb_json, kprof, syms_json):
     for cpu, gframes in sorted(g.items()):
         kf = [CLONE.sub("", n) for n in stacks[cpu]]          # innermost first
         gf = [(CLONE.sub("", n), pc) for n, pc in gframes]
+        # Inside a retpoline thunk gdb shows the thunk twice: the thunk's own inner call
+        # has pushed a return address into it.  ORC describes the thunk as one frame, and
+        # kprof shows it once.
+        gf = [f for i, f in enumerate(gf)
+              if not (i and f[0] == gf[i - 1][0] and f[0].startswith("__x86_indirect_thunk"))]
         where = f"cpu {cpu}: kprof {' < '.join(kf)}; gdb {' < '.join(n for n, _ in gf)}"
         if kf == ["[user]"]:
             if gf[0][1] >= KERNEL_HALF:
