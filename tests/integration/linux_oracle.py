@@ -51,6 +51,22 @@ def syms(vmlinux, out):
                "span": {n: [a, size] for a, size, n in funcs}}, open(out, "w"))
 
 
+def gdb_frames():
+    """The selected thread's physical frames innermost first, as [name, pc]: inlined calls
+    and the tail calls gdb rebuilds from DWARF call-site data have no frame on the stack;
+    kprof (like perf) shows the frames that are there."""
+    import gdb
+    frames, f = [], gdb.newest_frame()
+    while f is not None and len(frames) < 64:
+        if f.type() not in (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME):
+            frames.append([f.name() or "??", f.pc()])
+        try:
+            f = f.older()
+        except gdb.error:
+            break
+    return frames
+
+
 def gdb_side():
     import gdb
 
@@ -85,16 +101,7 @@ def gdb_side():
     out = {}
     for th in gdb.selected_inferior().threads():
         th.switch()
-        frames, f = [], gdb.newest_frame()
-        while f is not None and len(frames) < 64:
-            # Inlined calls and the tail calls gdb rebuilds from DWARF call-site data have
-            # no frame on the stack; kprof (like perf) shows the frames that are there.
-            if f.type() not in (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME):
-                frames.append([f.name() or "??", f.pc()])
-            try:
-                f = f.older()
-            except gdb.error:
-                break
+        frames = gdb_frames()
         out[str(th.num - 1)] = frames
         if frames and frames[0][1] == int(os.environ.get("ERROR_ENTRY_PC") or "0", 0):
             out["regs" + str(th.num - 1)] = pushed_regs()
@@ -222,7 +229,7 @@ def compare(gdb_json, kprof, syms_json):
     return "ok " + " ".join(sorted(seen)) + " | " + "; ".join(notes)
 
 
-if "gdb" in sys.modules:
+if "gdb" in sys.modules and __name__ == "__main__":
     gdb_side()
 elif __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "syms":

@@ -53,18 +53,12 @@ def syms(vmlinux, module, out):
 
 def gdb_side():
     import gdb
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from linux_oracle import gdb_frames
     out = {}
     for th in gdb.selected_inferior().threads():
         th.switch()
-        frames, f = [], gdb.newest_frame()
-        while f is not None and len(frames) < 64:
-            if f.type() not in (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME):
-                frames.append([f.name() or "??", f.pc()])
-            try:
-                f = f.older()
-            except gdb.error:
-                break
-        out[str(th.num - 1)] = frames
+        out[str(th.num - 1)] = gdb_frames()
     json.dump(out, open(os.environ["BT_OUT"], "w"))
 
 
