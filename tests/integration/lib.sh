@@ -24,6 +24,17 @@ expect_status() {
 	if [ "$got" -eq "$want" ]; then pass "$name"; else fail "$name" "exit $got, wanted $want"; fi
 }
 
+# wait_for SECONDS COMMAND...: COMMAND succeeds within SECONDS by the clock, polled every
+# 0.1 s (a count of polls would stretch the bound on a busy host, where each poll takes longer).
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@" 2>/dev/null; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
 # A free TCP port on the loopback interface.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -32,22 +43,19 @@ free_port() {
 # wait_port PORT: a gdb stub listens on PORT (up to 10 s).  Read from /proc rather than by
 # connecting: a connection, even one closed at once, is a debugger attaching, which stops the VM.
 wait_port() {
-	local hex
-	hex=$(printf ':%04X ' "$1")
-	for _ in $(seq 100); do
-		grep -q "^ *[0-9]*: [0-9A-F]*$hex[0-9A-F:]* 0A " /proc/net/tcp && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_for 10 grep -q "^ *[0-9]*: [0-9A-F]*$(printf ':%04X ' "$1")[0-9A-F:]* 0A " /proc/net/tcp
+}
+
+# wait_connected PORT: a client (kprof, gdb) is connected to the stub on PORT (up to 60 s),
+# as /proc says: the client's end of an established connection has PORT as its remote port.
+wait_connected() {
+	wait_for 60 grep -q "^ *[0-9]*: [0-9A-F]*:[0-9A-F]* [0-9A-F]*$(printf ':%04X ' "$1")01 " \
+		/proc/net/tcp
 }
 
 # wait_ready FILE: the guest's serial output says every CPU runs its workload (up to 60 s).
 wait_ready() {
-	for _ in $(seq 600); do
-		grep -q '^BOOT_TIME:ready:' "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_for 60 grep -q '^BOOT_TIME:ready:' "$1"
 }
 
 # stop_peer: end the background QEMU or kprof a test started (its pid in PEER_PID), if any.
@@ -79,6 +87,21 @@ for word in ("running", "paused"):
 PY
 }
 
+# browser_test LABEL FLAME.svg CHECKS.json [SCREENSHOT.png]: tests/browser/flamegraph_test.js
+# drives the SVG in headless Chromium (the caller checks node, Chromium and playwright-core
+# are there); its PASS:/FAIL: lines say LABEL where they say "browser".
+browser_test() {
+	local label=$1 svg checks out status
+	svg=$(realpath "$2")
+	checks=$(realpath "$3")
+	out=$(cd tests/browser && timeout 180 node flamegraph_test.js "$svg" "$checks" ${4:+"$4"} 2>&1)
+	status=$?
+	echo "$out" | sed "s#^\\(PASS\\|FAIL\\): browser: #\\1: $label: #"
+	if [ "$status" -ne 0 ] && ! echo "$out" | grep -q '^FAIL: '; then
+		fail "$label: node exited with status $status"
+	fi
+}
+
 # has FILE REGEX: grep -E with the file shown when it fails.
 has() {
 	if grep -qE "$2" "$1"; then return 0; fi
@@ -95,15 +118,14 @@ start_vm() {
 	shift 2
 	timeout 600 "$KPROF" run --gdb "$addr" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
 	VM_PID=$!
-	for _ in $(seq 300); do
-		grep -q "gdb stub listening on" "$WORK/$name.err" 2>/dev/null && return 0
-		kill -0 "$VM_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_for 30 listening_or_gone "$WORK/$name.err" &&
+		grep -q "gdb stub listening on" "$WORK/$name.err" && return 0
 	echo "kprof run did not start its gdb stub:"
 	cat "$WORK/$name.err"
 	return 1
 }
+
+listening_or_gone() { grep -q "gdb stub listening on" "$1" || ! kill -0 "$VM_PID"; }
 
 stop_vm() {
 	if [ -n "$VM_PID" ]; then
@@ -113,13 +135,12 @@ stop_vm() {
 	fi
 }
 
+vm_gone() { ! kill -0 "$VM_PID"; }
+
 # vm_wait: wait (up to 120 s) for kprof to end by itself; sets st to its exit status, or
 # to "running".  (Not a $(...) function: only this shell can wait for its child.)
 vm_wait() {
-	for _ in $(seq 1200); do
-		kill -0 "$VM_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_for 120 vm_gone
 	if kill -0 "$VM_PID" 2>/dev/null; then
 		st=running
 		return
@@ -150,13 +171,14 @@ start_linux_qemu() {
 		-serial "file:$SERIAL" -monitor "unix:$MON,server,nowait" \
 		-gdb "tcp:127.0.0.1:$PORT" >/dev/null 2>&1 &
 	PEER_PID=$!
-	wait_port "$PORT" || return 1
-	for _ in $(seq 1200); do
-		grep -q '^KPROF_LINUX_READY' "$SERIAL" 2>/dev/null && return 0
-		kill -0 "$PEER_PID" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	wait_port "$PORT" && linux_ready 120
+}
+
+# linux_ready SECONDS: the guest's /init printed KPROF_LINUX_READY in $SERIAL within SECONDS,
+# and QEMU ($PEER_PID) did not end first.
+ready_or_gone() { grep -q '^KPROF_LINUX_READY' "$SERIAL" || ! kill -0 "$PEER_PID"; }
+linux_ready() {
+	wait_for "$1" ready_or_gone && grep -q '^KPROF_LINUX_READY' "$SERIAL" 2>/dev/null
 }
 
 # monitor CMD: one command to QEMU's monitor (stop, cont), independent of any gdb.

@@ -208,14 +208,7 @@ EOF
 	shot=
 	# The screenshot for the README comes from the plain build's run.
 	[ "${BUILD:-build}" = build ] && shot=$PWD/docs/flamegraph.png && mkdir -p docs
-	svg=$(realpath "$WORK/browser.svg")
-	checks=$(realpath "$WORK/checks.json")
-	out=$(cd tests/browser && timeout 180 node flamegraph_test.js "$svg" "$checks" $shot 2>&1)
-	status=$?
-	echo "$out"
-	if [ "$status" -ne 0 ] && ! echo "$out" | grep -q '^FAIL: '; then
-		fail "browser: node exited with status $status"
-	fi
+	browser_test browser "$WORK/browser.svg" "$WORK/checks.json" $shot
 
 	# The same interactions on an icicle graph, where deeper frames sit lower.
 	"$KPROF" parse "$IN" --inverted -o "$WORK/icicle.svg"
@@ -224,12 +217,5 @@ EOF
  "search": "^sha256", "matched": $($CHECK matched "$IN" '^sha256'),
  "search2": "list", "matched2": $($CHECK matched "$IN" 'list')}
 EOF
-	svg=$(realpath "$WORK/icicle.svg")
-	checks=$(realpath "$WORK/icicle.json")
-	out=$(cd tests/browser && timeout 180 node flamegraph_test.js "$svg" "$checks" 2>&1)
-	status=$?
-	echo "$out" | sed 's/^\(PASS\|FAIL\): browser: /\1: browser (icicle): /'
-	if [ "$status" -ne 0 ] && ! echo "$out" | grep -q '^FAIL: '; then
-		fail "browser (icicle): node exited with status $status"
-	fi
+	browser_test "browser (icicle)" "$WORK/icicle.svg" "$WORK/icicle.json"
 fi

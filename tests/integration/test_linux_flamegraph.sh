@@ -121,12 +121,5 @@ else
  "search": "\\\\[brd\\\\]", "matched": $($CHECK matched "$OUT/linux.folded" '\[brd\]'),
  "search2": "^swapper/", "matched2": $($CHECK matched "$OUT/linux.folded" '^swapper/')}
 EOF
-	svg=$(realpath "$OUT/linux.svg")
-	checks=$(realpath "$WORK/checks.json")
-	out=$(cd tests/browser && timeout 180 node flamegraph_test.js "$svg" "$checks" 2>&1)
-	status=$?
-	echo "$out" | sed "s/^\(PASS\|FAIL\): browser: /\1: $K browser: /"
-	if [ "$status" -ne 0 ] && ! echo "$out" | grep -q '^FAIL: '; then
-		fail "$K browser: node exited with status $status"
-	fi
+	browser_test "$K browser" "$OUT/linux.svg" "$WORK/checks.json"
 fi

@@ -98,13 +98,7 @@ boot() {
 	PEER_PID=$!
 	# Keep both ends of the control line open (QEMU blocks on a FIFO without a peer).
 	exec 8<>"$CTL.in" 9<>"$CTL.out"
-	wait_port "$PORT" || return 1
-	for _ in $(seq 1800); do
-		grep -q '^KPROF_LINUX_READY' "$SERIAL" 2>/dev/null && return 0
-		kill -0 "$PEER_PID" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	wait_port "$PORT" && linux_ready 180
 }
 
 collect() {
@@ -199,7 +193,7 @@ mkdir -p "$WORK/xz"
 xz -c "$BRD" >"$WORK/xz/brd.ko.xz"
 problem=
 for tree in "$WORK/xz" "$FIX/modules-dbg"; do
-	if ! collect --modules "$tree" --samples 60 --interval 0.02 -o "$WORK/tree.json" \
+	if ! collect --modules "$tree" --samples 150 --interval 0.02 -o "$WORK/tree.json" \
 		2>"$WORK/tree.err"; then
 		problem="$tree: exit $?: $(tail -1 "$WORK/tree.err")"
 		break
@@ -213,7 +207,7 @@ case $problem in FAIL*|*exit*) fail "$name" "$problem" ;; *) pass "$name ($probl
 name="$K a tree without brd.ko: brd's frames are ?? and end their stack, with a warning"
 mkdir -p "$WORK/other"
 cp "$LOOP" "$WORK/other/"
-if collect --modules "$WORK/other" --samples 60 --interval 0.02 -o "$WORK/none.json" \
+if collect --modules "$WORK/other" --samples 150 --interval 0.02 -o "$WORK/none.json" \
 	2>"$WORK/none.err"; then
 	result=$(profile_check "$WORK/none.json" unnamed)
 	if ! grep -q "no file for 1 loaded module (brd)" "$WORK/none.err"; then
