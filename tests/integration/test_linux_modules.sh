@@ -220,11 +220,23 @@ else
 fi
 
 name="$K brd reloaded elsewhere while sampling: the list is re-read, its frames named there"
-collect --modules "$FIX/modules" --samples 300 --interval 0.02 -o "$WORK/reload.json" \
+# Sampling runs until SIGTERM (the profile is still written): it ends only once the guest said
+# brd is back and a few seconds of samples were taken there, however slow this host is.
+collect --modules "$FIX/modules" --samples 1000000 --interval 0.02 -o "$WORK/reload.json" \
 	2>"$WORK/reload.err" &
 collector=$!
-sleep 3
+reloaded() { tr -d '\r' <"$SERIAL" | awk '$1 == "KPROF_MODULE_RELOADED" { f = 1 } END { exit !f }'; }
+connected() {
+	local pid
+	pid=$(pgrep -P "$collector" | head -1) && [ -n "$pid" ] &&
+		find "/proc/$pid/fd" -lname 'socket:*' 2>/dev/null | grep -q .
+}
+# Connected, then seconds of samples before the reload, so that brd is seen at its first place.
+wait_for 120 connected && sleep 4
 echo reload >&8
+wait_for 180 reloaded && sleep 4
+# To kprof itself (timeout would end with 143 after passing it on).
+kill -TERM "$(pgrep -P "$collector" | head -1)" 2>/dev/null
 wait "$collector"
 status=$?
 moved=$(tr -d '\r' <"$SERIAL" | awk '$1 == "KPROF_MODULE_RELOADED" { print $2 }')
