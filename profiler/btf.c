@@ -9,7 +9,7 @@
  * copy, so arbitrary bytes give -EINVAL or -ENOENT, never a read outside it.
  */
 #include "profiler/btf.h"
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
