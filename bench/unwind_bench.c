@@ -10,7 +10,9 @@
  * UNWIND_BENCH_VERBOSE=1 prints the stacks that differ on stderr.
  */
 #include "common/common.h"
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/symbols.h"
+#include "profiler/unwind.h"
 
 #include <stdio.h>
 #include <stdlib.h>

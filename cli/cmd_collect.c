@@ -18,7 +18,9 @@
 #include "convert/convert.h"
 #include "common/common.h"
 #include "gdbstub/client.h"
-#include "profiler/profiler.h"
+#include "profiler/profile.h"
+#include "profiler/sampler.h"
+#include "profiler/symbols.h"
 #include "target/target.h"
 #include "vmm/vmm.h"
 

@@ -39,8 +39,11 @@ struct console {
 	unsigned long long dropped;	/* a terminal's bytes the full queue turned away */
 };
 
-/* The one process-wide state of this file: a fatal signal's handler reaches nothing else,
- * and the terminal it restores is the process's anyway.  Set while the terminal is raw. */
+/* The one process-wide state of this file, and of kprof's host code: a handler of SIGSEGV
+ * and the like is given the signal number and nothing else, so the terminal settings it puts
+ * back (on a crash while the terminal is raw, the shell would be left unusable) must be
+ * reachable without a pointer; and the terminal is the process's anyway.  Set while the
+ * terminal is raw. */
 static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
 static struct {
 	volatile sig_atomic_t active;

@@ -5,7 +5,8 @@
 
 #include "common/common.h"
 #include "gdbstub/server.h"
-#include "profiler/profiler.h"
+#include "profiler/sampler.h"
+#include "profiler/symbols.h"
 
 #include <errno.h>
 #include <limits.h>

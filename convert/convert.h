@@ -14,7 +14,7 @@
 
 #include "common/common.h"
 #include "flamegraph/flamegraph.h"
-#include "profiler/profiler.h"
+#include "profiler/profile.h"
 
 /* What an input's first bytes say it is (the content decides, not the file name). */
 enum convert_input {

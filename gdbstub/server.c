@@ -67,20 +67,6 @@ const char *gdbstub_address(const struct gdbstub *gs)
 	return gs->address;
 }
 
-int gs_send_packet(struct gdbstub *gs, const char *payload, size_t len)
-{
-	int e;
-
-	if (gs->fd < 0)
-		return -ENOTCONN;
-	kp_buf_reset(&gs->last);
-	e = rsp_frame(&gs->last, payload, len);
-	if (!e)
-		e = rsp_sock_write_all(gs->fd, gs->last.data, gs->last.len, GS_WRITE_TIMEOUT_MS);
-	return e;
-}
-
-
 static void *server_thread(void *arg)
 {
 	struct gdbstub *gs = arg;

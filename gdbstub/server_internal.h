@@ -98,13 +98,13 @@ void gs_mark_resumed(struct gdbstub *gs);
 void gs_publish_end(struct gdbstub *gs, const struct target_event *ev);
 /* server_monitor.c */
 int gs_monitor(struct gdbstub *gs, const char *hexcmd, size_t len, struct kp_buf *reply);
-/* server.c */
-#define GS_WRITE_TIMEOUT_MS 5000	/* a client that reads nothing for this long is dropped */
-int gs_send_packet(struct gdbstub *gs, const char *payload, size_t len);
 /* server_session.c: serve one client (1: asked to quit); events while nobody is attached. */
 int gs_session(struct gdbstub *gs, int fd);
 void gs_idle_events(struct gdbstub *gs);
 
+/* server_reply.c */
+#define GS_WRITE_TIMEOUT_MS 5000	/* a client that reads nothing for this long is dropped */
+int gs_send_packet(struct gdbstub *gs, const char *payload, size_t len);
 /* "Enn" with a decimal errno, as QEMU and gdbserver answer (E14 = EFAULT, E22 = EINVAL). */
 int gs_error(struct kp_buf *reply, int err);
 

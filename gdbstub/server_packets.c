@@ -14,16 +14,6 @@
 typedef enum gs_after (*gs_handler)(struct gdbstub *gs, char *args, size_t len,
 				    struct kp_buf *reply);
 
-int gs_error(struct kp_buf *reply, int err)
-{
-	if (err < 0)
-		err = -err;
-	if (err <= 0 || err > 99)
-		err = 1;
-	kp_buf_reset(reply);
-	return kp_buf_printf(reply, "E%02d", err);
-}
-
 /* A thread id: "-1" (all), "0" (any), hex, or "pPID.TID" (and "pPID" alone: all).  Returns
  * the vCPU index (thread N is vCPU N - 1), TID_ALL, TID_ANY, or TID_BAD for a malformed id
  * or a thread that does not exist. */

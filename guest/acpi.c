@@ -9,32 +9,10 @@
  */
 #include "kernel.h"
 
-struct rsdp {
-	char signature[8];
-	uint8_t checksum;
-	char oem[6];
-	uint8_t revision;
-	uint32_t rsdt;
-	uint32_t length;
-	uint64_t xsdt;
-	uint8_t ext_checksum;
-	uint8_t reserved[3];
-} __attribute__((packed));
-
-struct sdt_header {
-	char signature[4];
-	uint32_t length;
-	uint8_t revision;
-	uint8_t checksum;
-	char oem[6];
-	char oem_table[8];
-	uint32_t oem_revision;
-	uint32_t creator;
-	uint32_t creator_revision;
-} __attribute__((packed));
+#include "abi/acpi.h"
 
 struct madt {
-	struct sdt_header h;
+	struct acpi_header h;
 	uint32_t lapic_addr;
 	uint32_t flags;
 	uint8_t entries[];
@@ -53,22 +31,22 @@ static int checksum_ok(const void *p, size_t len)
 	return sum == 0;
 }
 
-static const struct rsdp *rsdp_check(uint64_t paddr)
+static const struct acpi_rsdp *rsdp_check(uint64_t paddr)
 {
-	const struct rsdp *r = (const struct rsdp *)(uintptr_t)paddr;
+	const struct acpi_rsdp *r = (const struct acpi_rsdp *)(uintptr_t)paddr;
 
 	if (paddr == 0 || paddr + sizeof(*r) > IDENTITY_LIMIT)
 		return NULL;
-	if (memcmp(r->signature, "RSD PTR ", 8) != 0 || !checksum_ok(r, 20))
+	if (memcmp(r->sig, "RSD PTR ", 8) != 0 || !checksum_ok(r, 20))
 		return NULL;
 	if (r->revision >= 2 && !checksum_ok(r, r->length < sizeof(*r) ? sizeof(*r) : r->length))
 		return NULL;
 	return r;
 }
 
-static const struct rsdp *rsdp_find(const struct hvm_start_info *si)
+static const struct acpi_rsdp *rsdp_find(const struct hvm_start_info *si)
 {
-	const struct rsdp *r;
+	const struct acpi_rsdp *r;
 
 	if (si && si->rsdp_paddr) {
 		r = rsdp_check(si->rsdp_paddr);
@@ -85,27 +63,27 @@ static const struct rsdp *rsdp_find(const struct hvm_start_info *si)
 	return NULL;
 }
 
-static const struct sdt_header *sdt_at(uint64_t paddr, const char *sig)
+static const struct acpi_header *sdt_at(uint64_t paddr, const char *sig)
 {
-	const struct sdt_header *h = (const struct sdt_header *)(uintptr_t)paddr;
+	const struct acpi_header *h = (const struct acpi_header *)(uintptr_t)paddr;
 
 	if (paddr == 0 || paddr + sizeof(*h) > IDENTITY_LIMIT)
 		return NULL;
-	if (sig && memcmp(h->signature, sig, 4) != 0)
+	if (sig && memcmp(h->sig, sig, 4) != 0)
 		return NULL;
 	if (h->length < sizeof(*h) || paddr + h->length > IDENTITY_LIMIT)
 		return NULL;
 	if (!checksum_ok(h, h->length)) {
-		kprintf("acpi: table %c%c%c%c at 0x%llx has a bad checksum\n", h->signature[0],
-			h->signature[1], h->signature[2], h->signature[3], (unsigned long long)paddr);
+		kprintf("acpi: table %c%c%c%c at 0x%llx has a bad checksum\n", h->sig[0],
+			h->sig[1], h->sig[2], h->sig[3], (unsigned long long)paddr);
 		return NULL;
 	}
 	return h;
 }
 
-static const struct madt *madt_find(const struct rsdp *r)
+static const struct madt *madt_find(const struct acpi_rsdp *r)
 {
-	const struct sdt_header *root;
+	const struct acpi_header *root;
 	int wide = r->revision >= 2 && r->xsdt != 0;
 	size_t esize = wide ? 8 : 4;
 
@@ -126,7 +104,7 @@ static const struct madt *madt_find(const struct rsdp *r)
 			memcpy(&a32, ent + i * 4, 4);
 			a = a32;
 		}
-		const struct sdt_header *h = sdt_at(a, "APIC");
+		const struct acpi_header *h = sdt_at(a, "APIC");
 		if (h && h->length >= sizeof(struct madt))
 			return (const struct madt *)h;
 	}
@@ -163,7 +141,7 @@ static void add_cpu(struct machine *m, uint32_t apic_id, uint32_t bsp_id)
 void acpi_find_cpus(const struct hvm_start_info *si, struct machine *m)
 {
 	uint32_t bsp = lapic_id();
-	const struct rsdp *r = rsdp_find(si);
+	const struct acpi_rsdp *r = rsdp_find(si);
 	const struct madt *madt;
 
 	m->ncpus = 0;

@@ -7,7 +7,8 @@
  * Running the instructions is most of an unwind's time, and a sampled guest returns to the
  * same few pcs in every sample, so each row found is remembered (a direct-mapped memo).
  */
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/unwind.h"
 
 #include <dwarf.h>
 #include <errno.h>

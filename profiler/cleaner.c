@@ -9,7 +9,7 @@
  * then runs of blanks collapse.  A C name passes through unchanged.  Input is demangled
  * text (from gdb or OSDK files, or an unmangled C symbol table).
  */
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>

@@ -9,7 +9,7 @@
  * or before the pc and walks back while an earlier entry can still reach it (a running
  * maximum of hi makes that walk stop early), collecting the ranges that hold the pc.
  */
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
 
 #include <dwarf.h>
 #include <errno.h>

@@ -6,7 +6,8 @@
  * memory read, constants, and integer arithmetic, which is all this implements.  Unknown
  * operations fail rather than guess.
  */
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/unwind.h"
 
 #include <errno.h>
 #include <string.h>

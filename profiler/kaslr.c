@@ -8,7 +8,7 @@
  * reads back from the target's memory.  That same test tells a kernel that is not the one the
  * ELF describes (another build): no candidate shows the banner.
  */
-#include "profiler/profiler.h"
+#include "profiler/symbols.h"
 #include "target/target.h"
 
 #include <errno.h>

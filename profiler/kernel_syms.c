@@ -2,7 +2,9 @@
  * optionally inlined functions, and an unwinder over them.  `kprof collect` (in-process or
  * --remote) and the gdb stub's `monitor stacks` share it. */
 #include "profiler/btf.h"
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/sampler.h"
+#include "profiler/symbols.h"
 
 #include <errno.h>
 #include <stdlib.h>

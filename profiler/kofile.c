@@ -14,6 +14,8 @@
  * same computation with the same section addresses gives the table the kernel has.
  */
 #include "profiler/kofile.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/symbols.h"
 
 #include <elf.h>
 #include <errno.h>

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
 
 struct kofile;
 

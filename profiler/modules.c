@@ -17,7 +17,8 @@
  */
 #include "profiler/btf.h"
 #include "profiler/kofile.h"
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/symbols.h"
 #include "target/target.h"
 
 #include <errno.h>

@@ -13,7 +13,8 @@
  * `signal` bit (`type:2 signal:1 end:1`); 6.4 made type 3 bits wide with explicit
  * "undefined" and "end of stack" types (`type:3 signal:1`) and added .orc_header.
  */
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/unwind.h"
 
 #include <errno.h>
 #include <stdio.h>

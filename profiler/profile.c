@@ -1,5 +1,5 @@
 /* The profile model: allocation, filtering by CPU or task, release. */
-#include "profiler/profiler.h"
+#include "profiler/profile.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,11 @@
  * Sample k is due at start + k * interval (a schedule, not a sleep after work): a slow
  * sample does not stretch the period, and slots that a sample overran are skipped.
  */
-#include "profiler/profiler.h"
+#include "profiler/profile.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/sampler.h"
+#include "profiler/symbols.h"
+#include "profiler/unwind.h"
 #include "target/target.h"
 
 #include <errno.h>

@@ -1,6 +1,9 @@
 /* `monitor stacks`: kprof's own unwinding of every vCPU at the current stop, printed the way
  * gdb prints `thread apply all bt`, so that a test can hold one against the other. */
-#include "profiler/profiler.h"
+#include "profiler/profile.h"
+#include "profiler/sampler.h"
+#include "profiler/symbols.h"
+#include "profiler/unwind.h"
 #include "target/target.h"
 
 #include <errno.h>

@@ -1,6 +1,9 @@
 /* pc -> cleaned function name.  Each symbol is cleaned once, on first use: a profile names
  * the same few hundred functions many thousands of times. */
-#include "profiler/profiler.h"
+#include "profiler/profile.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/symbols.h"
+#include "profiler/unwind.h"
 
 #include <errno.h>
 #include <stdlib.h>

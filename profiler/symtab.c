@@ -4,7 +4,8 @@
  * past the end of the preceding function is not in it (it is "??"), so gaps between
  * functions do not get misnamed.
  */
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/symbols.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Which task each vCPU of a Linux guest runs (profiler.h, "Linux tasks").
+/* Which task each vCPU of a Linux guest runs (profiler_internal.h, "Linux tasks").
  *
  * x86-64 Linux keeps a pointer to the running task in a per-CPU variable: `current_task` up
  * to 6.1, the `current_task` member of the per-CPU `pcpu_hot` from 6.2.  The per-CPU area is
@@ -24,7 +24,9 @@
  * mode is entered on the per-CPU entry stack).
  */
 #include "profiler/btf.h"
-#include "profiler/profiler.h"
+#include "profiler/profile.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/symbols.h"
 #include "target/target.h"
 
 #include <errno.h>

@@ -13,7 +13,7 @@
  * "stage" only from collect --by-stage: the guest's boot stage at that stop.)
  * Program counters are hex strings: JSON numbers lose 64-bit precision in most readers.
  */
-#include "profiler/profiler.h"
+#include "profiler/profile.h"
 
 #include <errno.h>
 #include <stdarg.h>

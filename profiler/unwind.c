@@ -8,7 +8,10 @@
  * When ORC finds the registers a system call, interrupt or exception saved on entry from user
  * mode, the stack ends with one [user] frame at the user-mode pc.
  */
-#include "profiler/profiler.h"
+#include "profiler/profile.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/symbols.h"
+#include "profiler/unwind.h"
 #include "target/target.h"
 
 #include <errno.h>

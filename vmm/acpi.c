@@ -5,32 +5,10 @@
  * INIT/SIPI, and the FADT marks the platform hardware-reduced so no PM timer or SCI is expected. */
 #include "vmm/internal.h"
 
+#include "abi/acpi.h"
+
 #include <errno.h>
 #include <string.h>
-
-struct acpi_header {
-	char sig[4];
-	uint32_t length;
-	uint8_t revision;
-	uint8_t checksum;
-	char oem_id[6];
-	char oem_table_id[8];
-	uint32_t oem_revision;
-	char creator_id[4];
-	uint32_t creator_revision;
-} __attribute__((packed));
-
-struct acpi_rsdp {
-	char sig[8];
-	uint8_t checksum;
-	char oem_id[6];
-	uint8_t revision;
-	uint32_t rsdt;
-	uint32_t length;
-	uint64_t xsdt;
-	uint8_t ext_checksum;
-	uint8_t reserved[3];
-} __attribute__((packed));
 
 #define FADT_LEN 276		/* revision 6 */
 #define FADT_FLAGS 112

@@ -12,6 +12,11 @@
 int vmm_initrd_place(uint64_t ram_end, uint64_t kernel_end, uint64_t addr_max, uint64_t size,
 		     uint64_t *addr);
 
+/* Why a kernel image is refused, written into err (errlen bytes): returns -ENOEXEC.  The
+ * bzImage and ELF checks (elf_pvh.c) both answer this way. */
+int vmm_image_reject(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* ---- the Linux x86 boot protocol (Documentation/arch/x86/boot.rst) ---- */
 #define VMM_ZERO_PAGE_SIZE 4096u
 

@@ -64,13 +64,12 @@ static void wr(uint8_t *p, unsigned off, uint64_t v, unsigned n)
 		p[off + i] = (uint8_t)(v >> (8 * i));
 }
 
-static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t len, const char *fmt, ...)
+int vmm_image_reject(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
+	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return -ENOEXEC;
 }
@@ -87,30 +86,39 @@ int vmm_bzimage_parse(const uint8_t *data, size_t len, struct vmm_bzimage *img, 
 		return -ENOENT;
 	img->hdr_end = HEADER + data[JUMP + 1];
 	if (len < HDR_MIN_END || img->hdr_end < HDR_MIN_END)
-		return fail(err, errlen, "truncated bzImage setup header (%zu bytes of file, "
-			    "header to 0x%x; the fields up to init_size end at 0x%x)", len,
-			    img->hdr_end, HDR_MIN_END);
+		return vmm_image_reject(err, errlen,
+					"truncated bzImage setup header (%zu bytes of file, "
+					"header to 0x%x; the fields up to init_size end at 0x%x)",
+					len,
+					img->hdr_end, HDR_MIN_END);
 	if (img->hdr_end > len)
-		return fail(err, errlen, "truncated bzImage setup header (it ends at 0x%x, the "
-			    "file at 0x%zx)", img->hdr_end, len);
+		return vmm_image_reject(err, errlen,
+					"truncated bzImage setup header (it ends at 0x%x, the "
+					"file at 0x%zx)", img->hdr_end, len);
 	if (rd(data, BOOT_FLAG, 2) != BOOT_FLAG_MAGIC)
-		return fail(err, errlen, "bzImage boot flag is 0x%04x, not 0xaa55",
-			    rd(data, BOOT_FLAG, 2));
+		return vmm_image_reject(err, errlen, "bzImage boot flag is 0x%04x, not 0xaa55",
+					rd(data, BOOT_FLAG, 2));
 	img->version = (uint16_t)rd(data, VERSION, 2);
 	if (img->version < MIN_VERSION)
-		return fail(err, errlen, "bzImage boot protocol %u.%02u is older than 2.12 (no "
-			    "64-bit entry point)", img->version >> 8, img->version & 0xff);
+		return vmm_image_reject(err, errlen,
+					"bzImage boot protocol %u.%02u is older than 2.12 (no "
+					"64-bit entry point)",
+					img->version >> 8, img->version & 0xff);
 	img->xloadflags = (uint16_t)rd(data, XLOADFLAGS, 2);
 	if (!(img->xloadflags & XLF_KERNEL_64))
-		return fail(err, errlen, "bzImage has no 64-bit entry point (XLF_KERNEL_64 is "
-			    "not set in xloadflags 0x%x)", img->xloadflags);
+		return vmm_image_reject(err, errlen,
+					"bzImage has no 64-bit entry point (XLF_KERNEL_64 is "
+					"not set in xloadflags 0x%x)", img->xloadflags);
 	if (!(data[LOADFLAGS] & LOADED_HIGH))
-		return fail(err, errlen, "bzImage is a zImage (loaded low), not loadable at 1 MiB");
+		return vmm_image_reject(err, errlen,
+					"bzImage is a zImage (loaded low), not loadable at 1 MiB");
 	sects = data[SETUP_SECTS] ? data[SETUP_SECTS] : 4;
 	img->setup_size = (sects + 1) * 512;
 	if (img->setup_size >= len)
-		return fail(err, errlen, "truncated bzImage: %u bytes of setup and no protected-mode "
-			    "kernel after them (the file has %zu)", img->setup_size, len);
+		return vmm_image_reject(err, errlen,
+					"truncated bzImage: %u bytes of setup and no "
+					"protected-mode kernel after them (the file has %zu)",
+					img->setup_size, len);
 	img->kernel_offset = img->setup_size;
 	img->kernel_size = len - img->setup_size;
 	img->pref_address = rd64(data, PREF_ADDRESS);

@@ -241,7 +241,8 @@ int vmm_linux_elf(struct vmm *vm, uint64_t entry, uint64_t kernel_end);
 int vmm_linux_write_zero_page(struct vmm *vm, uint64_t rsdp, const struct vmm_e820 *map,
 			      unsigned nmap);
 int vmm_linux_boot_regs(struct vmm_vcpu *vcpu);
-/* vcpu.c: flat 4 GiB code (0x10; 64-bit when long_mode) and data (0x18) segments, busy TSS. */
+/* Flat 4 GiB code (0x10; 64-bit when long_mode) and data (0x18) segments, busy TSS: the
+ * selectors of the boot GDT built here, which PVH's 32-bit entry (vcpu.c) loads too. */
 void vmm_flat_segments(struct kvm_sregs *sregs, bool long_mode);
 /* emulation.c: after KVM_EXIT_INTERNAL_ERROR (emulation) on a vCPU thread.  True when the
  * guest may run on (an int3 or fwait completed); false with *why describing the instruction. */
@@ -270,7 +271,7 @@ void vmm_kick_all_locked(struct vmm *vm);
 /* Make the event fd readable when an event waits and every vCPU is parked (under vm->lock). */
 void vmm_publish_event_locked(struct vmm *vm);
 int vmm_stop_all(struct vmm *vm);
-/* After a resume: every vCPU not told to stay has left its park (vcpu.c, under vm->lock). */
+/* After a resume: every vCPU not told to stay has left its park (under vm->lock). */
 bool vmm_all_released_locked(const struct vmm *vm);
 
 /* ---- snapshot triggers (trigger.c) ---- */

@@ -125,6 +125,26 @@ int vmm_linux_write_zero_page(struct vmm *vm, uint64_t rsdp, const struct vmm_e8
 	return 0;
 }
 
+void vmm_flat_segments(struct kvm_sregs *sregs, bool long_mode)
+{
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0xb, .present = 1,
+		.dpl = 0, .db = !long_mode, .s = 1, .l = long_mode, .g = 1,
+	};
+	struct kvm_segment data = code;
+
+	data.selector = 0x18;
+	data.type = 0x3;
+	data.db = 1;
+	data.l = 0;
+	sregs->cs = code;
+	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
+	sregs->tr.type = 0xb;	/* busy TSS: VM entry insists on a usable TR */
+	sregs->tr.present = 1;
+	sregs->tr.limit = 0x67;
+	sregs->tr.s = 0;
+}
+
 int vmm_linux_boot_regs(struct vmm_vcpu *vcpu)
 {
 	struct kvm_sregs sregs;

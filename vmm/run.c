@@ -87,6 +87,15 @@ bool vmm_end_run(struct vmm *vm, struct vmm_vcpu *vcpu, enum vmm_end_kind kind, 
 	return ended;
 }
 
+bool vmm_all_released_locked(const struct vmm *vm)
+{
+	unsigned stay = 0;
+
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		stay += vm->vcpus[i].action == TARGET_RESUME_STAY;
+	return vm->nparked <= stay;
+}
+
 int vmm_stop_all(struct vmm *vm)
 {
 	pthread_mutex_lock(&vm->lock);

@@ -46,26 +46,6 @@ static int install_kick_handler(void)
 	return 0;
 }
 
-void vmm_flat_segments(struct kvm_sregs *sregs, bool long_mode)
-{
-	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0xb, .present = 1,
-		.dpl = 0, .db = !long_mode, .s = 1, .l = long_mode, .g = 1,
-	};
-	struct kvm_segment data = code;
-
-	data.selector = 0x18;
-	data.type = 0x3;
-	data.db = 1;
-	data.l = 0;
-	sregs->cs = code;
-	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
-	sregs->tr.type = 0xb;	/* busy TSS: VM entry insists on a usable TR */
-	sregs->tr.present = 1;
-	sregs->tr.limit = 0x67;
-	sregs->tr.s = 0;
-}
-
 static int set_boot_regs(struct vmm_vcpu *vcpu, uint32_t entry)
 {
 	struct kvm_sregs sregs;
@@ -215,15 +195,6 @@ static void apply_debug_locked(struct vmm *vm, struct vmm_vcpu *vcpu)
 		kp_warn("cpu %d: KVM_SET_GUEST_DEBUG: %s", vcpu->id, strerror(errno));
 	vcpu->dbg_applied = control;
 	vcpu->dbg_gen_applied = vm->dbg_gen;
-}
-
-bool vmm_all_released_locked(const struct vmm *vm)
-{
-	unsigned stay = 0;
-
-	for (unsigned i = 0; i < vm->ncpus; i++)
-		stay += vm->vcpus[i].action == TARGET_RESUME_STAY;
-	return vm->nparked <= stay;
 }
 
 /* Wait while the controller wants this vCPU stopped.  Returns true when the thread must end. */

@@ -9,7 +9,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/symbols.h"
+#include "profiler/unwind.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__asan_default_options(void);

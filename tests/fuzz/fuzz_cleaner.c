@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 
 #include "profiler/kofile.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/symbols.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/unwind.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,9 @@
  *                                    call that starts at the stop pc, as kprof does always)
  * Prints one line per record, "same: a b c" or "differs: kprof a b | gdb a c", then a count.
  * Exit status 0 when every record is the same. */
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/symbols.h"
+#include "profiler/unwind.h"
 #include "target/target.h"
 
 #include <stdlib.h>

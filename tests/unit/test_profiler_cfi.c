@@ -12,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "profiler/profiler.h"
+#include "profiler/profile.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/unwind.h"
 #include "tests/unit/elf_file.h"
 
 /* ---- a tiny ELF with .debug_frame and .eh_frame built byte by byte ---- */

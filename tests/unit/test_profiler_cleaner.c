@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "profiler/profiler.h"
+#include "profiler/profiler_internal.h"
 
 static const struct {
 	const char *in, *out;

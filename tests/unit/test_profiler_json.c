@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "profiler/profiler.h"
+#include "profiler/profile.h"
 
 static char dir[] = "/tmp/kprof-json-test.XXXXXX";
 

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "profiler/kofile.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/symbols.h"
 
 static char dir[64];
 

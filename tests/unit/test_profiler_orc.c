@@ -14,7 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "profiler/profiler.h"
+#include "profiler/profile.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/symbols.h"
+#include "profiler/unwind.h"
 #include "tests/unit/elf_file.h"
 
 /* ORC registers and the 6.1 (<= 6.2) flag bits. */

@@ -14,7 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "profiler/profiler.h"
+#include "profiler/profile.h"
+#include "profiler/profiler_internal.h"
+#include "profiler/sampler.h"
+#include "profiler/symbols.h"
+#include "profiler/unwind.h"
 #include "target/target.h"
 
 #define WINDOW 16384
